@@ -1,0 +1,33 @@
+"""nares-nas: NAS benchmark harness and search algorithms for NARes.
+
+Quick use::
+
+    import nares_nas
+    bench = nares_nas.load()              # imported NARes data, else the synthetic stand-in
+    bench.metric("5,10,5,10,5,10", "VAL_PGD_ACC")
+"""
+
+from .benchmark import Benchmark
+from .errors import (
+    BudgetExhaustedError,
+    CacheError,
+    ConfigError,
+    DataFormatError,
+    InvalidArchError,
+    MetricError,
+    NaresError,
+    PluginError,
+    UnknownArchError,
+)
+from .loading import load
+from .metrics import METRIC_NAMES
+from .records import Record
+from .space import SPACE, Arch, SearchSpace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Arch", "Benchmark", "BudgetExhaustedError", "CacheError", "ConfigError", "DataFormatError",
+    "InvalidArchError", "METRIC_NAMES", "MetricError", "NaresError", "PluginError", "Record",
+    "SPACE", "SearchSpace", "UnknownArchError", "load",
+]

@@ -1,0 +1,140 @@
+"""The NAS-Bench-201-style query API over a loaded NARes table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from . import metrics as _metrics
+from .errors import InvalidArchError, UnknownArchError
+from .records import Record, record_from_row
+from .space import N_ARCHS, Arch, ArchLike, arch_ids_of, archs_by_id, to_arch_id
+from .table import Table
+
+SYNTHETIC_NOTICE = "SYNTHETIC stand-in data: these numbers are not NARes results"
+
+
+class Benchmark:
+    """A loaded table answering plain queries by ``Arch``, arch_id or ``"5,10,5,10,5,10"``.
+
+    Build one with :func:`nares_nas.load`. Unknown architectures raise
+    :class:`~nares_nas.errors.UnknownArchError`; nothing returns a sentinel.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._row = np.full(N_ARCHS + 1, -1, dtype=np.int64)
+        self._row[table.arch_ids] = np.arange(len(table))
+        self._metric_arrays: dict[tuple[str, int | None], np.ndarray] = {}
+
+    def __repr__(self) -> str:
+        kind = "synthetic" if self.synthetic else "NARes"
+        return f"Benchmark({kind}, {len(self)} architectures, source={self.source!r})"
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __iter__(self) -> Iterator[Arch]:
+        return (Arch.from_id(int(i)) for i in self.table.arch_ids)
+
+    def __contains__(self, arch: object) -> bool:
+        try:
+            return self._row[to_arch_id(arch)] >= 0  # type: ignore[arg-type]
+        except InvalidArchError:
+            return False
+
+    @property
+    def source(self) -> str:
+        return self.table.source
+
+    @property
+    def synthetic(self) -> bool:
+        return self.table.synthetic
+
+    @property
+    def provenance(self) -> str:
+        return f"{SYNTHETIC_NOTICE} ({self.source})" if self.synthetic else f"NARes ({self.source})"
+
+    @property
+    def arch_ids(self) -> np.ndarray:
+        return self.table.arch_ids
+
+    @property
+    def complete(self) -> bool:
+        return len(self) == N_ARCHS
+
+    def row(self, arch: ArchLike) -> int:
+        """The table row of ``arch``; raises if the table does not hold it."""
+        arch_id = to_arch_id(arch)
+        row = int(self._row[arch_id])
+        if row < 0:
+            raise UnknownArchError(
+                f"{Arch.from_id(arch_id)} (arch_id {arch_id})", self.source,
+                "train it in live mode (nares-nas search --live) or load the complete table",
+            )
+        return row
+
+    def query(self, arch: ArchLike) -> Record:
+        """The full typed :class:`Record` of one architecture."""
+        return record_from_row(self.table.columns, self.row(arch), self.source, self.synthetic)
+
+    def metric(self, arch: ArchLike, name: str, epoch: int | None = None) -> float:
+        """One scalar metric (reference name such as ``VAL_PGD_ACC``) of one architecture."""
+        rows = np.array([self.row(arch)])
+        return float(_metrics.compute(self.table.columns, name, rows, epoch)[0])
+
+    def metrics(self, archs: Iterable[ArchLike] | np.ndarray | None, name: str,
+                epoch: int | None = None) -> np.ndarray:
+        """Vectorised :meth:`metric`: one float per architecture (all rows if ``archs`` is None)."""
+        if archs is None:
+            return _metrics.compute(self.table.columns, name, slice(None), epoch)
+        ids = self._ids(archs)
+        rows = self._row[ids]
+        missing = np.flatnonzero(rows < 0)
+        if len(missing):
+            self.row(int(ids[missing[0]]))
+        return _metrics.compute(self.table.columns, name, rows, epoch)
+
+    def metric_array(self, name: str, epoch: int | None = None) -> np.ndarray:
+        """Read-only (15626,) array indexed by arch_id, NaN where the table has no record.
+
+        The searchers' hot path: one array lookup per query.
+        """
+        spec = _metrics.resolve_metric(name)
+        key = (spec.name, epoch)
+        if key not in self._metric_arrays:
+            values = np.full(N_ARCHS + 1, np.nan)
+            values[self.table.arch_ids] = _metrics.compute(self.table.columns, spec, slice(None), epoch)
+            values.setflags(write=False)
+            self._metric_arrays[key] = values
+        return self._metric_arrays[key]
+
+    def to_frame(self):
+        """A pandas DataFrame: a row per architecture, a column per scalar metric.
+
+        ``frame.attrs`` carries ``source``, ``synthetic`` and ``provenance``.
+        """
+        import pandas as pd
+
+        archs = archs_by_id()[self.table.arch_ids - 1]
+        data = {"arch_id": self.table.arch_ids}
+        for col, key in enumerate(("D1", "W1", "D2", "W2", "D3", "W3")):
+            data[key] = archs[:, col]
+        for name in _metrics.METRIC_NAMES:
+            values = _metrics.compute(self.table.columns, name)
+            data[name] = values.astype(np.int64) if name in ("MACS", "PARAMS") else values
+        frame = pd.DataFrame(data).set_index("arch_id")
+        frame.attrs.update(source=self.source, synthetic=self.synthetic, provenance=self.provenance)
+        return frame
+
+    @staticmethod
+    def _ids(archs: Iterable[ArchLike] | np.ndarray) -> np.ndarray:
+        if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu":
+            if archs.ndim == 2:
+                return arch_ids_of(archs)
+            bad = archs[(archs < 1) | (archs > N_ARCHS)]
+            if len(bad):
+                raise InvalidArchError(int(bad[0]), f"arch_id must be in 1..{N_ARCHS}")
+            return archs.astype(np.int64)
+        return np.fromiter((to_arch_id(a) for a in archs), dtype=np.int64)

@@ -1,0 +1,93 @@
+"""One exception hierarchy: every error names the thing that is wrong.
+
+Each class also inherits the builtin a caller would naturally catch (``ValueError``,
+``KeyError``, ...), so ``except ValueError`` keeps working for code that does not know us.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NaresError(Exception):
+    """Root of every error raised on purpose by nares-nas."""
+
+
+class InvalidArchError(NaresError, ValueError):
+    """A value that is not an architecture of the NARes search space."""
+
+    def __init__(self, value: Any, reason: str) -> None:
+        super().__init__(value, reason)
+        self.value = value
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"invalid architecture {self.value!r}: {self.reason}"
+
+
+class UnknownArchError(NaresError, KeyError):
+    """A valid architecture that the loaded table does not contain."""
+
+    def __init__(self, arch: Any, source: str, hint: str = "") -> None:
+        super().__init__(arch, source, hint)
+        self.arch = arch
+        self.source = source
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"architecture {self.arch} is not in the table {self.source}"
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+class DataFormatError(NaresError, ValueError):
+    """Malformed input data; carries the file, line and key where it went wrong."""
+
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(message, path, line, key)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.key = key
+
+    def __str__(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(str(self.path))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        prefix = " ".join(where)
+        key = f'key "{self.key}": ' if self.key is not None else ""
+        return f"{prefix}: {key}{self.message}" if prefix else f"{key}{self.message}"
+
+
+class CacheError(NaresError, OSError):
+    """A columnar cache that is missing, stale or corrupt (it is then rebuilt)."""
+
+
+class MetricError(NaresError, ValueError):
+    """An unknown metric, or one that may not be used the way it was asked for."""
+
+
+class BudgetExhaustedError(NaresError, RuntimeError):
+    """A searcher asked for a new architecture after spending its whole budget."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__(budget)
+        self.budget = budget
+
+    def __str__(self) -> str:
+        return f"the query budget of {self.budget} distinct architectures is spent"
+
+
+class ConfigError(NaresError, ValueError):
+    """A parameter with a value outside what it accepts; names the valid values."""
+
+
+class PluginError(NaresError, ImportError):
+    """A searcher plugin that could not be found or loaded."""

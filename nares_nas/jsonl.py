@@ -1,0 +1,337 @@
+"""Reading and writing ``cifar10.jsonl``, the official NARes data file (spec §4).
+
+The reader validates while it loads: a malformed line, a missing key, a wrong list length,
+an unknown corruption name, a duplicate or an architecture outside the space stops it with
+the line number and the key; nothing is skipped silently. It reads the plain file or streams
+it straight out of the release archive ``nares.txz``.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import math
+import os
+import tarfile
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import orjson
+
+from .errors import DataFormatError, InvalidArchError
+from .metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
+from .records import record_from_row
+from .space import KEYS, N_ARCHS, Arch, macs_by_id, params_by_id
+from .table import Table, empty_columns, finalize_columns
+
+MEMBER_NAME = "cifar10.jsonl"
+TOP_KEYS = ("arch_id", "arch", "MACs", "Params", "train", "test_best")
+TRAIN_KEYS = ("seed", "gpu_type", "timestamp", "training_time", "best_epoch", *HISTORY_KEYS)
+# The file stores Params/MACs in millions rounded to 2 decimals (spec §1.3); allow that rounding.
+MILLIONS_TOLERANCE = 0.0051
+
+
+@contextmanager
+def open_lines(path: Path) -> Iterator[IO[bytes]]:
+    """Open ``cifar10.jsonl``, or stream it out of a ``.txz``/``.tar.xz`` release archive."""
+    if not _is_archive(path):
+        with open(path, "rb") as fh:
+            yield fh
+        return
+    try:
+        with tarfile.open(path, mode="r|xz") as archive:
+            names = []
+            for member in archive:
+                names.append(member.name)
+                if member.isfile() and Path(member.name).name == MEMBER_NAME:
+                    extracted = archive.extractfile(member)
+                    assert extracted is not None  # a regular file member always extracts
+                    yield extracted
+                    return
+    except (tarfile.ReadError, lzma.LZMAError, EOFError) as exc:
+        raise DataFormatError(f"truncated or corrupt archive ({exc})", path=str(path)) from None
+    shown = ", ".join(names[:10]) or "no members"
+    raise DataFormatError(f"archive has no {MEMBER_NAME} (members: {shown})", path=str(path))
+
+
+def _is_archive(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".txz", ".tar.xz", ".tar"))
+
+
+def read_source(path: str | os.PathLike, *, source: str | None = None) -> Table:
+    """Parse and validate a ``cifar10.jsonl`` (or ``nares.txz``) into a :class:`Table`."""
+    path = Path(path)
+    try:
+        with open_lines(path) as fh:
+            table = parse_lines(fh, str(path))
+    except (lzma.LZMAError, EOFError, tarfile.ReadError) as exc:
+        raise DataFormatError(f"truncated or corrupt archive ({exc})", path=str(path)) from None
+    meta = dict(table.meta, source=source or str(path.resolve()), synthetic=False)
+    return Table(table.columns, meta)
+
+
+def parse_lines(lines: Iterable[bytes], path: str = "<data>") -> Table:
+    """Validate JSON lines in the official schema and gather them into columns."""
+    parser = _LineParser(path)
+    for number, raw in enumerate(lines, start=1):
+        if raw.strip():
+            parser.add(number, raw)
+    return parser.table()
+
+
+class _LineParser:
+    """Accumulates validated records; the epoch count is fixed by the first record."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.epochs: int | None = None
+        self.epochs_line = 0
+        self.first_line: dict[int, int] = {}
+        self.rows: list[dict[str, Any]] = []
+
+    def error(self, line: int, key: str | None, message: str) -> DataFormatError:
+        return DataFormatError(message, path=self.path, line=line, key=key)
+
+    def add(self, line: int, raw: bytes) -> None:
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise self.error(line, None, f"malformed JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise self.error(line, None, f"expected a JSON object, got {type(obj).__name__}")
+        for key in TOP_KEYS:
+            if key not in obj:
+                raise self.error(line, key, "missing key")
+        arch = self._arch(line, obj["arch"])
+        arch_id = obj["arch_id"]
+        if isinstance(arch_id, bool) or not isinstance(arch_id, int):
+            raise self.error(line, "arch_id", f"expected an integer, got {arch_id!r}")
+        if arch_id != arch.arch_id:
+            raise self.error(
+                line, "arch_id",
+                f"{arch_id} does not match architecture {arch.to_list()}, whose arch_id is {arch.arch_id}",
+            )
+        if arch_id in self.first_line:
+            raise self.error(
+                line, "arch",
+                f"duplicate architecture {arch.to_list()} (arch_id {arch_id}), first on line "
+                f"{self.first_line[arch_id]}",
+            )
+        self.first_line[arch_id] = line
+        row: dict[str, Any] = {"arch_id": arch_id}
+        row["MACs"] = self._stored_count(line, "MACs", obj["MACs"])
+        row["Params"] = self._stored_count(line, "Params", obj["Params"])
+        row.update(self._train(line, obj["train"]))
+        row.update(self._test(line, obj["test_best"]))
+        self.rows.append(row)
+
+    def _arch(self, line: int, value: Any) -> Arch:
+        if not isinstance(value, dict):
+            raise self.error(line, "arch", f"expected an object with keys {list(KEYS)}, got {value!r}")
+        missing = [k for k in KEYS if k not in value]
+        if missing:
+            raise self.error(line, "arch", f"missing keys {missing}")
+        try:
+            return Arch(*(value[k] for k in KEYS))
+        except InvalidArchError as exc:
+            raise self.error(line, "arch", f"outside the search space: {exc.reason}") from None
+
+    def _stored_count(self, line: int, key: str, value: Any) -> float:
+        """A stored Params/MACs value; checked against the exact counts for all rows at the end."""
+        try:
+            stored = float(value)
+        except (TypeError, ValueError):
+            raise self.error(line, key, f"expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not math.isfinite(stored):
+            raise self.error(line, key, f"expected a number, got {value!r}")
+        return stored
+
+    def _single(self, line: int, key: str, value: Any) -> dict:
+        if not isinstance(value, list) or len(value) != 1:
+            got = f"{len(value)} entries" if isinstance(value, list) else repr(value)[:40]
+            raise self.error(line, key, f"expected a list with exactly one object, got {got}")
+        if not isinstance(value[0], dict):
+            raise self.error(line, key, f"expected an object, got {value[0]!r}"[:120])
+        return value[0]
+
+    def _train(self, line: int, value: Any) -> dict[str, Any]:
+        train = self._single(line, "train", value)
+        for key in TRAIN_KEYS:
+            if key not in train:
+                raise self.error(line, f"train[0].{key}", "missing key")
+        out: dict[str, Any] = {}
+        for key in HISTORY_KEYS:
+            out[key] = self._history(line, key, train[key])
+        out["seed"] = self._int(line, "train[0].seed", train["seed"])
+        out["best_epoch"] = best = self._int(line, "train[0].best_epoch", train["best_epoch"])
+        if not 0 <= best < (self.epochs or 0):
+            raise self.error(line, "train[0].best_epoch", f"{best} is outside 0..{self.epochs - 1}")
+        out["training_time"] = self._number(line, "train[0].training_time", train["training_time"])
+        gpu = train["gpu_type"]
+        if not isinstance(gpu, str):
+            raise self.error(line, "train[0].gpu_type", f"expected a string, got {gpu!r}")
+        out["gpu_type"] = gpu
+        stamp = train["timestamp"]
+        parts = stamp.split("-") if isinstance(stamp, str) else []
+        if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+            raise self.error(line, "train[0].timestamp", f"expected YYYY-MM-DD, got {stamp!r}")
+        out["timestamp"] = stamp
+        return out
+
+    def _history(self, line: int, key: str, value: Any) -> np.ndarray:
+        full_key = f"train[0].{key}"
+        if not isinstance(value, list):
+            raise self.error(line, full_key, f"expected a list of numbers, got {value!r}"[:120])
+        if self.epochs is None:
+            if not value:
+                raise self.error(line, full_key, "expected one value per epoch, got an empty list")
+            self.epochs, self.epochs_line = len(value), line
+        if len(value) != self.epochs:
+            raise self.error(line, full_key, f"expected {self.epochs} values (one per epoch, as on line "
+                                             f"{self.epochs_line}), got {len(value)}")
+        try:
+            array = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            bad = next(i for i, v in enumerate(value) if not _is_number(v))
+            raise self.error(line, full_key, f"value {bad} is {value[bad]!r}, expected a number") from None
+        if any(isinstance(v, bool) for v in value):
+            raise self.error(line, full_key, "expected numbers, got a boolean")
+        return array
+
+    def _int(self, line: int, key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(line, key, f"expected an integer, got {value!r}")
+        return value
+
+    def _number(self, line: int, key: str, value: Any, optional: bool = False) -> float:
+        if value is None and optional:
+            return math.nan
+        if not _is_number(value):
+            raise self.error(line, key, f"expected a number, got {value!r}")
+        return float(value)
+
+    def _test(self, line: int, value: Any) -> dict[str, Any]:
+        if value is None:
+            raise self.error(line, "test_best", "must not be null")
+        test = self._single(line, "test_best", value)
+        out: dict[str, Any] = {
+            key: self._number(line, f"test_best[0].{key}", test.get(key), optional=True)
+            for key in TEST_KEYS
+        }
+        corruptions = test.get("corruptions")
+        if corruptions:
+            out["corruption_acc"], out["corruption_loss"] = self._corruptions(line, corruptions)
+        return out
+
+    def _corruptions(self, line: int, value: Any) -> tuple[np.ndarray, np.ndarray]:
+        key = "test_best[0].corruptions"
+        if not isinstance(value, dict):
+            raise self.error(line, key, f"expected an object keyed by corruption, got {value!r}"[:120])
+        unknown = sorted(set(value) - set(CORRUPTIONS))
+        if unknown:
+            raise self.error(line, f"{key}.{unknown[0]}",
+                             f"unknown corruption; expected the 19 names {list(CORRUPTIONS)}")
+        missing = [c for c in CORRUPTIONS if c not in value]
+        if missing:
+            raise self.error(line, key, f"missing corruptions {missing}")
+        acc = np.empty((len(CORRUPTIONS), len(SEVERITIES)))
+        loss = np.empty_like(acc)
+        for c, name in enumerate(CORRUPTIONS):
+            levels = value[name]
+            if not isinstance(levels, dict) or sorted(levels) != [str(s) for s in SEVERITIES]:
+                got = sorted(levels) if isinstance(levels, dict) else levels
+                raise self.error(line, f"{key}.{name}", f'expected severities "1".."5", got {got!r}'[:160])
+            for s, level in enumerate(SEVERITIES):
+                entry = levels[str(level)]
+                where = f"{key}.{name}.{level}"
+                if not isinstance(entry, dict) or "acc" not in entry or "loss" not in entry:
+                    raise self.error(line, where, f'expected {{"acc": ..., "loss": ...}}, got {entry!r}'[:160])
+                acc[c, s] = self._number(line, f"{where}.acc", entry["acc"])
+                loss[c, s] = self._number(line, f"{where}.loss", entry["loss"], optional=True)
+        return acc, loss
+
+    def table(self) -> Table:
+        if not self.rows:
+            raise DataFormatError("no records", path=self.path)
+        order = np.argsort([row["arch_id"] for row in self.rows])
+        cols = empty_columns(len(self.rows), self.epochs or 0)
+        for out_row, index in enumerate(order):
+            for key, value in self.rows[index].items():
+                cols[key][out_row] = value
+        train_acc = cols["train_acc"]
+        fraction = bool(np.nanmax(train_acc) <= 1.0)
+        if fraction:
+            cols["train_acc"] = train_acc * 100.0
+        bad = mismatched_counts(cols)
+        if bad is not None:
+            key, row, message = bad
+            raise self.error(self.first_line[int(cols["arch_id"][row])], key, message)
+        meta = {"epochs": self.epochs, "train_acc_stored_as": "fraction" if fraction else "percent"}
+        return Table(finalize_columns(cols), meta)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def write_jsonl(table: Table, path: str | os.PathLike) -> Path:
+    """Write ``table`` as ``cifar10.jsonl`` in the official schema, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as fh:
+            buffer = io.BufferedWriter(fh, buffer_size=1 << 20)
+            for row in range(len(table)):
+                record = record_from_row(table.columns, row, table.source, table.synthetic)
+                buffer.write(orjson.dumps(record.to_json(), option=orjson.OPT_SERIALIZE_NUMPY))
+                buffer.write(b"\n")
+            buffer.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_complete(table: Table, path: str) -> None:
+    """Refuse a table that is not the whole space with consistent ids and counts."""
+    ids = table.arch_ids
+    if len(ids) != N_ARCHS:
+        missing = np.setdiff1d(np.arange(1, N_ARCHS + 1), ids)
+        raise DataFormatError(
+            f"expected all {N_ARCHS:,} architectures, found {len(ids):,} "
+            f"(first missing arch_id {int(missing[0])})", path=path,
+        )
+    bad = mismatched_counts(table.columns)
+    if bad is not None:
+        key, row, message = bad
+        raise DataFormatError(f"arch_id {int(ids[row])}: {message}", path=path, key=key)
+
+
+def mismatched_counts(columns: Mapping[str, np.ndarray]) -> tuple[str, int, str] | None:
+    """The first stored Params/MACs value that disagrees with the exact count, or None.
+
+    Values below 1e5 are millions (the file's unit, rounded to 2 decimals); larger ones are
+    raw counts. Returns (key, row, message).
+    """
+    rows = columns["arch_id"] - 1
+    for key, exact_all in (("MACs", macs_by_id()), ("Params", params_by_id())):
+        stored = np.asarray(columns[key], dtype=np.float64)
+        exact = exact_all[rows].astype(np.float64)
+        millions = stored < 1e5  # raw counts are always above 2e7 in this space
+        expected = np.where(millions, exact / 1e6, exact)
+        tolerance = np.where(millions, MILLIONS_TOLERANCE, MILLIONS_TOLERANCE * 1e6)
+        bad = np.flatnonzero(np.abs(stored - expected) > tolerance)
+        if len(bad):
+            row = int(bad[0])
+            unit = "millions" if millions[row] else "count"
+            return key, row, (f"stored {stored[row]:g} ({unit}) does not match the search space's exact "
+                              f"{int(exact[row]):,}")
+    return None

@@ -1,0 +1,148 @@
+"""Objective oracles: what a searcher queries, and the keeper of its budget.
+
+A searcher only ever calls :meth:`Oracle.query` with an arch_id and gets a *score* back
+(larger is better: the objective itself when maximising, its negation when minimising).
+The oracle counts distinct architectures against the budget (repeats are free, as in the
+reference), records every paid query in order, and refuses a new architecture once the
+budget is spent. :class:`TabularOracle` answers from a table; live mode adds an oracle that
+trains what the table lacks, behind the same interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import BudgetExhaustedError, ConfigError, UnknownArchError
+from .metrics import MetricSpec, objective_metric
+from .space import N_ARCHS, Arch
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Every paid query of one run, in order.
+
+    ``arch_ids[i]`` was the (i+1)-th distinct architecture queried and ``values[i]`` its raw
+    objective value. The best architecture follows the reference's ``get_topk_archs``: the
+    best value, and among equal values the most recently queried one.
+    """
+
+    arch_ids: np.ndarray
+    values: np.ndarray
+    objective: str
+    maximize: bool
+
+    def __len__(self) -> int:
+        return len(self.arch_ids)
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.values if self.maximize else -self.values
+
+    @property
+    def best_so_far(self) -> np.ndarray:
+        """Best raw objective value after each query."""
+        best = np.maximum.accumulate(self.scores)
+        return best if self.maximize else -best
+
+    @property
+    def best_index(self) -> int:
+        scores = self.scores
+        return int(len(scores) - 1 - np.argmax(scores[::-1]))
+
+    @property
+    def best_arch_id(self) -> int:
+        return int(self.arch_ids[self.best_index])
+
+    @property
+    def best_value(self) -> float:
+        return float(self.values[self.best_index])
+
+
+class Oracle:
+    """Budget keeping and the query log; subclasses supply :meth:`lookup`.
+
+    ``budget`` is the most distinct architectures that may be queried (None: no limit, for
+    the reference's overshooting searchers, which then police themselves).
+    """
+
+    def __init__(self, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+                 budget: int | None = None, reference_test_set: bool = False) -> None:
+        if budget is not None and budget < 1:
+            raise ConfigError(f"budget must be a positive number of queries, got {budget}")
+        self.objective: MetricSpec = objective_metric(objective, reference_test_set)
+        self.maximize = bool(maximize)
+        self.budget = budget
+        self._sign = 1.0 if self.maximize else -1.0
+        self._scores: dict[int, float] = {}
+        self._log: list[int] = []
+
+    def lookup(self, arch_id: int) -> float:
+        """The raw objective value of one architecture (no budget accounting)."""
+        raise NotImplementedError
+
+    @property
+    def n_queries(self) -> int:
+        """Distinct architectures queried so far (the budget spent)."""
+        return len(self._log)
+
+    @property
+    def remaining(self) -> float:
+        """Queries left; ``inf`` without a budget."""
+        return float("inf") if self.budget is None else self.budget - len(self._log)
+
+    def seen(self, arch_id: int) -> bool:
+        return arch_id in self._scores
+
+    def query(self, arch_id: int) -> float:
+        """The score of ``arch_id`` (larger is better); a repeat is free."""
+        score = self._scores.get(arch_id)
+        if score is not None:
+            return score
+        if self.budget is not None and len(self._log) >= self.budget:
+            raise BudgetExhaustedError(self.budget)
+        value = self.lookup(arch_id)
+        score = self._sign * value
+        self._scores[arch_id] = score
+        self._log.append(arch_id)
+        return score
+
+    def query_many(self, arch_ids: np.ndarray) -> np.ndarray:
+        """Scores of several architectures, queried in order."""
+        return np.array([self.query(int(a)) for a in arch_ids], dtype=np.float64)
+
+    def trajectory(self) -> Trajectory:
+        ids = np.array(self._log, dtype=np.int64)
+        scores = np.array([self._scores[a] for a in self._log], dtype=np.float64)
+        return Trajectory(ids, self._sign * scores, self.objective.name, self.maximize)
+
+
+class TabularOracle(Oracle):
+    """Answers from a (15626,) value array indexed by arch_id, e.g. ``bench.metric_array``."""
+
+    def __init__(self, values: np.ndarray, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+                 budget: int | None = None, source: str = "table",
+                 reference_test_set: bool = False) -> None:
+        super().__init__(objective, maximize, budget, reference_test_set)
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (N_ARCHS + 1,):
+            raise ConfigError(
+                f"values must have shape ({N_ARCHS + 1},) indexed by arch_id, got {values.shape}"
+            )
+        self.source = source
+        self._values = values.tolist()  # Python floats: the fastest scalar lookup
+
+    @classmethod
+    def from_benchmark(cls, bench, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+                       budget: int | None = None, reference_test_set: bool = False) -> TabularOracle:
+        objective_metric(objective, reference_test_set)
+        return cls(bench.metric_array(objective), objective, maximize, budget, bench.source,
+                   reference_test_set)
+
+    def lookup(self, arch_id: int) -> float:
+        value = self._values[arch_id]
+        if value != value:  # NaN: not in the table
+            raise UnknownArchError(f"{Arch.from_id(arch_id)} (arch_id {arch_id})", self.source,
+                                   "train it in live mode (nares-nas search --live)")
+        return value

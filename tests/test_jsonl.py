@@ -1,0 +1,150 @@
+"""The loader on generated files in the official schema, including every class of bad input."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_record, make_txz, write_lines
+from nares_nas import load
+from nares_nas.errors import DataFormatError
+from nares_nas.jsonl import read_source, write_jsonl
+from nares_nas.metrics import CORRUPTIONS
+
+
+def test_reads_every_field(small_jsonl, small_records):
+    table = read_source(small_jsonl)
+    assert table.arch_ids.tolist() == [1, 2, 441, 5000, 15625]
+    assert table.epochs == 100
+    rec = small_records[2]
+    row = 2
+    for key in ("pgd", "cw", "val_acc", "train_loss", "cw_lip", "pgd_loss"):
+        assert table.columns[key][row].tolist() == rec["train"][0][key]
+    # train_acc stored as a fraction is reported in percent
+    assert np.allclose(table.columns["train_acc"][row], np.array(rec["train"][0]["train_acc"]) * 100)
+    assert table.columns["Linf_aa_acc"][row] == rec["test_best"][0]["Linf_aa_acc"]
+    assert table.columns["corruption_acc"][row, CORRUPTIONS.index("fog"), 2] == \
+        rec["test_best"][0]["corruptions"]["fog"]["3"]["acc"]
+    assert table.columns["best_epoch"][row] == rec["train"][0]["best_epoch"]
+    assert str(table.columns["timestamp"][row]) == "2023-01-02"
+
+
+def test_metrics_follow_the_spec(small_jsonl, small_records):
+    bench = load(small_jsonl)
+    rec = small_records[2]
+    train = rec["train"][0]
+    best = train["best_epoch"]
+    assert bench.metric("5,10,5,10,5,10", "VAL_PGD_ACC") == train["pgd"][best]
+    assert bench.metric(441, "VAL_CW_ACC") == train["cw"][best]
+    assert bench.metric(441, "VAL_CLEAN_ACC") == train["val_acc"][best]
+    assert bench.metric(441, "VAL_LOSS") == train["val_loss"][best]
+    assert bench.metric(441, "VAL_PGD_ACC", epoch=7) == train["pgd"][7]
+    assert bench.metric(441, "TRAIN_ACC") == pytest.approx(train["train_acc"][best] * 100)
+    assert bench.metric(441, "TEST_AA_ACC") == rec["test_best"][0]["Linf_aa_acc"]
+    accs = [lvl["acc"] for c in rec["test_best"][0]["corruptions"].values() for lvl in c.values()]
+    assert bench.metric(441, "TEST_CORRUPT_ACC") == pytest.approx(np.mean(accs))
+    assert bench.metric(441, "MACS") == 6_661_790_592
+    assert bench.metric(441, "PARAMS") == 46_160_474
+    assert bench.metric(441, "BEST_EPOCH") == best
+    record = bench.query(441)
+    assert record.history.val_pgd_acc[best] == train["pgd"][best]
+    assert record.params == 46_160_474 and record.macs == 6_661_790_592
+    assert record.metric("VAL_PGD_ACC") == train["pgd"][best]
+    values = bench.metrics([1, "5,10,5,10,5,10", 15625], "VAL_CW_ACC")
+    expected = [r["train"][0]["cw"][r["train"][0]["best_epoch"]] for r in (small_records[0], rec, small_records[4])]
+    assert values.tolist() == expected
+
+
+def test_txz_streams_the_member(tmp_path, small_jsonl):
+    archive = make_txz(tmp_path / "nares.txz", small_jsonl.read_bytes())
+    assert read_source(archive).arch_ids.tolist() == [1, 2, 441, 5000, 15625]
+
+
+def test_truncated_txz(tmp_path, small_jsonl):
+    archive = make_txz(tmp_path / "nares.txz", small_jsonl.read_bytes())
+    data = archive.read_bytes()
+    cut = tmp_path / "cut.txz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataFormatError, match="truncated or corrupt archive"):
+        read_source(cut)
+
+
+def test_txz_without_the_member(tmp_path):
+    archive = make_txz(tmp_path / "nares.txz", b"hello", member="nares/README.md")
+    with pytest.raises(DataFormatError, match=r"no cifar10.jsonl.*nares/README.md"):
+        read_source(archive)
+
+
+def _broken(tmp_path, records, line_no, mutate):
+    records = copy.deepcopy(records)
+    mutate(records[line_no - 1])
+    return write_lines(tmp_path / "bad.jsonl", records)
+
+
+@pytest.mark.parametrize("mutate, key, fragment", [
+    (lambda r: r.pop("test_best"), "test_best", "missing key"),
+    (lambda r: r["train"][0].pop("cw_lip"), "train[0].cw_lip", "missing key"),
+    (lambda r: r["train"][0]["train_loss"].pop(), "train[0].train_loss", "expected 100 values .* got 99"),
+    (lambda r: r["train"][0]["pgd"].__setitem__(5, "x"), "train[0].pgd", "value 5 is 'x'"),
+    (lambda r: r["arch"].__setitem__("W2", 9), "arch", "outside the search space: W2=9"),
+    (lambda r: r.__setitem__("arch_id", 7), "arch_id", "does not match"),
+    (lambda r: r.__setitem__("MACs", 1234.5), "MACs", "does not match the search space"),
+    (lambda r: r.__setitem__("Params", "lots"), "Params", "expected a number"),
+    (lambda r: r["test_best"][0]["corruptions"].__setitem__("rain", {}), "test_best[0].corruptions.rain",
+     "unknown corruption"),
+    (lambda r: r["test_best"][0]["corruptions"].pop("fog"), "test_best[0].corruptions", r"missing corruptions \['fog'\]"),
+    (lambda r: r.__setitem__("train", [r["train"][0], r["train"][0]]), "train", "exactly one object, got 2"),
+    (lambda r: r.__setitem__("test_best", None), "test_best", "must not be null"),
+    (lambda r: r["train"][0].__setitem__("best_epoch", 100), "train[0].best_epoch", "outside 0..99"),
+    (lambda r: r["train"][0].__setitem__("timestamp", "2023/01/02"), "train[0].timestamp", "YYYY-MM-DD"),
+])
+def test_malformed_records_name_line_and_key(tmp_path, small_records, mutate, key, fragment):
+    path = _broken(tmp_path, small_records, 3, mutate)
+    with pytest.raises(DataFormatError, match=fragment) as info:
+        read_source(path)
+    assert info.value.line == 3
+    assert info.value.key == key
+    assert f"{path} line 3" in str(info.value) and f'key "{key}"' in str(info.value)
+
+
+def test_malformed_json_line(tmp_path, small_records):
+    path = write_lines(tmp_path / "bad.jsonl", small_records)
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3][:50]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match="line 4: malformed JSON"):
+        read_source(path)
+
+
+def test_duplicate_architecture(tmp_path, small_records):
+    path = write_lines(tmp_path / "dup.jsonl", small_records + [small_records[1]])
+    with pytest.raises(DataFormatError, match=r"line 6: .*duplicate architecture \[4, 8, 4, 8, 5, 8\].*line 2"):
+        read_source(path)
+
+
+def test_optional_test_keys_and_no_corruptions(tmp_path):
+    rec = make_record(441, corruptions=False)
+    del rec["test_best"][0]["Linf_aa_acc"]
+    bench = load(write_lines(tmp_path / "c.jsonl", [rec]))
+    assert np.isnan(bench.metric(441, "TEST_AA_ACC"))
+    assert np.isnan(bench.metric(441, "TEST_CORRUPT_ACC"))
+    assert bench.query(441).corruption_acc is None
+
+
+def test_params_stored_as_raw_counts_are_accepted(tmp_path):
+    rec = make_record(441)
+    rec["Params"], rec["MACs"] = 46_160_474, 6_661_790_592
+    assert read_source(write_lines(tmp_path / "raw.jsonl", [rec])).arch_ids.tolist() == [441]
+
+
+def test_write_then_read_round_trip(tmp_path, small_jsonl):
+    table = read_source(small_jsonl)
+    out = write_jsonl(table, tmp_path / "again.jsonl")
+    again = read_source(out)
+    for name, column in table.columns.items():
+        assert np.array_equal(column, again.columns[name], equal_nan=column.dtype.kind == "f"), name
+    first_in = json.loads(small_jsonl.read_text().splitlines()[0])
+    first_out = json.loads(out.read_text().splitlines()[0])
+    assert first_out["train"][0]["train_acc"] == pytest.approx(first_in["train"][0]["train_acc"])
+    assert first_out.keys() == first_in.keys()
