@@ -81,8 +81,10 @@ class Benchmark:
 
     def metric(self, arch: ArchLike, name: str, epoch: int | None = None) -> float:
         """One scalar metric (reference name such as ``VAL_PGD_ACC``) of one architecture."""
-        rows = np.array([self.row(arch)])
-        return float(_metrics.compute(self.table.columns, name, rows, epoch)[0])
+        row = self.row(arch)
+        if epoch is None:  # the memoised per-metric array: one index per lookup
+            return float(self.metric_array(name)[self.table.arch_ids[row]])
+        return float(_metrics.compute(self.table.columns, name, np.array([row]), epoch)[0])
 
     def metrics(self, archs: Iterable[ArchLike] | np.ndarray | None, name: str,
                 epoch: int | None = None) -> np.ndarray:

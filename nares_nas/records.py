@@ -14,7 +14,7 @@ import numpy as np
 
 from . import metrics
 from .metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
-from .space import Arch
+from .space import KEYS, Arch
 
 # Reference dataclass field name <- JSON key (spec §4 "Loader mapping").
 HISTORY_FIELDS: dict[str, str] = {
@@ -117,38 +117,49 @@ class Record:
         cols["corruption_acc"] = nan if self.corruption_acc is None else self.corruption_acc[None]
         return cols
 
-    def to_json(self, train_acc_as_fraction: bool = True) -> dict[str, Any]:
-        """This record as one ``cifar10.jsonl`` object (spec §4).
-
-        ``Params``/``MACs`` are written in millions, as the reference configs store them;
-        ``train_acc`` as a fraction, as the training logs write it (the loader reads both).
-        """
+    def to_json(self) -> dict[str, Any]:
+        """This record as one ``cifar10.jsonl`` object (spec §4); ``train_acc`` in percent."""
         history = {key: np.asarray(getattr(self.history, attr)).tolist()
                    for attr, key in HISTORY_FIELDS.items()}
-        if train_acc_as_fraction:
-            history["train_acc"] = (np.asarray(self.history.train_acc) / 100.0).tolist()
         train = {
             "seed": self.seed, "gpu_type": self.gpu_type, "timestamp": self.timestamp,
-            "training_time": self.training_time, "best_epoch": self.best_epoch,
-            **{key: history[key] for key in HISTORY_KEYS},
+            "training_time": self.training_time, "best_epoch": self.best_epoch, **history,
         }
-        test: dict[str, Any] = {key: getattr(self.test, key) for key in TEST_KEYS}
-        if self.corruption_acc is not None:
-            loss = self.corruption_loss if self.corruption_loss is not None else np.full_like(
-                self.corruption_acc, np.nan)
-            test["corruptions"] = {
-                name: {str(s): {"acc": float(self.corruption_acc[c, i]), "loss": float(loss[c, i])}
-                       for i, s in enumerate(SEVERITIES)}
-                for c, name in enumerate(CORRUPTIONS)
-            }
-        return {
-            "arch_id": self.arch_id,
-            "arch": dict(zip(("D1", "W1", "D2", "W2", "D3", "W3"), self.arch.to_tuple())),
-            "MACs": round(self.macs / 1e6, 2),
-            "Params": round(self.params / 1e6, 2),
-            "train": [train],
-            "test_best": [test],
+        test = {key: getattr(self.test, key) for key in TEST_KEYS}
+        acc = None if self.corruption_acc is None else self.corruption_acc.tolist()
+        loss = None if self.corruption_loss is None else self.corruption_loss.tolist()
+        return json_object(self.arch_id, self.arch.to_tuple(), self.macs, self.params, train, test, acc, loss,
+                           self.synthetic)
+
+
+def json_object(arch_id: int, arch: tuple[int, ...], macs: int, params: int, train: dict[str, Any],
+                test: dict[str, Any], corruption_acc: list | None, corruption_loss: list | None,
+                synthetic: bool = False) -> dict[str, Any]:
+    """One ``cifar10.jsonl`` object from plain Python values (spec §4 layout).
+
+    ``Params``/``MACs`` in millions rounded to 2 decimals, as the reference configs store them.
+    Synthetic records carry an extra top-level ``"synthetic": true`` (the official loader reads
+    only its own keys), so the stand-in stays labelled after an export and re-import.
+    """
+    test = dict(test)
+    if corruption_acc is not None:
+        loss = corruption_loss or [[None] * len(SEVERITIES)] * len(CORRUPTIONS)
+        test["corruptions"] = {
+            name: {str(s): {"acc": corruption_acc[c][i], "loss": loss[c][i]} for i, s in enumerate(SEVERITIES)}
+            for c, name in enumerate(CORRUPTIONS)
         }
+    obj = {
+        "arch_id": arch_id,
+        "arch": dict(zip(KEYS, arch)),
+        "MACs": round(macs / 1e6, 2),
+        "Params": round(params / 1e6, 2),
+        "train": [{key: train[key] for key in ("seed", "gpu_type", "timestamp", "training_time", "best_epoch",
+                                                *HISTORY_KEYS)}],
+        "test_best": [test],
+    }
+    if synthetic:
+        obj["synthetic"] = True
+    return obj
 
 
 def record_from_row(columns: Mapping[str, np.ndarray], row: int, source: str, synthetic: bool) -> Record:

@@ -146,5 +146,5 @@ def test_write_then_read_round_trip(tmp_path, small_jsonl):
         assert np.array_equal(column, again.columns[name], equal_nan=column.dtype.kind == "f"), name
     first_in = json.loads(small_jsonl.read_text().splitlines()[0])
     first_out = json.loads(out.read_text().splitlines()[0])
-    assert first_out["train"][0]["train_acc"] == pytest.approx(first_in["train"][0]["train_acc"])
+    assert first_out["train"][0]["train_acc"] == pytest.approx(np.array(first_in["train"][0]["train_acc"]) * 100)
     assert first_out.keys() == first_in.keys()

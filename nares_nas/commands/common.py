@@ -23,7 +23,8 @@ def load_data(args: argparse.Namespace) -> Benchmark:
     source = args.data or home.default_source()
     bench = load(source)
     if bench.synthetic:
-        hint = "" if args.data else " (no NARes data imported: run `nares-nas data import PATH`)"
+        imported = args.data or home.has_imported()
+        hint = "" if imported else " (no NARes data imported: run `nares-nas data import PATH`)"
         print(f"notice: {SYNTHETIC_NOTICE}{hint}", file=sys.stderr)
     return bench
 
