@@ -15,6 +15,8 @@ from .errors import NaresError
 COMMAND_MODULES: tuple[str, ...] = (
     "nares_nas.commands.data",
     "nares_nas.commands.query",
+    "nares_nas.commands.search",
+    "nares_nas.commands.table2",
 )
 
 

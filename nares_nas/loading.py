@@ -82,16 +82,18 @@ def cached_parse(path: Path, cache_dir: Path, *, cache: bool = True) -> Table:
 
 
 def _synthetic(seed: int, cache: bool) -> Table:
-    from .synthetic import GENERATOR_VERSION, synthetic_table
+    from . import synthetic
 
-    cache_dir = home.cache_root() / f"synthetic-v{GENERATOR_VERSION}-seed{seed}"
-    fingerprint = {"synthetic": GENERATOR_VERSION, "seed": seed}
+    cache_dir = home.cache_root() / f"synthetic-v{synthetic.GENERATOR_VERSION}-seed{seed}"
+    # the generator's own source is part of the key, so an edited generator never meets a stale cache
+    code = hashlib.sha1(Path(synthetic.__file__).read_bytes()).hexdigest()
+    fingerprint = {"synthetic": synthetic.GENERATOR_VERSION, "seed": seed, "code": code}
     if cache and read_fingerprint(cache_dir) == fingerprint:
         try:
             return load_table(cache_dir)
         except CacheError as exc:
             log.warning("rebuilding the synthetic cache: %s", exc)
-    table = synthetic_table(seed)
+    table = synthetic.synthetic_table(seed)
     if cache:
         try:
             save_table(table, cache_dir, fingerprint)

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import make_record, make_txz, write_lines
+
 from nares_nas import load
 from nares_nas.errors import DataFormatError
 from nares_nas.jsonl import read_source, write_jsonl
@@ -93,7 +93,8 @@ def _broken(tmp_path, records, line_no, mutate):
     (lambda r: r.__setitem__("Params", "lots"), "Params", "expected a number"),
     (lambda r: r["test_best"][0]["corruptions"].__setitem__("rain", {}), "test_best[0].corruptions.rain",
      "unknown corruption"),
-    (lambda r: r["test_best"][0]["corruptions"].pop("fog"), "test_best[0].corruptions", r"missing corruptions \['fog'\]"),
+    (lambda r: r["test_best"][0]["corruptions"].pop("fog"), "test_best[0].corruptions",
+     r"missing corruptions \['fog'\]"),
     (lambda r: r.__setitem__("train", [r["train"][0], r["train"][0]]), "train", "exactly one object, got 2"),
     (lambda r: r.__setitem__("test_best", None), "test_best", "must not be null"),
     (lambda r: r["train"][0].__setitem__("best_epoch", 100), "train[0].best_epoch", "outside 0..99"),

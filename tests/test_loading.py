@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import make_record, make_txz, write_lines
+
 from nares_nas import home, load
 from nares_nas.errors import CacheError, DataFormatError, UnknownArchError
 from nares_nas.importing import import_data

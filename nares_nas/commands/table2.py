@@ -1,0 +1,90 @@
+"""``nares-nas table2``: rerun the NAS protocol of Table 2 and write the table and the anytime plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .common import add_data_option, load_data
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..report import BANDS, DEFAULT_SEARCHERS, OPTIMAL_MODES, PRESETS
+
+    p = subparsers.add_parser(
+        "table2", help="run the searchers and write Table 2 (md, csv, tex, json) and the anytime plot",
+        description="Run each searcher for --runs seeds (objective VAL_PGD_ACC), then report the mean ± std "
+                    "(ddof=1) over runs of the metrics of each run's best architecture.",
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="DIR",
+                   help="runs go to DIR/<searcher>/, the report to DIR/table2.{md,csv,tex,json} "
+                        "and DIR/anytime.png")
+    p.add_argument("--runs", type=int, default=400, help="runs per searcher (default 400, as published)")
+    p.add_argument("--seed-start", type=int, default=0, help="seeds are seed-start .. seed-start+runs-1")
+    p.add_argument("--budget", type=int, default=500, help="distinct queries per run (default 500)")
+    p.add_argument("--searchers", default=",".join(DEFAULT_SEARCHERS),
+                   help="comma-separated searcher names or module:Class (default: the four of Table 2)")
+    p.add_argument("--preset", choices=PRESETS, default="default",
+                   help="default: corrected behaviour; reference: every reference behaviour of the paper's "
+                        "code at once; fast: BANANAS' cheap settings")
+    p.add_argument("--param", action="append", default=[], metavar="SEARCHER.KEY=VALUE",
+                   help="override one hyper-parameter (VALUE read as JSON, else a string); repeatable")
+    p.add_argument("--jobs", type=int, default=1, help="parallel runs (default 1)")
+    p.add_argument("--resume", action="store_true", help="keep the runs already in DIR/<searcher>/")
+    p.add_argument("--optimal", choices=OPTIMAL_MODES, default="per-metric",
+                   help="Optimal column: per-metric best over the space (spec §7) or every metric of the "
+                        "single best-VAL_PGD architecture")
+    p.add_argument("--band", choices=tuple(BANDS), default="sem",
+                   help="anytime band: sem = mean ± 1.96·sem; percentile = 2.5–97.5th percentile of runs")
+    p.add_argument("--reference-table", action="store_true",
+                   help="also print the PUBLISHED Table 2 (reference numbers) after the computed one")
+    add_data_option(p)
+    p.set_defaults(func=cmd_table2)
+
+
+def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, Any]]:
+    """``["bananas.epochs=5"]`` -> ``{"bananas": {"epochs": 5}}``; values are JSON, else strings."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, eq, text = item.partition("=")
+        name, dot, key = target.rpartition(".")
+        if not eq or not dot or not name or not key:
+            raise ConfigError(f"--param {item!r}: expected SEARCHER.KEY=VALUE, e.g. bananas.epochs=5")
+        if name not in searchers:
+            raise ConfigError(f"--param {item!r}: searcher {name!r} is not among --searchers {searchers}")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        out.setdefault(name, {})[key] = value
+    return out
+
+
+def cmd_table2(args: argparse.Namespace) -> int:
+    from ..report import SYNTHETIC_LABEL, published_table2, run_table2, summarize, write_report
+
+    searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
+    if not searchers:
+        raise ConfigError("--searchers is empty; name at least one searcher")
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be >= 1, got {args.runs}")
+    params = parse_params(args.param, searchers)
+    bench = load_data(args)
+    results = run_table2(
+        bench, args.out, searchers=searchers, runs=args.runs, seed_start=args.seed_start, budget=args.budget,
+        preset=args.preset, params=params, n_jobs=args.jobs, resume=args.resume, progress=sys.stderr.isatty(),
+    )
+    table = summarize(bench, results, optimal=args.optimal, preset=args.preset, budget=args.budget)
+    paths = write_report(table, results, args.out, band=args.band, reference=args.reference_table)
+    print(table.to_markdown())
+    if args.reference_table:
+        print("=" * 100)
+        print(published_table2().to_markdown())
+    print("written: " + ", ".join(str(p) for p in paths.values()))
+    if bench.synthetic:
+        print(f"NOTE: {SYNTHETIC_LABEL}")
+    return 0

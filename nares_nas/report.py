@@ -1,0 +1,505 @@
+"""Table 2 of the NARes paper from search trajectories: aggregation, rendering, anytime plot.
+
+Aggregation follows spec §7: per run the reported architecture is the best one sampled by
+the objective (latest among ties, :attr:`Trajectory.best_arch_id`); each cell is the mean ±
+standard deviation over runs of that architecture's metric, with the ``ddof`` stated in
+every output. "Optimal" is the per-metric best over the whole table by default, or every
+metric of the single best-objective architecture (``optimal="best-arch"``); the output says
+which. Synthetic stand-in data is labelled in every file this module writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .benchmark import Benchmark
+from .errors import ConfigError
+from .metrics import resolve_metric
+from .oracle import Trajectory
+from .space import Arch
+
+log = logging.getLogger(__name__)
+
+TABLE2_ROWS: tuple[tuple[str, str], ...] = (
+    ("VAL_CLEAN_ACC", "Val Clean"), ("VAL_PGD_ACC", "Val PGD"), ("VAL_CW_ACC", "Val PGD-CW"),
+    ("TEST_CLEAN_ACC", "Test Clean"), ("TEST_FGSM_ACC", "Test FGSM"), ("TEST_PGD_ACC", "Test PGD"),
+    ("TEST_CW_ACC", "Test PGD-CW"), ("TEST_AA_ACC", "Test AA"), ("TEST_CORRUPT_ACC", "Test Corruption"),
+)
+TABLE2_METRICS: tuple[str, ...] = tuple(name for name, _ in TABLE2_ROWS)
+ROW_LABELS: dict[str, str] = dict(TABLE2_ROWS)
+SEARCHER_LABELS: dict[str, str] = {
+    "random_search": "Random Search", "local_search": "Local Search",
+    "regularized_evolution": "RE", "bananas": "BANANAS",
+}
+SYNTHETIC_LABEL = "SYNTHETIC stand-in data, not NARes results"
+OPTIMAL_MODES: tuple[str, ...] = ("per-metric", "best-arch")
+BANDS: dict[str, str] = {
+    "sem": "95% CI of the mean: mean ± 1.96·sem over runs (sem = std with ddof=1 / √runs)",
+    "percentile": "95% band of the runs: 2.5th to 97.5th percentile over runs",
+}
+# Published Table 2 (DS README, spec §5.7): Optimal, then (mean, std) per searcher, in TABLE2_METRICS order.
+PUBLISHED_OPTIMAL: tuple[float, ...] = (78.25, 38.80, 37.55, 88.57, 62.68, 57.39, 56.17, 53.48, 80.22)
+PUBLISHED_CELLS: dict[str, tuple[tuple[float, float], ...]] = {
+    "random_search": ((75.88, 0.56), (38.18, 0.22), (36.58, 0.38), (87.28, 0.37), (61.38, 0.34),
+                      (56.44, 0.36), (54.86, 0.38), (52.18, 0.39), (78.89, 0.36)),
+    "local_search": ((75.84, 0.59), (38.17, 0.22), (36.60, 0.41), (87.26, 0.39), (61.39, 0.36),
+                     (56.47, 0.37), (54.91, 0.39), (52.24, 0.39), (78.90, 0.36)),
+    "regularized_evolution": ((76.07, 0.39), (38.50, 0.24), (36.96, 0.42), (87.24, 0.30), (61.46, 0.25),
+                              (56.68, 0.29), (55.06, 0.26), (52.45, 0.28), (78.90, 0.24)),
+    "bananas": ((76.10, 0.38), (38.55, 0.24), (36.99, 0.40), (87.22, 0.28), (61.45, 0.23),
+                (56.68, 0.26), (55.05, 0.24), (52.45, 0.25), (78.91, 0.22)),
+}
+PUBLISHED_RUNS = 400
+DEFAULT_SEARCHERS: tuple[str, ...] = ("random_search", "local_search", "regularized_evolution", "bananas")
+PRESETS: tuple[str, ...] = ("default", "reference", "fast")
+
+
+def higher_is_better(metric: str) -> bool:
+    """Accuracies are maximised; losses, Lipschitz constants and costs minimised."""
+    name = resolve_metric(metric).name
+    return not any(word in name for word in ("LOSS", "LIP", "MACS", "PARAMS", "TRAINING_TIME"))
+
+
+def _std(values: np.ndarray, ddof: int) -> float:
+    return float(np.std(values, ddof=ddof)) if len(values) > ddof else math.nan
+
+
+@dataclass(frozen=True, eq=False)
+class Table2:
+    """Mean ± std over runs of the best architecture's metrics, per searcher, plus "Optimal".
+
+    ``frame`` is indexed by (metric, searcher) with columns ``mean``, ``std``, ``n`` and
+    ``best`` (the row's best mean at ``decimals`` places, ties all True). ``optimal`` is
+    indexed by metric. ``runs`` counts the runs per searcher; ``queries`` holds the (min,
+    median, max) distinct queries per run.
+    """
+
+    frame: pd.DataFrame
+    optimal: pd.Series
+    optimal_mode: str
+    objective: str
+    source: str
+    synthetic: bool
+    ddof: int | None
+    preset: str | None = None
+    budget: int | None = None
+    optimal_arch_id: int | None = None
+    n_archs: int | None = None
+    runs: Mapping[str, int] = field(default_factory=dict)
+    queries: Mapping[str, tuple[int, float, int]] = field(default_factory=dict)
+    decimals: int = 2
+    published: bool = False
+
+    @property
+    def searchers(self) -> tuple[str, ...]:
+        return tuple(self.frame.index.unique("searcher"))
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(self.frame.index.unique("metric"))
+
+    @property
+    def data_line(self) -> str:
+        """The data source, with the synthetic label where it applies."""
+        if self.published:
+            return "PUBLISHED reference values (NARes README Table 2, spec §5.7), not computed by nares-nas"
+        return f"{SYNTHETIC_LABEL} (source: {self.source})" if self.synthetic else f"NARes ({self.source})"
+
+    @property
+    def optimal_header(self) -> str:
+        if self.published:
+            return "Optimal"
+        return "Optimal (per-metric best)" if self.optimal_mode == "per-metric" else "Optimal (best-arch)"
+
+    def notes(self) -> list[str]:
+        """Plain-text lines saying what the numbers are; every renderer prints them."""
+        lines = [f"Data: {self.data_line}."]
+        if self.published:
+            lines.append(f"Cells: mean ± std over {PUBLISHED_RUNS} runs per searcher as published "
+                         "(ddof not stated); objective VAL_PGD_ACC, 500 queries.")
+        else:
+            lines.append(
+                f"Cells: mean ± std over runs (std with ddof={self.ddof}) of the metrics of each run's best "
+                f"architecture by {self.objective} (best sampled, latest among ties)."
+            )
+            if self.optimal_mode == "per-metric":
+                lines.append(f"Optimal: per-metric best over all {self.n_archs} architectures of the table "
+                             "(spec §7), each metric maximised separately (losses minimised).")
+            else:
+                arch = Arch.from_id(self.optimal_arch_id)
+                lines.append(f"Optimal: every metric of the single best-{self.objective} architecture "
+                             f"(arch_id {self.optimal_arch_id}, [{arch}]; lowest arch_id among ties).")
+            runs = ", ".join(
+                f"{self.label(s)} {self.runs.get(s, 'n/a')}"
+                + (" ({}/{:g}/{} distinct queries min/median/max)".format(*self.queries[s])
+                   if s in self.queries else "")
+                for s in self.searchers
+            )
+            lines.append(f"Preset: {self.preset or 'n/a'}; budget: {self.budget or 'n/a'}; runs: {runs}.")
+        lines.append(f"Best mean of each row among the searchers marked; ties at {self.decimals} decimals "
+                     "all marked.")
+        return lines
+
+    @staticmethod
+    def label(searcher: str) -> str:
+        return SEARCHER_LABELS.get(searcher, searcher)
+
+    def _row_label(self, metric: str) -> str:
+        label = ROW_LABELS.get(metric, metric)
+        return f"{label} (obj)" if metric == self.objective else label
+
+    def _cells(self) -> list[tuple[str, str, list[tuple[str, bool]]]]:
+        """(row label, optimal text, [(cell text, best)]) per metric, at ``decimals`` places."""
+        d = self.decimals
+        out = []
+        for metric in self.metrics:
+            cells = []
+            for s in self.searchers:
+                mean, std, _, best = self.frame.loc[(metric, s), ["mean", "std", "n", "best"]]
+                if math.isnan(mean):
+                    text = "n/a"
+                else:
+                    text = f"{mean:.{d}f}" if math.isnan(std) else f"{mean:.{d}f}±{std:.{d}f}"
+                cells.append((text, bool(best)))
+            out.append((self._row_label(metric), f"{self.optimal[metric]:.{d}f}", cells))
+        return out
+
+    def to_markdown(self) -> str:
+        title = "PUBLISHED Table 2 (reference numbers from the NARes README, not computed here)" \
+            if self.published else \
+            f"Table 2: best architecture per run, objective {self.objective}"
+        lines = [f"## {title}", ""]
+        if self.synthetic:
+            lines += [f"**{SYNTHETIC_LABEL}**", ""]
+        lines += [f"- {note}" for note in self.notes()] + [""]
+        header = ["Accuracy", self.optimal_header, *(self.label(s) for s in self.searchers)]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        for label, opt, cells in self._cells():
+            shown = [f"**{t}**" if best else t for t, best in cells]
+            lines.append("| " + " | ".join([label, opt, *shown]) + " |")
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        """Full-precision values; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
+        buf = io.StringIO()
+        for note in ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes():
+            buf.write(f"# {note}\n")
+        writer = csv.writer(buf, lineterminator="\n")
+        header = ["row", "metric", "optimal"]
+        for s in self.searchers:
+            header += [f"{s}_mean", f"{s}_std", f"{s}_n", f"{s}_best"]
+        writer.writerow(header)
+        for metric in self.metrics:
+            row = [ROW_LABELS.get(metric, metric), metric, repr(float(self.optimal[metric]))]
+            for s in self.searchers:
+                mean, std, n, best = self.frame.loc[(metric, s), ["mean", "std", "n", "best"]]
+                row += [repr(float(mean)), "" if math.isnan(std) else repr(float(std)), int(n),
+                        "*" if best else ""]
+            writer.writerow(row)
+        return buf.getvalue()
+
+    def to_latex(self) -> str:
+        """A booktabs ``table``; the notes go in ``%`` comments and in the caption."""
+        notes = ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes()
+        lines = [f"% {note}" for note in notes] + ["% needs \\usepackage{booktabs}"]
+        lines += ["\\begin{table}[t]", "\\centering",
+                  "\\caption{" + _tex(" ".join(notes)) + "}",
+                  "\\begin{tabular}{l" + "r" * (1 + len(self.searchers)) + "}", "\\toprule"]
+        header = ["Accuracy", self.optimal_header, *(self.label(s) for s in self.searchers)]
+        lines.append(" & ".join(_tex(h) for h in header) + " \\\\")
+        lines.append("\\midrule")
+        for label, opt, cells in self._cells():
+            shown = []
+            for text, best in cells:
+                math_text = text.replace("±", " \\pm ")
+                shown.append(f"$\\mathbf{{{math_text}}}$" if best else f"${math_text}$")
+            lines.append(" & ".join([_tex(label), opt, *shown]) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict:
+        """Machine-readable form: per searcher per metric mean, std (None if undefined), n, best."""
+
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else float(x)
+
+        searchers = {}
+        for s in self.searchers:
+            per_metric = {}
+            for metric in self.metrics:
+                mean, std, n, best = self.frame.loc[(metric, s), ["mean", "std", "n", "best"]]
+                per_metric[metric] = {"mean": num(mean), "std": num(std), "n": int(n), "best": bool(best)}
+            entry = {"label": self.label(s), "runs": self.runs.get(s), "metrics": per_metric}
+            if s in self.queries:
+                lo, med, hi = self.queries[s]
+                entry["distinct_queries"] = {"min": lo, "median": med, "max": hi}
+            searchers[s] = entry
+        return {
+            "data": {"source": self.source, "synthetic": self.synthetic, "published": self.published,
+                     "label": self.data_line},
+            "objective": self.objective, "ddof": self.ddof, "preset": self.preset, "budget": self.budget,
+            "decimals": self.decimals, "notes": self.notes(),
+            "optimal": {"mode": self.optimal_mode, "arch_id": self.optimal_arch_id,
+                        "values": {m: num(self.optimal[m]) for m in self.metrics}},
+            "searchers": searchers,
+        }
+
+
+def _tex(text: str) -> str:
+    """Escape LaTeX's special characters in plain text."""
+    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+             "±": r"$\pm$", "§": r"\S{}", "≤": r"$\leq$", "·": r"$\cdot$", "√": r"$\surd$"}
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def _mark_best(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """Set ``best`` where a mean, rounded as displayed, equals the row's best rounded mean."""
+    shown = frame["mean"].map(lambda x: float(f"{x:.{decimals}f}"))
+    best = np.zeros(len(frame), dtype=bool)
+    for metric in frame.index.unique("metric"):
+        mask = (frame.index.get_level_values("metric") == metric) & shown.notna().to_numpy()
+        if mask.any():
+            values = shown.to_numpy()[mask]
+            target = values.max() if higher_is_better(metric) else values.min()
+            best[mask] = values == target
+    return frame.assign(best=best)
+
+
+def _frame(rows: list[tuple[str, str, float, float, int]], metrics: Sequence[str], searchers: Sequence[str],
+           decimals: int) -> pd.DataFrame:
+    """Rows metric-major in the given orders, with ``best`` marked."""
+    frame = pd.DataFrame(rows, columns=["metric", "searcher", "mean", "std", "n"])
+    order = pd.MultiIndex.from_product([list(metrics), list(searchers)], names=["metric", "searcher"])
+    return _mark_best(frame.set_index(["metric", "searcher"]).reindex(order), decimals)
+
+
+def best_arch_ids(trajectories: Sequence[Trajectory]) -> np.ndarray:
+    """The reported architecture of each run (best sampled, latest among ties)."""
+    return np.array([t.best_arch_id for t in trajectories], dtype=np.int64)
+
+
+def summarize(bench: Benchmark, results: Mapping[str, Sequence[Trajectory]],
+              metrics: Sequence[str] = TABLE2_METRICS, ddof: int = 1, optimal: str = "per-metric", *,
+              preset: str | None = None, budget: int | None = None, decimals: int = 2) -> Table2:
+    """Aggregate the runs of each searcher into a :class:`Table2`.
+
+    ``results`` maps a searcher name to its runs (one :class:`Trajectory` each); all runs
+    must share one objective. ``optimal`` is ``"per-metric"`` (spec §7) or ``"best-arch"``.
+    A run whose best architecture lacks a metric (NaN) is left out of that cell; ``n`` counts
+    the runs that entered it.
+    """
+    if optimal not in OPTIMAL_MODES:
+        raise ConfigError(f"optimal must be one of {', '.join(OPTIMAL_MODES)}, got {optimal!r}")
+    if ddof < 0:
+        raise ConfigError(f"ddof must be >= 0, got {ddof}")
+    if not results:
+        raise ConfigError("no results to summarise: give at least one searcher with runs")
+    empty = [name for name, runs in results.items() if not runs or any(len(t) == 0 for t in runs)]
+    if empty:
+        raise ConfigError(f"searchers {empty} have no runs or a run without queries")
+    objectives = {(t.objective, t.maximize) for runs in results.values() for t in runs}
+    if len(objectives) != 1:
+        raise ConfigError(f"runs mix objectives {sorted(objectives)}; summarise one objective at a time")
+    (objective, maximize), = objectives
+    metrics = [resolve_metric(m).name for m in metrics]
+
+    rows = []
+    for name, runs in results.items():
+        ids = best_arch_ids(runs)
+        for metric in metrics:
+            values = bench.metrics(ids, metric)
+            values = values[~np.isnan(values)]  # a record without this metric (e.g. no corruptions)
+            mean = float(values.mean()) if len(values) else math.nan
+            rows.append((metric, name, mean, _std(values, ddof), len(values)))
+    queries = {name: (min(map(len, runs)), float(np.median([len(t) for t in runs])), max(map(len, runs)))
+               for name, runs in results.items()}
+
+    arch_id = None
+    if optimal == "per-metric":
+        values = {m: bench.metrics(None, m) for m in metrics}
+        opt = {m: float(np.nanmax(v) if higher_is_better(m) else np.nanmin(v)) for m, v in values.items()}
+    else:
+        obj = bench.metrics(None, objective)
+        score = np.where(np.isnan(obj), -np.inf, obj if maximize else -obj)
+        arch_id = int(bench.arch_ids[int(np.argmax(score))])  # argmax: first = lowest arch_id among ties
+        opt = {m: bench.metric(arch_id, m) for m in metrics}
+    return Table2(
+        frame=_frame(rows, metrics, list(results), decimals), optimal=pd.Series(opt, name="optimal"),
+        optimal_mode=optimal,
+        objective=objective, source=bench.source, synthetic=bench.synthetic, ddof=ddof, preset=preset,
+        budget=budget, optimal_arch_id=arch_id, n_archs=len(bench),
+        runs={name: len(runs) for name, runs in results.items()}, queries=queries, decimals=decimals,
+    )
+
+
+def published_table2() -> Table2:
+    """The published Table 2 (spec §5.7) as hard-coded reference numbers, marked published."""
+    rows = [(metric, s, mean, std, PUBLISHED_RUNS)
+            for s, cells in PUBLISHED_CELLS.items() for metric, (mean, std) in zip(TABLE2_METRICS, cells)]
+    return Table2(
+        frame=_frame(rows, TABLE2_METRICS, list(PUBLISHED_CELLS), 2),
+        optimal=pd.Series(dict(zip(TABLE2_METRICS, PUBLISHED_OPTIMAL))),
+        optimal_mode="published", objective="VAL_PGD_ACC", source="NARes README Table 2", synthetic=False,
+        ddof=None, budget=500, published=True,
+    )
+
+
+def anytime_curve(trajectories: Sequence[Trajectory], band: str = "sem"
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(queries, mean, low, high) of the best-so-far objective over runs.
+
+    x counts distinct (paid) queries. A run shorter than the longest keeps its last best
+    value (it stopped there); ``band`` is one of :data:`BANDS`.
+    """
+    if band not in BANDS:
+        raise ConfigError(f"band must be one of {', '.join(BANDS)}, got {band!r}")
+    if not trajectories or any(len(t) == 0 for t in trajectories):
+        raise ConfigError("anytime curve needs at least one run with at least one query")
+    length = max(map(len, trajectories))
+    curves = np.empty((len(trajectories), length))
+    for i, t in enumerate(trajectories):
+        best = t.best_so_far
+        curves[i, :len(best)] = best
+        curves[i, len(best):] = best[-1]
+    mean = curves.mean(axis=0)
+    if band == "percentile":
+        low, high = np.percentile(curves, [2.5, 97.5], axis=0)
+    elif len(trajectories) > 1:
+        half = 1.96 * curves.std(axis=0, ddof=1) / math.sqrt(len(trajectories))
+        low, high = mean - half, mean + half
+    else:
+        low, high = mean.copy(), mean.copy()
+    return np.arange(1, length + 1), mean, low, high
+
+
+def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, *, band: str = "sem",
+                 budget: int | None = None, data_label: str | None = None) -> Path:
+    """Write a PNG: mean best-so-far objective against queries with a 95% band, a line per searcher.
+
+    Uses matplotlib's Agg canvas directly (no pyplot, no global backend switch). ``data_label``
+    is printed on the figure and stored in the PNG metadata.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    objective = None
+    for name, runs in results.items():
+        x, mean, low, high = anytime_curve(runs, band)
+        label = f"{SEARCHER_LABELS.get(name, name)} ({len(runs)} runs)"
+        line, = ax.plot(x, mean, lw=1.5, marker="o" if len(x) == 1 else None, label=label)
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, lw=0)
+        objective = runs[0].objective
+    if budget is not None:
+        ax.axvline(budget, color="grey", ls=":", lw=1, label=f"budget {budget}")
+    ax.set_xlabel("distinct queries")
+    ax.set_ylabel(f"best-so-far {objective}")
+    ax.set_title(f"Mean over runs; band: {BANDS[band]}", fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    if data_label:
+        red = SYNTHETIC_LABEL in data_label
+        fig.text(0.01, 0.005, data_label, fontsize=7, color="red" if red else "black",
+                 weight="bold" if red else "normal")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    path = Path(path)
+    fig.savefig(path, format="png", metadata={"Description": f"{data_label or ''} Band: {BANDS[band]}"})
+    return path
+
+
+def write_report(table: Table2, results: Mapping[str, Sequence[Trajectory]], out_dir: str | Path, *,
+                 band: str = "sem", reference: bool = False) -> dict[str, Path]:
+    """Write table2.md/.csv/.tex/.json and anytime.png into ``out_dir``; return their paths.
+
+    ``reference=True`` appends the published table to table2.md as a separate section.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    markdown = table.to_markdown()
+    if reference:
+        markdown += "\n---\n\n" + published_table2().to_markdown()
+    texts = {"md": markdown, "csv": table.to_csv(), "tex": table.to_latex(),
+             "json": json.dumps({**table.to_dict(), "anytime_band": BANDS[band]}, indent=1) + "\n"}
+    paths = {}
+    for ext, text in texts.items():
+        paths[ext] = out / f"table2.{ext}"
+        paths[ext].write_text(text, encoding="utf-8")
+    paths["png"] = plot_anytime(results, out / "anytime.png", band=band, budget=table.budget,
+                                data_label=f"Data: {table.data_line}; preset: {table.preset or 'n/a'}")
+    return paths
+
+
+# --------------------------------------------------------------------------- running the protocol
+def preset_params(preset: str, searcher: str) -> dict[str, Any]:
+    """Hyper-parameters a preset sets for one searcher (the searcher's defaults fill the rest).
+
+    ``reference`` switches every reference behaviour on at once: each ``reference_*``
+    hyper-parameter of the searcher is set True, and BANANAS uses the one-hot encoding.
+    ``fast`` takes what a searcher's ``fast()`` constructor changes (BANANAS: fewer epochs per
+    fit); searchers without one keep their defaults.
+    """
+    from .searchers import resolve
+
+    if preset not in PRESETS:
+        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    cls = resolve(searcher)
+    defaults = cls().get_params()
+    if preset == "reference":
+        chosen: dict[str, Any] = {key: True for key in defaults if key.startswith("reference_")}
+        if "encoding" in defaults:
+            chosen["encoding"] = "onehot"
+        return chosen
+    if preset == "fast" and callable(getattr(cls, "fast", None)):
+        return {key: value for key, value in cls.fast().get_params().items() if value != defaults[key]}
+    return {}
+
+
+def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str] = DEFAULT_SEARCHERS,
+               runs: int = 400, seed_start: int = 0, budget: int = 500, preset: str = "default",
+               params: Mapping[str, Mapping[str, Any]] | None = None, n_jobs: int = 1, resume: bool = False,
+               progress: bool = False) -> dict[str, list[Trajectory]]:
+    """Run each searcher for seeds ``seed_start ..`` on ``bench`` (objective VAL_PGD_ACC, maximised).
+
+    Runs go to ``out_dir/<searcher>/`` through :func:`nares_nas.harness.run_to_dir`
+    (``resume=True`` keeps those already there). ``params`` overrides the preset per searcher.
+    Returns the trajectories per searcher, in seed order, for :func:`summarize`.
+    """
+    from .harness import run_to_dir
+    from .searchers import resolve
+
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(searchers))
+    if unknown:
+        raise ConfigError(f"parameters given for {unknown}, which are not among the searchers "
+                          f"{list(searchers)}")
+    results = {}
+    for name in searchers:
+        cls = resolve(name)
+        accepted = cls().get_params()
+        kwargs = {**preset_params(preset, name), **params.get(name, {})}
+        bad = sorted(set(kwargs) - set(accepted))
+        if bad:
+            raise ConfigError(f"searcher {name!r} has no hyper-parameters {bad}; "
+                              f"it accepts {sorted(accepted)}")
+        folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        log.info("running %s: %d runs, budget %d, preset %s, params %s", name, runs, budget, preset, kwargs)
+        done = run_to_dir(folder, cls(**kwargs), bench, seeds=range(seed_start, seed_start + runs),
+                          budget=budget, n_jobs=n_jobs, resume=resume, progress=progress)
+        results[name] = [r.trajectory for r in done]
+    return results

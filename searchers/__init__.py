@@ -1,0 +1,29 @@
+"""Search algorithms and their registry (import as ``nares_nas.searchers``).
+
+Built-ins: :class:`RandomSearch`, :class:`LocalSearch`, :class:`RegularizedEvolution` and
+:class:`Bananas` (loaded on first use, so importing this package does not import torch).
+Find any searcher, built-in or plugin, with :func:`resolve`; list them with :func:`available`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import Searcher
+from ._evolution import RegularizedEvolution
+from ._local import LocalSearch
+from ._random import RandomSearch
+from ._registry import available, register, resolve, searcher_name
+
+__all__ = [
+    "Bananas", "LocalSearch", "RandomSearch", "RegularizedEvolution", "Searcher",
+    "available", "register", "resolve", "searcher_name",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Bananas":
+        from ._bananas import Bananas
+
+        return Bananas
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

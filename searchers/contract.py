@@ -1,0 +1,126 @@
+"""The searcher contract as one check that plugin authors can run on their own class.
+
+In the spirit of scikit-learn's ``check_estimator``::
+
+    from nares_nas.searchers.contract import check_searcher
+    check_searcher(MySearcher)            # raises AssertionError naming what is broken
+
+It runs the searcher on a small constructed landscape (:func:`toy_objective`) and checks that
+the budget is respected, that repeated queries are free and recorded once, that a seed
+determines the run, and that the searcher pickles (the harness ships it to worker processes).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+
+import numpy as np
+
+from nares_nas.errors import BudgetExhaustedError
+from nares_nas.oracle import TabularOracle, Trajectory
+from nares_nas.space import N_ARCHS, SPACE, archs_by_id
+
+from ._base import Searcher
+
+
+def toy_objective(seed: int = 0) -> np.ndarray:
+    """(15626,) objective values by arch_id: a smooth function of (D, W) plus seeded noise.
+
+    Rounded to two decimals like NARes accuracies, so equal values (ties) occur.
+    """
+    rng = np.random.default_rng(seed)
+    archs = archs_by_id().astype(np.float64)
+    depth = archs[:, 0::2].mean(axis=1)
+    width = archs[:, 1::2].mean(axis=1)
+    smooth = 30.0 + 4.0 * np.tanh((depth - 4.0) / 4.0) + 3.0 * np.tanh((width - 8.0) / 5.0)
+    values = np.full(N_ARCHS + 1, np.nan)
+    values[1:] = np.round(smooth + rng.normal(0.0, 0.4, N_ARCHS), 2)
+    return values
+
+
+class _CallLog(TabularOracle):
+    """A table oracle that also records every call, repeats included."""
+
+    def __init__(self, values: np.ndarray, budget: int | None) -> None:
+        super().__init__(values, budget=budget, source="toy_objective")
+        self.calls: list[int] = []
+
+    def query(self, arch_id: int) -> float:
+        self.calls.append(arch_id)
+        return super().query(arch_id)
+
+
+def _fail(searcher: Searcher, message: str) -> None:
+    raise AssertionError(f"{searcher!r}: {message}")
+
+
+def _run(searcher: Searcher, values: np.ndarray, budget: int, seed: int) -> tuple[Trajectory, _CallLog]:
+    cap = searcher.query_cap(budget)
+    oracle = _CallLog(values, cap)
+    try:
+        trajectory = searcher.run(SPACE, oracle, budget, np.random.default_rng(seed))
+    except BudgetExhaustedError:
+        _fail(searcher, f"asked for a new architecture after its query cap {cap} (budget {budget})")
+    return trajectory, oracle
+
+
+def _check_run(searcher: Searcher, values: np.ndarray, budget: int, seed: int) -> Trajectory:
+    trajectory, oracle = _run(searcher, values, budget, seed)
+    if not isinstance(trajectory, Trajectory):
+        _fail(searcher, f"run() returned {type(trajectory).__name__}, not a Trajectory")
+    cap = searcher.query_cap(budget)
+    if cap is not None and (cap < budget or len(trajectory) > cap):
+        _fail(searcher, f"seed {seed}: {len(trajectory)} distinct queries with budget {budget}, cap {cap}")
+    ids = trajectory.arch_ids
+    if len(ids) == 0:
+        _fail(searcher, f"seed {seed}: no architecture queried")
+    if len(np.unique(ids)) != len(ids) or ids.min() < 1 or ids.max() > N_ARCHS:
+        _fail(searcher, f"seed {seed}: the trajectory must list distinct arch_ids in 1..{N_ARCHS}")
+    # Repeats are free: the paid log is exactly the first occurrence of every call, in order.
+    first = list(dict.fromkeys(oracle.calls))
+    if first != ids.tolist():
+        _fail(searcher, f"seed {seed}: the trajectory is not the oracle's record of its queries "
+                        "(query only through oracle.query and return oracle.trajectory())")
+    if not np.array_equal(trajectory.values, values[ids]):
+        _fail(searcher, f"seed {seed}: trajectory values differ from the objective")
+    return trajectory
+
+
+def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, seeds: Sequence[int] = (0, 1),
+                   values: np.ndarray | None = None) -> None:
+    """Raise ``AssertionError`` if ``searcher`` (a class or an instance) breaks the contract.
+
+    Checks: hyper-parameters round-trip through ``get_params`` and are not changed by a run;
+    at most ``query_cap(budget)`` distinct queries (never fewer allowed than ``budget``);
+    repeats are free and recorded once; the same seed gives the same trajectory, also after
+    a pickle round trip.
+    """
+    if isinstance(searcher, type):
+        if not issubclass(searcher, Searcher):
+            raise AssertionError(f"{searcher!r} is not a subclass of nares_nas.searchers.Searcher")
+        searcher = searcher()
+    if not isinstance(searcher, Searcher):
+        raise AssertionError(f"{searcher!r} is not a nares_nas.searchers.Searcher")
+    values = toy_objective() if values is None else values
+    params = searcher.get_params()
+    clone = type(searcher)(**params)
+    if clone.get_params() != params:
+        _fail(searcher, "__init__ must store its hyper-parameters unchanged (get_params round trip)")
+
+    for seed in seeds:
+        first = _check_run(searcher, values, budget, seed)
+        if searcher.get_params() != params:
+            _fail(searcher, "a run changed the hyper-parameters")
+        again = _check_run(type(searcher)(**params), values, budget, seed)
+        if not (np.array_equal(first.arch_ids, again.arch_ids) and np.array_equal(first.values, again.values)):
+            _fail(searcher, f"seed {seed}: two runs differ; draw every random number from the rng passed in")
+        try:
+            copy = pickle.loads(pickle.dumps(searcher))
+        except Exception as exc:  # any pickling failure breaks the harness's workers
+            raise AssertionError(f"{searcher!r} does not pickle: {type(exc).__name__}: {exc}") from exc
+        if copy.get_params() != params:
+            _fail(searcher, "hyper-parameters differ after a pickle round trip")
+        unpickled = _check_run(copy, values, budget, seed)
+        if not np.array_equal(first.arch_ids, unpickled.arch_ids):
+            _fail(searcher, f"seed {seed}: the unpickled searcher runs differently")

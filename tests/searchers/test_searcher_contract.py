@@ -1,0 +1,97 @@
+"""Every registered searcher passes the shared contract; the check catches broken ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nares_nas.searchers import LocalSearch, RegularizedEvolution, Searcher, available, resolve
+from nares_nas.searchers.contract import check_searcher, toy_objective
+
+CHEAP = [name for name in available() if name != "bananas"]
+
+
+@pytest.mark.parametrize("name", CHEAP)
+def test_registered_searchers_pass(name):
+    check_searcher(resolve(name))
+
+
+@pytest.mark.parametrize("searcher", [LocalSearch(reference_moves=True), LocalSearch(query_full_nbhd=True),
+                                      LocalSearch(num_init=1), RegularizedEvolution(mutation_rate=0.5)])
+def test_variants_pass(searcher):
+    check_searcher(searcher, budget=80)
+
+
+@pytest.mark.slow
+def test_bananas_passes():
+    check_searcher(resolve("bananas"), budget=20, seeds=(0,))
+
+
+def test_toy_objective_is_seeded_and_has_ties():
+    a, b = toy_objective(0), toy_objective(0)
+    np.testing.assert_array_equal(a, b)
+    assert np.isnan(a[0]) and np.isfinite(a[1:]).all()
+    assert len(np.unique(a[1:])) < 15625 // 2
+    assert not np.array_equal(a, toy_objective(1))
+
+
+class Greedy(Searcher):
+    """Queries one more arch than its budget."""
+
+    def search(self, space, oracle, budget, rng):
+        for arch_id in range(1, budget + 2):
+            oracle.query(arch_id)
+
+
+class Unseeded(Searcher):
+    """Ignores the rng it is given."""
+
+    def search(self, space, oracle, budget, rng):
+        for arch_id in np.random.default_rng().choice(15625, budget, replace=False) + 1:
+            oracle.query(int(arch_id))
+
+
+class Renamer(Searcher):
+    """Changes its hyper-parameter (not stored unchanged)."""
+
+    def __init__(self, width=3):
+        self.width = width * 2
+
+    def search(self, space, oracle, budget, rng):
+        oracle.query(1)
+
+
+class Bypass(Searcher):
+    """Builds its own trajectory instead of the oracle's record."""
+
+    def search(self, space, oracle, budget, rng):
+        oracle.query(5)
+
+    def run(self, space, oracle, budget, rng):
+        from nares_nas.oracle import Trajectory
+
+        self.search(space, oracle, budget, rng)
+        return Trajectory(np.array([5, 6]), np.array([1.0, 2.0]), "VAL_PGD_ACC", True)
+
+
+class Unpicklable(Searcher):
+    def __init__(self, key=None):
+        self.key = key
+        self._hook = lambda: None
+
+    def search(self, space, oracle, budget, rng):
+        oracle.query(int(rng.integers(1, 15626)))
+
+
+@pytest.mark.parametrize(("cls", "message"), [
+    (Greedy, "query cap"), (Unseeded, "two runs differ"), (Renamer, "unchanged"),
+    (Bypass, "not the oracle's record"), (Unpicklable, "does not pickle"),
+])
+def test_broken_searchers_are_caught(cls, message):
+    with pytest.raises(AssertionError, match=message):
+        check_searcher(cls, budget=20)
+
+
+def test_a_non_searcher_is_refused():
+    with pytest.raises(AssertionError, match="not a subclass"):
+        check_searcher(dict)

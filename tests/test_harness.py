@@ -1,0 +1,269 @@
+"""Repeated runs: identical trajectories sequentially, in processes and on Dask; run folders."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import nares_nas
+from nares_nas import cli
+from nares_nas.errors import ConfigError, MetricError
+from nares_nas.harness import SUMMARY_COLUMNS, read_runs, run_search, run_to_dir
+from nares_nas.searchers import LocalSearch, RandomSearch, RegularizedEvolution
+from nares_nas.searchers.contract import toy_objective
+from nares_nas.space import KEYS, Arch
+
+SEARCHERS = [RandomSearch(), LocalSearch(), LocalSearch(reference_moves=True), RegularizedEvolution()]
+
+
+@pytest.fixture(autouse=True)
+def _search_command(monkeypatch):
+    if "nares_nas.commands.search" not in cli.COMMAND_MODULES:  # until the lead registers it
+        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "nares_nas.commands.search"))
+
+
+@pytest.fixture(scope="module")
+def values():
+    return toy_objective(0)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return nares_nas.load("synthetic")
+
+
+def same(a, b):
+    return len(a) == len(b) and all(
+        np.array_equal(x.arch_ids, y.arch_ids) and np.array_equal(x.values, y.values) for x, y in zip(a, b)
+    )
+
+
+def test_sequential_runs_follow_the_seed(values):
+    for searcher in SEARCHERS:
+        trajectories = run_search(searcher, values, seeds=[5, 2, 9], budget=120)
+        for seed, traj in zip([5, 2, 9], trajectories):
+            alone = run_search(searcher, values, seeds=[seed], budget=120)[0]
+            assert same([traj], [alone])
+        assert [len(t) for t in trajectories][0] >= 120
+
+
+def test_process_parallel_equals_sequential(values):
+    seeds = range(10, 22)
+    for searcher in SEARCHERS:
+        seq = run_search(searcher, values, seeds=seeds, budget=150)
+        par = run_search(searcher, values, seeds=seeds, budget=150, n_jobs=2)
+        assert same(seq, par), searcher
+
+
+def test_dask_equals_sequential(values):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        for searcher in (RegularizedEvolution(), LocalSearch()):
+            on_dask = run_search(searcher, values, seeds=range(8), budget=150, backend="dask",
+                                 scheduler=cluster.scheduler_address)
+            assert same(on_dask, run_search(searcher, values, seeds=range(8), budget=150))
+
+
+def test_name_resolution_and_minimising(values):
+    by_name = run_search("regularized_evolution", values, seeds=[1], budget=100)
+    assert same(by_name, run_search(RegularizedEvolution(), values, seeds=[1], budget=100))
+    down = run_search(RegularizedEvolution(), -values, seeds=[1], budget=100, maximize=False)
+    assert down[0].arch_ids.tolist() == by_name[0].arch_ids.tolist()
+    assert down[0].best_value == -by_name[0].best_value
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    (dict(backend="spark"), ConfigError, "backend must be one of"),
+    (dict(backend="dask"), ConfigError, "scheduler address"),
+    (dict(scheduler="tcp://x:1"), ConfigError, "only used with backend='dask'"),
+    (dict(budget=0), ConfigError, "budget"),
+    (dict(objective="TEST_AA_ACC"), MetricError, "test set"),
+    (dict(seeds=[1, 1]), ConfigError, "distinct"),
+    (dict(seeds=[-1]), ConfigError, "non-negative"),
+    (dict(n_jobs=0), ConfigError, "n_jobs"),
+])
+def test_bad_arguments_are_refused(values, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        run_search(RandomSearch(), values, **{"seeds": [0], "budget": 10, **kwargs})
+
+
+def test_values_must_be_indexed_by_arch_id():
+    with pytest.raises(ConfigError, match="15626"):
+        run_search(RandomSearch(), np.zeros(15625), seeds=[0], budget=10)
+
+
+# --------------------------------------------------------------------------- folders
+def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
+    out = tmp_path / "re"
+    results = run_to_dir(out, RegularizedEvolution(population_size=10), bench, seeds=range(3, 8), budget=60)
+    assert [r.seed for r in results] == [3, 4, 5, 6, 7]
+    config = json.loads((out / "config.json").read_text())
+    assert config["searcher"] == "regularized_evolution"
+    assert config["params"] == {"population_size": 10, "tournament_size": 10, "mutation_rate": 1.0}
+    assert config["budget"] == 60 and config["objective"] == "VAL_PGD_ACC" and config["direction"] == "max"
+    assert config["synthetic"] is True and config["data"] == bench.source
+    assert config["version"] == nares_nas.__version__
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [f"seed_{s:05d}.json" for s in range(3, 8)]
+
+    with open(out / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == SUMMARY_COLUMNS
+    assert [int(r["seed"]) for r in rows] == [3, 4, 5, 6, 7]
+    expected = run_search(RegularizedEvolution(population_size=10), bench.metric_array("VAL_PGD_ACC"),
+                          seeds=range(3, 8), budget=60)
+    for row, traj in zip(rows, expected):
+        assert row["searcher"] == "regularized_evolution" and int(row["queries"]) == 60
+        assert int(row["arch_id"]) == traj.best_arch_id
+        assert float(row["objective"]) == traj.best_value == bench.metric(traj.best_arch_id, "VAL_PGD_ACC")
+        assert [int(row[k]) for k in KEYS] == Arch.from_id(traj.best_arch_id).to_list()
+
+    back = read_runs(out)
+    assert same([r.trajectory for r in back], expected)
+    assert back[0].params == config["params"] and back[0].budget == 60
+    stored = json.loads((out / "runs" / "seed_00003.json").read_text())
+    np.testing.assert_array_equal(stored["best"], expected[0].best_so_far)
+
+
+def test_minimised_objective_in_the_summary(tmp_path, bench):
+    results = run_to_dir(tmp_path / "min", RandomSearch(), bench, seeds=[0, 1], budget=50,
+                         objective="PARAMS", maximize=False)
+    for r in results:
+        assert r.best_value == r.trajectory.values.min() == bench.metric(r.best_arch_id, "PARAMS")
+    assert json.loads((tmp_path / "min" / "config.json").read_text())["direction"] == "min"
+
+
+def test_folders_refuse_other_configurations_and_need_resume(tmp_path, bench):
+    out = tmp_path / "ls"
+    run_to_dir(out, LocalSearch(), bench, seeds=[0, 1], budget=40)
+    with pytest.raises(ConfigError, match="use --resume"):
+        run_to_dir(out, LocalSearch(), bench, seeds=[0, 1], budget=40)
+    with pytest.raises(ConfigError, match=r"different configuration \(budget: 40 there, 41 now\)"):
+        run_to_dir(out, LocalSearch(), bench, seeds=[0, 1], budget=41, resume=True)
+    with pytest.raises(ConfigError, match="params"):
+        run_to_dir(out, LocalSearch(num_init=3), bench, seeds=[0, 1], budget=40, resume=True)
+    with pytest.raises(ConfigError, match="searcher"):
+        run_to_dir(out, RandomSearch(), bench, seeds=[0, 1], budget=40, resume=True)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="holds no config.json"):
+        run_to_dir(tmp_path / "junk", LocalSearch(), bench, seeds=[0], budget=40)
+    # resuming with more seeds adds them; the summary covers the whole folder
+    more = run_to_dir(out, LocalSearch(), bench, seeds=range(4), budget=40, resume=True)
+    assert [r.seed for r in more] == [0, 1, 2, 3]
+    assert len((out / "summary.csv").read_text().splitlines()) == 5
+
+
+def test_resume_after_lost_runs_gives_the_same_folder(tmp_path, bench):
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    kwargs = dict(seeds=range(12), budget=80, n_jobs=2)
+    run_to_dir(whole, RegularizedEvolution(), bench, **kwargs)
+    run_to_dir(broken, RegularizedEvolution(), bench, **kwargs)
+    for seed in (2, 5, 11):
+        (broken / "runs" / f"seed_{seed:05d}.json").unlink()
+    (broken / "summary.csv").unlink()
+    run_to_dir(broken, RegularizedEvolution(), bench, resume=True, **kwargs)
+    assert (broken / "summary.csv").read_bytes() == (whole / "summary.csv").read_bytes()
+    for seed in range(12):
+        name = f"runs/seed_{seed:05d}.json"
+        assert (broken / name).read_bytes() == (whole / name).read_bytes()
+
+
+def test_resume_after_a_killed_job(tmp_path, bench, session_home):
+    """Kill a real job once some runs are on disk, resume it, compare with an uninterrupted run."""
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    code = ("import sys; from nares_nas import cli; name = 'nares_nas.commands.search'\n"
+            "if name not in cli.COMMAND_MODULES: cli.COMMAND_MODULES += (name,)\n"
+            "sys.exit(cli.main(sys.argv[1:]))")
+    args = ["search", "--algo", "local_search", "--param", "reference_moves=true", "--runs", "150",
+            "--budget", "300", "--data", "synthetic", "--quiet"]
+    env = {**os.environ, "NARES_NAS_HOME": str(session_home)}
+    proc = subprocess.Popen([sys.executable, "-c", code, *args, "--out", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            runs = killed / "runs"
+            if runs.is_dir() and len(list(runs.glob("seed_*.json"))) >= 5:
+                break
+            assert proc.poll() is None, f"the job ended early with exit code {proc.returncode}"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    done_before = len(list((killed / "runs").glob("seed_*.json")))
+    assert 5 <= done_before < 150, "the job was not interrupted"
+    assert cli.main([*args, "--out", str(killed), "--resume"]) == 0
+    assert cli.main([*args, "--out", str(whole)]) == 0
+    assert (killed / "summary.csv").read_bytes() == (whole / "summary.csv").read_bytes()
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_search_prints_source_synthetic_line_and_summary(tmp_path, capsys):
+    out = tmp_path / "rs"
+    code = cli.main(["search", "--algo", "random_search", "--runs", "6", "--seed", "10", "--budget", "50",
+                     "--data", "synthetic", "--out", str(out), "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].startswith("data: ")
+    assert "SYNTHETIC stand-in, not NARes results" in text
+    results = read_runs(out)
+    best = np.array([r.best_value for r in results])
+    assert f"{best.mean():.4f} ± {best.std(ddof=1):.4f}" in text
+    assert [r.seed for r in results] == list(range(10, 16))
+    # again without --resume: refused with a one-line error and exit code 2
+    assert cli.main(["search", "--algo", "random_search", "--runs", "6", "--seed", "10", "--budget", "50",
+                     "--data", "synthetic", "--out", str(out), "--quiet"]) == 2
+    assert "use --resume" in capsys.readouterr().err
+
+
+def test_cli_params_and_no_out(capsys):
+    code = cli.main(["search", "--algo", "local_search", "--param", "num_init=3", "--param",
+                     "reference_moves=true", "--runs", "3", "--budget", "40", "--data", "synthetic"])
+    assert code == 0
+    assert "LocalSearch(num_init=3, query_full_nbhd=False, reference_moves=True)" in capsys.readouterr().out
+    assert cli.main(["search", "--algo", "local_search", "--param", "width=3", "--runs", "1",
+                     "--data", "synthetic"]) == 2
+    assert "has no hyper-parameter 'width'" in capsys.readouterr().err
+    assert cli.main(["search", "--algo", "nope", "--data", "synthetic"]) == 2
+    assert "unknown searcher 'nope'" in capsys.readouterr().err
+
+
+def test_cli_searchers_lists_names_classes_and_defaults(capsys):
+    cli.main(["searchers"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAME", "CLASS", "DEFAULTS"]
+    by_name = {line.split()[0]: line for line in lines[1:]}
+    assert "nares_nas.searchers._local:LocalSearch" in by_name["local_search"]
+    assert "num_init=10, query_full_nbhd=False, reference_moves=False" in by_name["local_search"]
+    assert "population_size=30, tournament_size=10, mutation_rate=1.0" in by_name["regularized_evolution"]
+    assert "random_search" in by_name and "bananas" in by_name
+
+
+def test_progress_bar_goes_to_stderr(tmp_path, bench, capsys):
+    run_to_dir(tmp_path / "bar", RandomSearch(), bench, seeds=range(3), budget=20, progress=True)
+    captured = capsys.readouterr()
+    assert "3/3" in captured.err and captured.out == ""
+
+
+def test_read_runs_reports_malformed_files(tmp_path, bench):
+    from nares_nas.errors import DataFormatError
+
+    run_to_dir(tmp_path / "x", RandomSearch(), bench, seeds=[0], budget=20)
+    path = tmp_path / "x" / "runs" / "seed_00000.json"
+    obj = json.loads(path.read_text())
+    del obj["values"]
+    path.write_text(json.dumps(obj))
+    with pytest.raises(DataFormatError, match='seed_00000.json: key "values"'):
+        read_runs(tmp_path / "x")
+    path.write_text("{")
+    with pytest.raises(DataFormatError, match="not valid JSON"):
+        read_runs(tmp_path / "x")
