@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nares_nas.commands.query",
     "nares_nas.commands.search",
     "nares_nas.commands.table2",
+    "nares_nas.commands.live",
 )
 
 

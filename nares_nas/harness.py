@@ -279,6 +279,14 @@ def _prepare_dir(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
         _write_atomic(config_path, orjson.dumps(config, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 
+def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
+    """Write one finished run to ``DIR/runs/seed_NNNNN.json`` atomically."""
+    path = _run_path(Path(out_dir), result.seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, orjson.dumps(result.to_json(), option=orjson.OPT_SERIALIZE_NUMPY))
+    return path
+
+
 def summary_row(result: RunResult) -> dict[str, Any]:
     """One row of ``summary.csv``: the run's best arch by the objective (latest among ties)."""
     arch_id = result.best_arch_id
@@ -343,8 +351,7 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
                                           maximize=maximize, n_jobs=n_jobs, backend=backend,
                                           scheduler=scheduler, source=bench.source):
             result = RunResult(name, seed, params, budget, trajectory)
-            _write_atomic(_run_path(out_dir, seed), orjson.dumps(result.to_json(),
-                                                                 option=orjson.OPT_SERIALIZE_NUMPY))
+            write_run(out_dir, result)
             done[seed] = result
             rows[seed] = summary_row(result)
             bar.update(1)

@@ -41,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep every run in DIR (runs/, summary.csv, config.json); without it nothing is saved")
     p.add_argument("--resume", action="store_true", help="continue the runs already in --out DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    live = p.add_argument_group("live mode: train and evaluate what the table lacks (runs one after another)")
+    live.add_argument("--live", action="store_true", help="lookup-or-train: table, then cache, then training")
+    live.add_argument("--profile", default="nares", help="training profile (nares, digits, or a JSON file)")
+    live.add_argument("--data-dir", type=Path, help="folder with the profile's image data (CIFAR-10 etc.)")
+    live.add_argument("--cache", type=Path, help="SQLite record cache (default: in the data home)")
+    live.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    live.add_argument("--train-seed", type=int, default=0, help="seed of every training run (default 0)")
     add_data_option(p)
     p.set_defaults(func=cmd_search)
 
@@ -84,7 +91,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     seeds = range(args.seed, args.seed + args.runs)
     common = dict(seeds=seeds, budget=args.budget, objective=args.objective, maximize=not args.minimize,
                   n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
-    if args.out is not None:
+    if args.live:
+        trajectories = _live_runs(args, searcher, bench, seeds)
+    elif args.out is not None:
         progress = not args.quiet and sys.stderr.isatty()
         results = run_to_dir(args.out, searcher, bench, resume=args.resume, progress=progress, **common)
         trajectories = [r.trajectory for r in results]
@@ -102,6 +111,33 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"runs in {args.out}/runs, summary in {args.out / 'summary.csv'}")
     return 0
+
+
+def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
+    """Runs one after another against a lookup-or-train oracle (each miss trains for real)."""
+    from .._rng import as_generator
+    from ..harness import RunResult, summary_row, write_run, write_summary
+    from ..live.oracle import make_live_oracle
+    from ..searchers import searcher_name
+    from ..space import SPACE
+
+    if args.resume or args.backend != "loky" or args.jobs != 1:
+        raise ConfigError("--live runs sequentially in this process: drop --resume, --jobs and --backend "
+                          "(scale training out with nares_nas.live.distributed.train_many)")
+    results = []
+    for seed in seeds:
+        oracle = make_live_oracle(bench, objective=args.objective, maximize=not args.minimize,
+                                  budget=searcher.query_cap(args.budget), profile=args.profile,
+                                  data_dir=args.data_dir, cache_path=args.cache, seed=args.train_seed,
+                                  device=args.device, progress=not args.quiet)
+        fresh = type(searcher)(**searcher.get_params())
+        trajectory = fresh.run(SPACE, oracle, args.budget, as_generator(seed))
+        results.append(RunResult(searcher_name(searcher), seed, searcher.get_params(), args.budget, trajectory))
+        if args.out is not None:
+            write_run(args.out, results[-1])
+    if args.out is not None:
+        write_summary(args.out, [summary_row(r) for r in results])
+    return [r.trajectory for r in results]
 
 
 def _defaults(cls: type) -> str:

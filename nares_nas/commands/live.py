@@ -1,0 +1,241 @@
+"""``nares-nas train``, ``nares-nas evaluate`` and ``nares-nas cache``: live mode from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataFormatError, UnknownArchError
+from ..space import to_arch
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train", help="train and evaluate one architecture (live mode)",
+        description="Train ARCH under a training profile, evaluate its best checkpoint and write "
+                    "DIR/record.json (one cifar10.jsonl record plus the profile) and DIR/checkpoints/.",
+    )
+    train.add_argument("arch", help='decision vector "5,10,5,10,5,10" (or an arch_id)')
+    _profile_option(train, default="nares")
+    train.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for checkpoints and record")
+    train.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    _data_dir_option(train)
+    _device_option(train)
+    train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    _threads_option(train)
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--cache", type=Path, metavar="PATH", default=None,
+                       help="also store the record in this live cache (SQLite file)")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate", help="attack one checkpoint on the test set",
+        description="Evaluate a checkpoint (clean, FGSM, PGD, CW, AA-Compact, corruptions) and print "
+                    "its test_best record. Without --profile, the profile in the run's record.json "
+                    "is used, else nares.",
+    )
+    evaluate.add_argument("checkpoint", type=Path, help="a .pth checkpoint written by `nares-nas train`")
+    _profile_option(evaluate, default=None)
+    evaluate.add_argument("--arch", default=None,
+                          help="architecture, for checkpoints that do not name theirs (the reference's)")
+    _data_dir_option(evaluate)
+    _device_option(evaluate)
+    evaluate.add_argument("--seed", type=int, default=0, help="attack seed (default 0)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    _threads_option(evaluate)
+    evaluate.add_argument("--quiet", action="store_true", help="no progress output")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    cache = subparsers.add_parser("cache", help="list or show live-trained records")
+    actions = cache.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    ls = actions.add_parser("ls", help="one line per cached record")
+    ls.add_argument("--profile", default=None, help="only this profile's records")
+    _cache_option(ls)
+    ls.set_defaults(func=cmd_cache_ls)
+    show = actions.add_parser("show", help="print one cached record as JSON")
+    show.add_argument("arch", help='decision vector "5,10,5,10,5,10" (or an arch_id)')
+    _profile_option(show, default="nares")
+    show.add_argument("--seed", type=int, default=None, help="training seed (default: the lowest cached)")
+    _cache_option(show)
+    show.set_defaults(func=cmd_cache_show)
+
+
+def _profile_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    shown = default or "the run's own"
+    parser.add_argument("--profile", default=default, metavar="NAME|FILE",
+                        help=f"training profile: a registered name (nares, digits) or a JSON file of "
+                             f"profile fields, e.g. a record.json (default: {shown})")
+
+
+def load_profile(text: str) -> Any:
+    """A registered profile by name, or one read from a JSON file (its fields, or a record's "profile")."""
+    from ..live.pipeline import resolve_profile
+    from ..live.profiles import PROFILES
+
+    path = Path(text)
+    if text in PROFILES or path.suffix != ".json":
+        return resolve_profile(text)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFormatError("no such profile file", path=text) from None
+    except ValueError as exc:
+        raise DataFormatError(f"not JSON ({exc})", path=text) from None
+    if isinstance(values, dict) and isinstance(values.get("profile"), dict):
+        values = values["profile"]
+    if not isinstance(values, dict):
+        raise DataFormatError("expected a JSON object of profile fields", path=text)
+    return resolve_profile(values)
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help="folder with CIFAR-10, CIFAR-10.1 and CIFAR-10-C (not needed for digits)")
+
+
+def _device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where to train (default: cuda if available)")
+
+
+def _threads_option(parser: argparse.ArgumentParser) -> None:
+    from ..live.pipeline import DEFAULT_THREADS
+
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
+                        help=f"torch CPU threads (default {DEFAULT_THREADS}: CPU results depend on the count; "
+                             f"0 = torch's default, one per core)")
+
+
+def _cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache", type=Path, default=None, metavar="PATH",
+                        help="live cache file (default: <data home>/live_cache.sqlite)")
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}%"
+
+
+def summary_lines(record: dict[str, Any], wall_s: float | None = None) -> list[str]:
+    """A short readable summary of one live record."""
+    train, test = record["train"][0], record["test_best"][0]
+    profile = record.get("profile", {})
+    arch = ",".join(str(v) for v in record["arch"].values())
+    best = train["best_epoch"]
+    epochs = len(train["cw"])
+    pgd, cw = profile.get("test_pgd_steps", 20), profile.get("test_cw_steps", 40)
+    lines = [
+        f"arch {arch} (arch_id {record['arch_id']})  profile {profile.get('name', '?')}  "
+        f"seed {train['seed']}  device {train['gpu_type']}",
+        f"best epoch {best} of {epochs}: val clean {_pct(train['val_acc'][best])}  "
+        f"val PGD {_pct(train['pgd'][best])}  val CW {_pct(train['cw'][best])}",
+        f"test: clean {_pct(test.get('test_clean_acc'))}  FGSM {_pct(test.get('Linf_fgsm_acc'))}  "
+        f"PGD-{pgd} {_pct(test.get('Linf_pgd_acc'))}  CW-{cw} {_pct(test.get('Linf_cw_acc'))}  "
+        f"AA-Compact {_pct(test.get('Linf_aa_acc'))}",
+    ]
+    timing = f"training time {train['training_time']:.4f} GPU days"
+    if wall_s is not None:
+        timing = f"wall time {wall_s:.1f} s, {timing}"
+    lines.append(timing)
+    return lines
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..live.pipeline import RECORD_FILE, train_and_evaluate
+
+    arch = to_arch(args.arch)
+    profile = load_profile(args.profile)
+    start = time.perf_counter()
+    record = train_and_evaluate(arch, profile, seed=args.seed, data_dir=args.data_dir, out_dir=args.out,
+                                device=args.device, progress=not args.quiet, compile=args.compile,
+                                num_threads=args.threads or None)
+    wall = time.perf_counter() - start
+    if args.cache is not None:
+        from ..live.cache import RecordCache
+
+        RecordCache(args.cache).put(record, profile, args.seed)
+    for line in summary_lines(record, wall):
+        print(line)
+    print(f"record: {args.out / RECORD_FILE}")
+    return 0
+
+
+def _profile_for_checkpoint(checkpoint: Path, name: str | None) -> Any:
+    """``--profile`` if given, else the profile in the run's record.json, else nares."""
+    from ..live.pipeline import RECORD_FILE, read_record, resolve_profile
+
+    if name is not None:
+        return load_profile(name)
+    for folder in (checkpoint.parent, checkpoint.parent.parent):
+        path = folder / RECORD_FILE
+        if path.exists() and "profile" in (record := read_record(path)):
+            return resolve_profile(record["profile"])
+    print("notice: no record.json beside the checkpoint; evaluating with profile nares", file=sys.stderr)
+    return resolve_profile("nares")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..live import data, evaluator
+
+    if not args.checkpoint.is_file():
+        raise DataFormatError("no such checkpoint file", path=str(args.checkpoint))
+    profile = _profile_for_checkpoint(args.checkpoint, args.profile)
+    bundle = data.datasets_for(profile, args.data_dir)
+    arch = None if args.arch is None else to_arch(args.arch)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    test = evaluator.evaluate_checkpoint(args.checkpoint, profile, bundle, arch=arch, seed=args.seed,
+                                         device=args.device, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(test))
+        return 0
+    print(f"checkpoint {args.checkpoint}  profile {profile.name} ({profile.key})")
+    for key, value in test.items():
+        if key != "corruptions":
+            print(f"  {key:<18} {'-' if value is None else f'{value:.4f}'}")
+    if test.get("corruptions"):
+        print(f"  corruptions        {len(test['corruptions'])} kinds x 5 severities (use --json)")
+    return 0
+
+
+def cmd_cache_ls(args: argparse.Namespace) -> int:
+    from ..live.cache import RecordCache
+
+    cache = RecordCache(args.cache)
+    profile = load_profile(args.profile) if args.profile else None
+    entries = cache.entries(profile)
+    print(f"cache {cache.path}: {len(entries)} records")
+    for entry in entries:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry["created"]))
+        arch = to_arch(entry["arch_id"])
+        print(f"  arch_id {entry['arch_id']:>5}  [{arch}]  seed {entry['seed']}  "
+              f"profile {entry['profile']} ({entry['profile_key']})  device {entry['device']}  {created}")
+    return 0
+
+
+def cmd_cache_show(args: argparse.Namespace) -> int:
+    from ..live.cache import RecordCache
+
+    cache = RecordCache(args.cache)
+    profile = load_profile(args.profile)
+    arch = to_arch(args.arch)
+    record = cache.get(arch.arch_id, profile, args.seed)
+    if record is None:
+        seed = "" if args.seed is None else f", seed {args.seed}"
+        raise UnknownArchError(f"{arch} (arch_id {arch.arch_id})", f"{cache.path} (profile {profile.name}{seed})",
+                               f"train it: nares-nas train {arch} --profile {profile.name} --cache {cache.path}")
+    print(json.dumps(record))
+    return 0
+
+
+def make_live_oracle(bench: Any, **kwargs: Any):
+    """See :func:`nares_nas.live.oracle.make_live_oracle` (re-exported for the search command)."""
+    from ..live.oracle import make_live_oracle as make
+
+    return make(bench, **kwargs)

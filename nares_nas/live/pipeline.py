@@ -1,0 +1,224 @@
+"""Train one architecture, evaluate its best checkpoint, and write one NARes record.
+
+The record is a ``cifar10.jsonl`` object (spec §4) plus a ``"profile"`` key holding the
+training profile, so live results load through the same tabular loader as the published
+data (:func:`nares_nas.jsonl.read_source` ignores unknown top-level keys) and a record never
+loses track of how it was made.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataFormatError
+from ..metrics import HISTORY_KEYS, TEST_KEYS
+from ..space import KEYS, ArchLike, to_arch
+
+log = logging.getLogger(__name__)
+
+RECORD_FILE = "record.json"
+# torch CPU threads of a run. Fixed, because CPU results depend on the thread count (so a run is
+# determined by its seed on any machine), and 1 because the small CPU profiles' tensors gain
+# nothing from more: `train 4,8,4,8,4,8 --profile digits` took 1m51 of CPU time with 1 thread
+# and 16m51 with 2 on a loaded 2-core machine.
+DEFAULT_THREADS = 1
+
+
+def resolve_profile(profile: Any) -> Any:
+    """A :class:`~nares_nas.live.profiles.Profile` from itself, its registered name or its dict."""
+    from .profiles import Profile, get_profile
+
+    if isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, Mapping):
+        return Profile.from_dict(profile)
+    return get_profile(str(profile))
+
+
+def profile_dict(profile: Any) -> dict[str, Any]:
+    """The profile as plain JSON values (tuples become lists)."""
+    return profile.to_dict()
+
+
+def run_dir(root: str | os.PathLike, profile: Any, arch_id: int, seed: int) -> Path:
+    """``root/<profile>-<key>/seed_<seed>/arch_<id>``: one folder per run.
+
+    The profile's key and the seed are part of the path because the trainer resumes from
+    what it finds in its folder: a run of another profile or seed must never be resumed.
+    """
+    return Path(root) / f"{profile.name}-{profile.key}" / f"seed_{seed}" / f"arch_{arch_id}"
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: numpy scalars and arrays become Python values, NaN/inf become null."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None  # strict JSON, as orjson reads it
+    if hasattr(value, "item"):  # 0-d torch tensors
+        return _plain(value.item())
+    return value
+
+
+def make_record(
+    arch: ArchLike,
+    profile: Any,
+    *,
+    seed: int,
+    history: Mapping[str, Sequence[float]],
+    best_epoch: int,
+    gpu_type: str,
+    timestamp: str,
+    training_time: float,
+    test: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One ``cifar10.jsonl`` object (spec §4) plus ``"profile"``.
+
+    ``MACs``/``Params`` are the NARes-space counts in millions (2 decimals), as the published
+    data stores them and as the metric functions compute them, whatever the profile's width.
+    ``history`` holds the 12 per-epoch lists under their JSON names (``train_acc`` as a
+    fraction, as the training logs write it); ``test`` the ``test_best`` keys.
+    """
+    arch = to_arch(arch)
+    missing = [key for key in HISTORY_KEYS if key not in history]
+    if missing:
+        raise DataFormatError(f"training history lacks {missing}", key=missing[0])
+    lengths = {key: len(history[key]) for key in HISTORY_KEYS}
+    epochs = lengths["train_loss"]
+    uneven = {key: n for key, n in lengths.items() if n != epochs}
+    if epochs == 0 or uneven:
+        raise DataFormatError(f"per-epoch lists must all hold the same number (>0) of epochs, got {lengths}")
+    if not 0 <= int(best_epoch) < epochs:
+        raise DataFormatError(f"best_epoch {best_epoch} is outside 0..{epochs - 1}", key="best_epoch")
+    train = {
+        "seed": int(seed), "gpu_type": str(gpu_type), "timestamp": str(timestamp),
+        "training_time": float(training_time), "best_epoch": int(best_epoch),
+        **{key: _plain(history[key]) for key in HISTORY_KEYS},
+    }
+    test_best = {key: _plain(test.get(key)) for key in TEST_KEYS}
+    if test.get("corruptions"):
+        test_best["corruptions"] = _plain(test["corruptions"])
+    return {
+        "arch_id": arch.arch_id,
+        "arch": dict(zip(KEYS, arch.to_tuple())),
+        "MACs": round(arch.macs / 1e6, 2),
+        "Params": round(arch.params / 1e6, 2),
+        "train": [train],
+        "test_best": [test_best],
+        "profile": profile_dict(profile),
+    }
+
+
+def write_record(record: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write ``record`` as JSON to ``path`` atomically (a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_record(path: str | os.PathLike) -> dict[str, Any]:
+    """A record written by :func:`write_record`."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise DataFormatError("no such file", path=str(path)) from None
+    except ValueError as exc:
+        raise DataFormatError(f"not a JSON record ({exc})", path=str(path)) from None
+
+
+def _finished_record(path: Path, arch: Any, profile: Any, seed: int) -> dict[str, Any] | None:
+    """The record at ``path`` if it is this very run's (arch, profile and seed), else None."""
+    if not path.is_file():
+        return None
+    record = read_record(path)
+    same = (record.get("arch_id") == arch.arch_id and record.get("profile") == profile_dict(profile)
+            and (record.get("train") or [{}])[0].get("seed") == seed)
+    if not same:
+        raise DataFormatError(f"{path.parent} holds another run's record; use another output folder",
+                              path=str(path))
+    return record
+
+
+def train_and_evaluate(
+    arch: ArchLike,
+    profile: Any,
+    *,
+    seed: int,
+    data_dir: str | os.PathLike | None,
+    out_dir: str | os.PathLike,
+    device: str = "auto",
+    progress: bool = True,
+    compile: bool = False,
+    num_threads: int | None = DEFAULT_THREADS,
+) -> dict[str, Any]:
+    """Train ``arch`` under ``profile``, evaluate its best checkpoint, return its record.
+
+    Checkpoints go to ``out_dir/checkpoints/`` and the record to ``out_dir/record.json``.
+    A rerun with the same folder resumes an interrupted training, and returns the record at
+    once when the run (same arch, profile and seed) is finished. ``num_threads`` fixes torch's
+    CPU threads for training and evaluation (None: torch's default, one per core).
+    """
+    import torch
+
+    from . import data, evaluator, trainer
+
+    arch = to_arch(arch)
+    profile = resolve_profile(profile)
+    bundle = data.datasets_for(profile, data_dir)  # before any folder is made: missing data fails first
+    out_dir = Path(out_dir)
+    done = _finished_record(out_dir / RECORD_FILE, arch, profile, seed)
+    if done is not None:
+        log.info("%s already holds the finished record of this run", out_dir)
+        return done
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved_threads = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        log.info("training %s (arch_id %d) under profile %s, seed %d", arch, arch.arch_id, profile.name, seed)
+        result = trainer.train(arch, profile, bundle, out_dir, seed=seed, device=device, progress=progress,
+                               compile=compile, num_threads=num_threads)
+        log.info("evaluating %s", result.best_checkpoint)
+        test = evaluator.evaluate_checkpoint(result.best_checkpoint, profile, bundle, arch=arch, seed=seed,
+                                             device=device, progress=progress)
+    finally:
+        torch.set_num_threads(saved_threads)
+    record = make_record(
+        arch, profile, seed=result.seed, history=result.history, best_epoch=result.best_epoch,
+        gpu_type=result.gpu_type, timestamp=result.timestamp, training_time=result.training_time,
+        test=test,
+    )
+    write_record(record, out_dir / RECORD_FILE)
+    return record
+
+
+__all__ = [
+    "DEFAULT_THREADS", "RECORD_FILE", "make_record", "profile_dict", "read_record", "resolve_profile", "run_dir",
+    "train_and_evaluate", "write_record",
+]

@@ -1,0 +1,152 @@
+"""The BANANAS predictor: an ensemble of ReLU MLPs as a scikit-learn regressor.
+
+:class:`MLPEnsembleRegressor` follows scikit-learn's estimator contract (hyper-parameters
+stored unchanged in ``__init__``, ``fit`` returns ``self`` and sets ``*_`` attributes,
+``predict`` checks it is fitted), so ``clone``, ``get_params`` and pipelines work and any
+regressor with a ``predict_ensemble`` can stand in for it. torch is imported when a model is
+fitted or used, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+
+from nares_nas._rng import as_generator
+from nares_nas.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def resolve_device(device: str):
+    """``torch.device`` for ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available)."""
+    import torch
+
+    if device not in DEVICES:
+        raise ConfigError(f"device must be one of {list(DEVICES)}, got {device!r}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' was asked for but torch sees no CUDA device; use 'cpu' or 'auto'")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def torch_threads(num_threads: int | None) -> Iterator[None]:
+    """Run the block with torch's intra-op thread count set to ``num_threads`` (None: unchanged)."""
+    import torch
+
+    if num_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class MLPEnsembleRegressor(RegressorMixin, BaseEstimator):
+    """``num_ensemble`` independent MLPs ``X -> num_layers x Linear(layer_width)+ReLU -> 1``.
+
+    Each member: Xavier-uniform weights, zero biases; Adam (``lr``, betas ``betas``, no
+    weight decay) for ``epochs`` epochs of minibatches of ``batch_size`` (a fresh shuffle per
+    epoch and member, last partial batch kept); loss ``mean |f(x) - y| + l1_reg * ||W_out||_1``.
+    No normalisation of ``X`` or ``y``. The members are trained together as one batched
+    tensor program (see :mod:`nares_nas.surrogate._mlp`).
+
+    ``random_state`` (an int or a ``numpy.random.Generator``; a Generator is advanced) seeds
+    the initial weights and the shuffles, so a fit is deterministic on the CPU.
+    ``predict`` is the ensemble mean; :meth:`predict_ensemble` gives every member's prediction.
+
+    ``num_threads`` is torch's intra-op thread count during ``fit`` and ``predict`` (None:
+    leave it). The default 1 is deliberate: each tensor operation here is a few microseconds
+    of work, too little to split, and on a shared machine a second thread that waits for a
+    busy core slows every operation down many times over; use the cores for parallel fits.
+    """
+
+    def __init__(self, num_ensemble: int = 5, num_layers: int = 20, layer_width: int = 32,
+                 epochs: int = 500, batch_size: int = 32, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.99), l1_reg: float = 0.2,
+                 device: str = "cpu", num_threads: int | None = 1,
+                 random_state: int | np.random.Generator = 0) -> None:
+        self.num_ensemble = num_ensemble
+        self.num_layers = num_layers
+        self.layer_width = layer_width
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.betas = betas
+        self.l1_reg = l1_reg
+        self.device = device
+        self.num_threads = num_threads
+        self.random_state = random_state
+
+    def _validate_params(self) -> None:
+        for key in ("num_ensemble", "num_layers", "layer_width", "epochs", "batch_size"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"MLPEnsembleRegressor {key} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"MLPEnsembleRegressor lr must be > 0, got {self.lr!r}")
+        if self.l1_reg < 0:
+            raise ConfigError(f"MLPEnsembleRegressor l1_reg must be >= 0, got {self.l1_reg!r}")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"MLPEnsembleRegressor betas must be two numbers in [0, 1), got {self.betas!r}")
+        threads = self.num_threads
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ConfigError(f"MLPEnsembleRegressor num_threads must be a positive integer or None, got {threads!r}")
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MLPEnsembleRegressor:
+        """Train every member on all of ``X (n, d)``, ``y (n,)``."""
+        import torch
+
+        from ._mlp import AdamConfig, StackShape, StackTrainer, init_params
+
+        self._validate_params()
+        X, y = check_X_y(X, y, dtype=np.float32, y_numeric=True)
+        device = resolve_device(self.device)
+        seed = int(as_generator(self.random_state).integers(2**63 - 1))
+        generator = torch.Generator().manual_seed(seed)
+        shape = StackShape(int(self.num_ensemble), X.shape[1], int(self.num_layers), int(self.layer_width))
+        adam = AdamConfig(lr=float(self.lr), beta1=float(self.betas[0]), beta2=float(self.betas[1]))
+        trainer = StackTrainer(shape, init_params(shape, generator, device), adam, self.l1_reg)
+        start = time.perf_counter()
+        with torch_threads(self.num_threads):
+            trainer.fit(torch.tensor(X).to(device), torch.tensor(y, dtype=torch.float32).to(device),
+                        int(self.epochs), int(self.batch_size), generator)
+        logger.debug("fitted %d MLPs on %d samples in %.2f s", shape.members, len(X),
+                     time.perf_counter() - start)
+        self.n_features_in_ = X.shape[1]
+        self.coefs_ = trainer.params.cpu().numpy()
+        return self
+
+    def predict_ensemble(self, X: np.ndarray) -> np.ndarray:
+        """``(num_ensemble, n)`` predictions, one row per member."""
+        import torch
+
+        from ._mlp import StackShape, forward
+
+        check_is_fitted(self)
+        X = check_array(X, dtype=np.float32)
+        if X.shape[1] != self.n_features_in_:
+            raise ConfigError(f"X has {X.shape[1]} features, the model was fitted on {self.n_features_in_}")
+        device = resolve_device(self.device)
+        shape = StackShape(int(self.num_ensemble), X.shape[1], int(self.num_layers), int(self.layer_width))
+        with torch.no_grad(), torch_threads(self.num_threads):
+            out = forward(torch.tensor(self.coefs_).to(device), shape, torch.tensor(X).to(device))
+        return out.cpu().numpy().astype(np.float64)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Ensemble mean ``(n,)``."""
+        check_is_fitted(self)
+        return self.predict_ensemble(X).mean(axis=0)

@@ -1,0 +1,173 @@
+"""``nares-nas train | evaluate | cache``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+
+import pytest
+
+from nares_nas import cli
+from nares_nas.commands import live as live_cmd
+from nares_nas.errors import NaresError
+from nares_nas.live import pipeline
+from nares_nas.live.cache import RecordCache
+from nares_nas.live.profiles import DIGITS, NARES
+from nares_nas.space import Arch
+
+from ._fakes import fake_record, fake_train_and_evaluate
+
+ARCH = Arch.parse("4,8,4,8,4,8")
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Through ``nares_nas.cli.main`` once the live commands are wired in, else a parser of our own."""
+    if "nares_nas.commands.live" in cli.COMMAND_MODULES:
+        code = cli.main(argv)
+    else:
+        parser = argparse.ArgumentParser(prog="nares-nas")
+        subparsers = parser.add_subparsers(dest="command", required=True)
+        live_cmd.register(subparsers)
+        args = parser.parse_args(argv)
+        try:
+            code = args.func(args)
+        except NaresError as exc:
+            print(f"nares-nas {args.command}: error: {exc}", file=sys.stderr)
+            code = 2
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def fake_pipeline(monkeypatch):
+    calls = []
+
+    def fake(arch, profile, **kwargs):
+        calls.append((arch, profile, kwargs))
+        return fake_train_and_evaluate(arch, profile, **kwargs)
+
+    monkeypatch.setattr(pipeline, "train_and_evaluate", fake)
+    return calls
+
+
+def test_train_writes_the_record_and_prints_a_summary(tmp_path, capsys, fake_pipeline):
+    out_dir, cache_path = tmp_path / "run", tmp_path / "c.sqlite"
+    code, out, err = run_cli(["train", "4,8,4,8,4,8", "--profile", "digits", "--out", str(out_dir), "--seed", "2",
+                              "--device", "cpu", "--quiet", "--cache", str(cache_path)], capsys)
+    assert code == 0, err
+    (arch, profile, kwargs), = fake_pipeline
+    assert arch == ARCH and profile == DIGITS
+    assert kwargs == dict(seed=2, data_dir=None, out_dir=out_dir, device="cpu", progress=False, compile=False,
+                          num_threads=1)
+    record = pipeline.read_record(out_dir / pipeline.RECORD_FILE)
+    assert record == fake_record(ARCH, DIGITS, seed=2)
+    assert record["profile"]["name"] == "digits"
+    assert RecordCache(cache_path).get(ARCH.arch_id, DIGITS, 2) == record
+    test = record["test_best"][0]
+    assert f"arch 4,8,4,8,4,8 (arch_id {ARCH.arch_id})" in out and "profile digits" in out
+    assert f"clean {test['test_clean_acc']:.2f}%" in out
+    assert f"PGD-{DIGITS.test_pgd_steps} {test['Linf_pgd_acc']:.2f}%" in out
+    assert f"CW-{DIGITS.test_cw_steps} {test['Linf_cw_acc']:.2f}%" in out
+    assert f"AA-Compact {test['Linf_aa_acc']:.2f}%" in out
+    assert re.search(r"wall time \d+\.\d s", out)
+    assert f"record: {out_dir / pipeline.RECORD_FILE}" in out
+
+
+def test_train_accepts_a_profile_file(tmp_path, capsys, fake_pipeline):
+    short = DIGITS.to_dict() | {"name": "digits-short", "epochs": 3, "lr_milestones": [1, 2], "save_epochs": [1]}
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(short))
+    code, out, err = run_cli(["train", "441", "--profile", str(path), "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    assert fake_pipeline[0][1].epochs == 3 and "profile digits-short" in out
+
+
+@pytest.mark.parametrize("profile, message", [
+    ("mnist", "unknown profile 'mnist'; valid profiles are ['digits', 'nares']"),
+    ("missing.json", "missing.json: no such profile file"),
+])
+def test_train_bad_profile_is_a_one_line_error(tmp_path, capsys, fake_pipeline, profile, message):
+    code, out, err = run_cli(["train", "441", "--profile", profile, "--out", str(tmp_path)], capsys)
+    assert code == 2 and message in err and not fake_pipeline
+
+
+def test_cache_ls_and_show(tmp_path, capsys):
+    cache_path = tmp_path / "c.sqlite"
+    cache = RecordCache(cache_path)
+    cache.put(fake_record(441, DIGITS, seed=0), DIGITS, 0)
+    cache.put(fake_record(441, DIGITS, seed=1), DIGITS, 1)
+    cache.put(fake_record(9, NARES, seed=0), NARES, 0)
+    code, out, _ = run_cli(["cache", "ls", "--cache", str(cache_path)], capsys)
+    assert code == 0 and "3 records" in out and len(out.strip().splitlines()) == 4
+    code, out, _ = run_cli(["cache", "ls", "--profile", "digits", "--cache", str(cache_path)], capsys)
+    assert code == 0 and "2 records" in out and "arch_id   441" in out and "arch_id     9" not in out
+    code, out, _ = run_cli(["cache", "show", "441", "--profile", "digits", "--seed", "1", "--cache",
+                            str(cache_path)], capsys)
+    assert code == 0 and json.loads(out) == fake_record(441, DIGITS, seed=1)
+    code, _, err = run_cli(["cache", "show", "441", "--profile", "nares", "--cache", str(cache_path)], capsys)
+    assert code == 2 and "arch_id 441" in err and "nares-nas train" in err
+
+
+def test_evaluate_uses_the_runs_profile_and_prints_json(tmp_path, capsys, monkeypatch):
+    from nares_nas.live import data
+
+    record = fake_record(ARCH, DIGITS)
+    run = tmp_path / "run"
+    pipeline.write_record(record, run / pipeline.RECORD_FILE)
+    checkpoint = run / "checkpoints" / f"arch_{ARCH.arch_id}_best.pth"
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"weights")
+    seen = {}
+    evaluator = pytest.importorskip("nares_nas.live.evaluator")
+    monkeypatch.setattr(data, "datasets_for", lambda profile, data_dir: ("bundle", profile.name, data_dir))
+
+    def fake_evaluate(path, profile, bundle, *, arch, seed, device, progress):
+        seen.update(path=path, profile=profile, bundle=bundle, arch=arch, seed=seed, device=device,
+                    progress=progress)
+        return record["test_best"][0]
+
+    monkeypatch.setattr(evaluator, "evaluate_checkpoint", fake_evaluate)
+    code, out, err = run_cli(["evaluate", str(checkpoint), "--json", "--quiet", "--device", "cpu"], capsys)
+    assert code == 0, err
+    assert json.loads(out) == record["test_best"][0]
+    assert seen == dict(path=checkpoint, profile=DIGITS, bundle=("bundle", "digits", None), arch=None, seed=0,
+                        device="cpu", progress=False)
+    code, out, _ = run_cli(["evaluate", str(checkpoint), "--profile", "digits", "--arch", "4,8,4,8,4,8"], capsys)
+    assert code == 0 and seen["arch"] == ARCH
+    assert "Linf_aa_acc" in out and f"{record['test_best'][0]['Linf_aa_acc']:.4f}" in out
+
+
+def test_evaluate_missing_checkpoint(tmp_path, capsys):
+    code, _, err = run_cli(["evaluate", str(tmp_path / "nope.pth")], capsys)
+    assert code == 2 and "nope.pth: no such checkpoint file" in err
+
+
+def test_cifar10_without_data_names_what_is_missing(tmp_path, capsys):
+    code, _, err = run_cli(["train", "441", "--profile", "nares", "--out", str(tmp_path / "r"), "--data-dir",
+                            str(tmp_path / "nodata"), "--quiet"], capsys)
+    assert code == 2 and "nodata" in err and "cifar" in err.lower()
+    code, _, err = run_cli(["train", "441", "--profile", "nares", "--out", str(tmp_path / "r"), "--quiet"], capsys)
+    assert code == 2 and "data" in err
+
+
+@pytest.mark.slow
+def test_train_digits_end_to_end(tmp_path, capsys):
+    """The issue's done-when: real learning on the CPU in minutes."""
+    out_dir = tmp_path / "x"
+    start = time.perf_counter()
+    code, out, err = run_cli(["train", "4,8,4,8,4,8", "--profile", "digits", "--out", str(out_dir), "--quiet"],
+                             capsys)
+    wall = time.perf_counter() - start
+    assert code == 0, err
+    print(out)
+    assert wall < 300
+    record = pipeline.read_record(out_dir / pipeline.RECORD_FILE)
+    test = record["test_best"][0]
+    assert test["test_clean_acc"] > 90
+    assert 10 < test["Linf_pgd_acc"] < test["test_clean_acc"]
+    assert test["Linf_aa_acc"] <= test["Linf_cw_acc"] and test["Linf_aa_acc"] <= test["Linf_pgd_acc"]
+    assert (out_dir / "checkpoints" / f"arch_{ARCH.arch_id}_best.pth").exists()
+    assert record["profile"] == DIGITS.to_dict()

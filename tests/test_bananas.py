@@ -1,0 +1,150 @@
+"""BANANAS (searchers/_bananas.py): acquisition, candidates, budget, determinism."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nares_nas.errors import ConfigError
+from nares_nas.oracle import TabularOracle
+from nares_nas.searchers._bananas import FAST_PRESET, Bananas
+from nares_nas.searchers.contract import check_searcher, toy_objective
+from nares_nas.space import N_ARCHS, SPACE, neighbour_table
+from nares_nas.surrogate import encode
+
+TINY = dict(num_ensemble=3, num_layers=2, layer_width=8, epochs=5)
+
+
+@pytest.fixture(scope="module")
+def values() -> np.ndarray:
+    return toy_objective(seed=3)
+
+
+class _CountingOracle(TabularOracle):
+    def __init__(self, values: np.ndarray, budget: int | None) -> None:
+        super().__init__(values, budget=budget, source="toy")
+        self.calls: list[int] = []
+
+    def query(self, arch_id: int) -> float:
+        self.calls.append(arch_id)
+        return super().query(arch_id)
+
+
+def _run(searcher: Bananas, values: np.ndarray, budget: int, seed: int) -> _CountingOracle:
+    oracle = _CountingOracle(values, searcher.query_cap(budget))
+    searcher.run(SPACE, oracle, budget, np.random.default_rng(seed))
+    return oracle
+
+
+class _KnownPredictor:
+    """Stands in for the MLP ensemble: every member predicts ``onehot(arch) @ weights``."""
+
+    def __init__(self, weights: np.ndarray, members: int = 5) -> None:
+        self.weights, self.members = weights, members
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _KnownPredictor:
+        return self
+
+    def predict_ensemble(self, X: np.ndarray) -> np.ndarray:
+        return np.tile(X @ self.weights, (self.members, 1))  # zero spread: draws equal the means
+
+
+def test_rounds_query_the_k_best_candidates_by_acquisition(monkeypatch, values):
+    weights = np.random.default_rng(7).normal(size=30)
+    pools: list[np.ndarray] = []
+    original = Bananas.candidates
+
+    def spy(self, ids, scores, rng):
+        pool = original(self, ids, scores, rng)
+        pools.append(pool)
+        return pool
+
+    monkeypatch.setattr(Bananas, "make_predictor", lambda self, rng: _KnownPredictor(weights))
+    monkeypatch.setattr(Bananas, "candidates", spy)
+    searcher = Bananas(encoding="onehot")
+    oracle = _run(searcher, values, budget=57, seed=4)
+    paid = oracle.trajectory().arch_ids
+    assert len(paid) == 57 and len(pools) == 5  # 10 initial + 4 rounds of 10 + one cut to 7
+    scores = {int(a): float(v) for a, v in zip(paid, values[paid])}
+    done = 10
+    for pool in pools:
+        before = paid[:done]
+        # parents: the 50 best queried so far, latest first among equal values
+        order = sorted(range(done), key=lambda i: (-scores[int(before[i])], -i))[:50]
+        parents = before[order]
+        nbrs = neighbour_table()[parents]
+        assert np.isin(pool, nbrs).all() and not np.isin(pool, before).any()
+        assert 100 <= len(pool) <= 109  # parents are visited while fewer than 100 candidates exist
+        predicted = encode(pool, "onehot") @ weights
+        best_first = list(dict.fromkeys(pool[np.argsort(predicted, kind="stable")].tolist()))
+        take = min(10, 57 - done)
+        assert paid[done:done + take].tolist() == best_first[:take]
+        done += take
+    assert done == 57
+
+
+def test_candidates_follow_parent_order_and_stop_rule():
+    ids = np.array([101, 2002, 7003, 9004, 12005])
+    scores = np.array([30.0, 35.0, 31.0, 35.0, 20.0])
+    # one candidate per parent, at most two parents' worth: the best-and-latest (9004) first
+    searcher = Bananas(num_candidates=2, num_arches_to_mutate=2, patience_factor=2)
+    pool = searcher.candidates(ids, scores, np.random.default_rng(0))
+    assert len(pool) == 2
+    assert pool[0] in neighbour_table()[9004] and pool[1] in neighbour_table()[2002]
+    # 10 per parent for 100 candidates: parents are visited only while fewer than 100 exist
+    many = Bananas().candidates(ids, scores, np.random.default_rng(1))
+    assert len(many) == 50 and np.isin(many[:10], neighbour_table()[9004]).all()
+    assert np.isin(many[40:], neighbour_table()[12005]).all()
+
+
+def test_exact_budget_and_free_repeats(values):
+    for budget in (7, 23, 40):
+        oracle = _run(Bananas(**TINY), values, budget, seed=budget)
+        assert oracle.n_queries == budget
+        assert list(dict.fromkeys(oracle.calls)) == oracle.trajectory().arch_ids.tolist()
+
+
+def test_contract_and_determinism(values):
+    check_searcher(Bananas(**TINY), budget=30, seeds=(0,), values=values)
+    a = _run(Bananas(**TINY), values, 35, seed=9).trajectory()
+    b = _run(Bananas(**TINY), values, 35, seed=9).trajectory()
+    c = _run(Bananas(**TINY), values, 35, seed=10).trajectory()
+    np.testing.assert_array_equal(a.arch_ids, b.arch_ids)
+    assert not np.array_equal(a.arch_ids, c.arch_ids)
+
+
+def test_reference_overshoot_can_pass_the_budget_by_at_most_nine(values):
+    searcher = Bananas(**TINY, reference_overshoot=True)
+    assert searcher.query_cap(500) == 509 and Bananas().query_cap(500) == 500
+    lengths = [_run(searcher, values, budget, seed=s).n_queries for s, budget in enumerate((15, 25, 33, 4))]
+    for budget, n in zip((15, 25, 33, 4), lengths):
+        assert budget <= n <= budget + 9, (budget, n)
+    assert lengths[0] > 15 and lengths[3] == 10  # a full round of 10 after 10; 10 initial for budget 4
+
+
+def test_presets_params_and_validation(values):
+    fast = Bananas.fast(encoding="onehot")
+    assert fast.epochs == FAST_PRESET["epochs"] and fast.encoding == "onehot" and fast.num_layers == 20
+    params = Bananas().get_params()
+    assert params["epochs"] == 500 and params["encoding"] == "path" and params["reference_overshoot"] is False
+    assert Bananas(**params).get_params() == params
+    with pytest.raises(ConfigError, match="encoding"):
+        _run(Bananas(encoding="graph"), values, 12, seed=0)
+    with pytest.raises(ConfigError, match="num_init"):
+        _run(Bananas(num_init=0), values, 12, seed=0)
+
+
+def test_exhausted_neighbourhoods_fall_back_to_random_new_archs(monkeypatch, values):
+    monkeypatch.setattr(Bananas, "candidates", lambda self, ids, scores, rng: np.array([], dtype=np.int64))
+    oracle = _run(Bananas(**TINY), values, 25, seed=2)
+    ids = oracle.trajectory().arch_ids
+    assert len(ids) == 25 and len(np.unique(ids)) == 25 and ids.max() <= N_ARCHS
+
+
+def test_importing_bananas_does_not_import_torch():
+    code = "import sys, nares_nas.searchers._bananas; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
