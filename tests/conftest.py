@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nares_nas.metrics import CORRUPTIONS
-from nares_nas.space import Arch
+from nares_nas.space import Arch, archs_by_id, macs_by_id, params_by_id
 
 HISTORY = ("train_loss", "train_acc", "val_loss", "val_acc", "pgd", "pgd_stable", "pgd_lip", "pgd_loss",
            "cw", "cw_stable", "cw_lip", "cw_loss")
@@ -44,6 +44,19 @@ def make_record(arch_id: int, seed: int = 0, epochs: int = 100, corruptions: boo
                    "best_epoch": best, **hist}],
         "test_best": [test],
     }
+
+
+def whole_space_records(epochs: int = 3) -> list[dict]:
+    """All 15,625 records: one drawn record re-labelled per arch (fast), cw varying by arch."""
+    template = make_record(1, epochs=epochs, corruptions=False)
+    records = []
+    for arch_id, arch, params, macs in zip(range(1, 15626), archs_by_id(), params_by_id(), macs_by_id()):
+        record = dict(template, arch_id=arch_id, MACs=round(macs / 1e6, 2), Params=round(params / 1e6, 2),
+                      arch=dict(zip(("D1", "W1", "D2", "W2", "D3", "W3"), arch.tolist())))
+        train = dict(template["train"][0], cw=[arch_id % 97 / 2, 50.0, 1.0], best_epoch=1)
+        record["train"] = [train]
+        records.append(record)
+    return records
 
 
 def write_lines(path: Path, records: list[dict]) -> Path:

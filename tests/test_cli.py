@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import make_txz, whole_space_records
 
 from nares_nas.cli import main
 
@@ -91,6 +92,15 @@ def test_synth_then_import_then_default(tmp_path, fresh_home, capsys):
     assert got["synthetic"] is True and "SYNTHETIC" in captured.err
     row = json.loads(lines[440])
     assert got["metrics"]["VAL_PGD_ACC"] == row["train"][0]["pgd"][row["train"][0]["best_epoch"]]
+
+
+def test_download_then_import(tmp_path, fresh_home, capsys):
+    payload = "".join(json.dumps(r) + "\n" for r in whole_space_records()).encode()
+    archive = make_txz(tmp_path / "nares.txz", payload)
+    assert main(["data", "download", "--url", archive.as_uri(), "--quiet"]) == 0
+    assert "imported 15,625 architectures" in capsys.readouterr().out
+    assert main(["info"]) == 0
+    assert "synthetic: no" in capsys.readouterr().out
 
 
 def test_console_script_debug_shows_traceback():

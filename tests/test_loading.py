@@ -5,13 +5,12 @@ import os
 
 import numpy as np
 import pytest
-from conftest import make_record, make_txz, write_lines
+from conftest import make_txz, whole_space_records, write_lines
 
 from nares_nas import home, load
 from nares_nas.errors import CacheError, DataFormatError, UnknownArchError
 from nares_nas.importing import import_data
 from nares_nas.jsonl import read_source
-from nares_nas.space import archs_by_id, macs_by_id, params_by_id
 from nares_nas.table import load_table, save_table
 
 
@@ -100,21 +99,8 @@ def test_import_requires_the_whole_space(small_jsonl, fresh_home):
     assert not home.has_imported()
 
 
-def _whole_space(epochs: int = 3) -> list[dict]:
-    """All 15,625 records: one drawn record re-labelled per arch (fast), cw varying by arch."""
-    template = make_record(1, epochs=epochs, corruptions=False)
-    records = []
-    for arch_id, arch, params, macs in zip(range(1, 15626), archs_by_id(), params_by_id(), macs_by_id()):
-        record = dict(template, arch_id=arch_id, MACs=round(macs / 1e6, 2), Params=round(params / 1e6, 2),
-                      arch=dict(zip(("D1", "W1", "D2", "W2", "D3", "W3"), arch.tolist())))
-        train = dict(template["train"][0], cw=[arch_id % 97 / 2, 50.0, 1.0], best_epoch=1)
-        record["train"] = [train]
-        records.append(record)
-    return records
-
-
 def test_import_from_txz_becomes_the_default(tmp_path, fresh_home):
-    records = _whole_space()
+    records = whole_space_records()
     payload = "".join(json.dumps(r) + "\n" for r in records).encode()
     archive = make_txz(tmp_path / "nares.txz", payload)
     table = import_data(archive)
