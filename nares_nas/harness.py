@@ -34,6 +34,7 @@ import numpy as np
 import orjson
 
 from . import __version__
+from ._atomic import write_bytes_atomic
 from ._rng import as_generator
 from .benchmark import Benchmark
 from .errors import ConfigError, DataFormatError
@@ -244,12 +245,6 @@ def run_config(searcher: Searcher, bench: Benchmark, *, budget: int, objective: 
     }
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _run_path(out_dir: Path, seed: int) -> Path:
     return out_dir / "runs" / f"seed_{seed:05d}.json"
 
@@ -276,14 +271,13 @@ def _prepare_dir(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
         raise ConfigError(f"{out_dir} is not empty and holds no config.json; choose a new or empty folder")
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
-        _write_atomic(config_path, orjson.dumps(config, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        write_bytes_atomic(config_path, orjson.dumps(config, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 
 def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
     """Write one finished run to ``DIR/runs/seed_NNNNN.json`` atomically."""
     path = _run_path(Path(out_dir), result.seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, orjson.dumps(result.to_json(), option=orjson.OPT_SERIALIZE_NUMPY))
+    write_bytes_atomic(path, orjson.dumps(result.to_json(), option=orjson.OPT_SERIALIZE_NUMPY))
     return path
 
 
@@ -301,7 +295,7 @@ def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]])
     writer.writeheader()
     writer.writerows(sorted(rows, key=lambda row: row["seed"]))
     path = Path(out_dir) / "summary.csv"
-    _write_atomic(path, buffer.getvalue().encode())
+    write_bytes_atomic(path, buffer.getvalue().encode())
     return path
 
 

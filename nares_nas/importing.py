@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 from . import home
+from ._atomic import atomic_path
 from .jsonl import check_complete, open_lines, read_source
 from .table import Table, save_table, source_fingerprint
 
@@ -28,17 +28,10 @@ def import_data(path: str | os.PathLike, data_home: Path | None = None) -> Table
     target = home.imported_jsonl(data_home)
     table = read_source(path, source=str(target))
     check_complete(table, str(path))
-    target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with open_lines(path) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, length=1 << 20)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp, open_lines(path) as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, length=1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
     save_table(table, home.imported_table(data_home), source_fingerprint(target))
     log.info("imported %d architectures into %s", len(table), target_dir)
     return table

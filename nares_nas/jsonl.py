@@ -13,7 +13,6 @@ import lzma
 import math
 import os
 import tarfile
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
+from ._atomic import atomic_path
 from .errors import DataFormatError, InvalidArchError
 from .metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
 from .records import json_object
@@ -301,34 +301,27 @@ def write_jsonl(table: Table, path: str | os.PathLike) -> Path:
     training logs' fractions too), so a written table reads back bit for bit.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     cols = table.columns
     lists = {name: np.asarray(cols[name]).tolist() for name in cols}
     archs = archs_by_id()[np.asarray(cols["arch_id"]) - 1].tolist()
-    try:
-        with open(tmp, "wb") as fh:
-            buffer = io.BufferedWriter(fh, buffer_size=1 << 20)
-            for row in range(len(table)):
-                arch_id = lists["arch_id"][row]
-                train = {key: lists[key][row] for key in TRAIN_SCALARS}
-                train.update({key: lists[key][row] for key in HISTORY_KEYS})
-                test = {key: _none_if_nan(lists[key][row]) for key in TEST_KEYS}
-                acc = lists["corruption_acc"][row]
-                has_corruptions = not np.isnan(acc[0][0])
-                obj = json_object(arch_id, tuple(archs[row]), int(macs_by_id()[arch_id - 1]),
-                                  int(params_by_id()[arch_id - 1]), train, test,
-                                  acc if has_corruptions else None,
-                                  lists["corruption_loss"][row] if has_corruptions else None,
-                                  table.synthetic)
-                buffer.write(orjson.dumps(obj))
-                buffer.write(b"\n")
-            buffer.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        buffer = io.BufferedWriter(fh, buffer_size=1 << 20)
+        for row in range(len(table)):
+            arch_id = lists["arch_id"][row]
+            train = {key: lists[key][row] for key in TRAIN_SCALARS}
+            train.update({key: lists[key][row] for key in HISTORY_KEYS})
+            test = {key: _none_if_nan(lists[key][row]) for key in TEST_KEYS}
+            acc = lists["corruption_acc"][row]
+            has_corruptions = not np.isnan(acc[0][0])
+            obj = json_object(arch_id, tuple(archs[row]), int(macs_by_id()[arch_id - 1]),
+                              int(params_by_id()[arch_id - 1]), train, test,
+                              acc if has_corruptions else None,
+                              lists["corruption_loss"][row] if has_corruptions else None,
+                              table.synthetic)
+            buffer.write(orjson.dumps(obj))
+            buffer.write(b"\n")
+        buffer.flush()
+        os.fsync(fh.fileno())
     return path
 
 

@@ -1,11 +1,12 @@
 """BANANAS (spec §5.6): an MLP-ensemble predictor, mutation candidates, Thompson sampling.
 
-torch is imported only when the predictor is fitted, so importing this module is cheap.
+The predictor (scikit-learn, torch) is imported when the first one is built, so importing
+this module is cheap.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -13,9 +14,11 @@ from nares_nas.errors import ConfigError
 from nares_nas.oracle import Oracle
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace, neighbour_table
 from nares_nas.surrogate.encodings import ENCODINGS, encoding_table
-from nares_nas.surrogate.ensemble import DEVICES, MLPEnsembleRegressor
 
 from ._base import Searcher
+
+if TYPE_CHECKING:
+    from nares_nas.surrogate.ensemble import MLPEnsembleRegressor
 
 FAST_PRESET: dict[str, Any] = {"epochs": 150}
 """Overrides of :meth:`Bananas.fast`: 150 instead of 500 epochs per fit (≈3.3x less work)."""
@@ -88,6 +91,8 @@ class Bananas(Searcher):
         return budget + max(self.k, self.num_init) - 1 if self.reference_overshoot else budget
 
     def _validate(self) -> None:
+        from nares_nas.surrogate.ensemble import DEVICES
+
         for key in ("num_init", "num_candidates", "num_arches_to_mutate", "patience_factor", "k"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -102,6 +107,8 @@ class Bananas(Searcher):
 
     def make_predictor(self, rng: np.random.Generator) -> MLPEnsembleRegressor:
         """A fresh, unfitted predictor that draws its seed from ``rng`` when fitted."""
+        from nares_nas.surrogate.ensemble import MLPEnsembleRegressor
+
         return MLPEnsembleRegressor(
             num_ensemble=self.num_ensemble, num_layers=self.num_layers, layer_width=self.layer_width,
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, l1_reg=self.l1_reg,

@@ -2,12 +2,22 @@
 
 :class:`MLPEnsembleRegressor` is the BANANAS predictor (a scikit-learn regressor);
 :func:`encode` turns arch_ids into features by encoding name (``"path"``, ``"onehot"``).
-Importing this package does not import torch; fitting a model does.
+Importing this package imports neither torch nor scikit-learn: the predictor is loaded on
+first use, torch when a model is fitted.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from .encodings import ENCODINGS, encode, encoding_dim, encoding_table
-from .ensemble import MLPEnsembleRegressor
 
 __all__ = ["ENCODINGS", "MLPEnsembleRegressor", "encode", "encoding_dim", "encoding_table"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MLPEnsembleRegressor":
+        from .ensemble import MLPEnsembleRegressor
+
+        return MLPEnsembleRegressor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

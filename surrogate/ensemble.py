@@ -23,7 +23,7 @@ from nares_nas.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-DEVICES = ("cpu", "cuda", "auto")
+DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
 
 
 def resolve_device(device: str):

@@ -133,6 +133,8 @@ def test_presets_params_and_validation(values):
     assert Bananas(**params).get_params() == params
     with pytest.raises(ConfigError, match="encoding"):
         _run(Bananas(encoding="graph"), values, 12, seed=0)
+    with pytest.raises(ConfigError, match="device"):
+        _run(Bananas(device="tpu"), values, 12, seed=0)
     with pytest.raises(ConfigError, match="num_init"):
         _run(Bananas(num_init=0), values, 12, seed=0)
 
@@ -144,7 +146,7 @@ def test_exhausted_neighbourhoods_fall_back_to_random_new_archs(monkeypatch, val
     assert len(ids) == 25 and len(np.unique(ids)) == 25 and ids.max() <= N_ARCHS
 
 
-def test_importing_bananas_does_not_import_torch():
-    code = "import sys, nares_nas.searchers._bananas; print('torch' in sys.modules)"
+def test_importing_bananas_imports_neither_torch_nor_sklearn():
+    code = "import sys, nares_nas.searchers._bananas; print('torch' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "False"]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._atomic import write_bytes_atomic
 from ..errors import DataFormatError
 from ..metrics import HISTORY_KEYS, TEST_KEYS
 from ..space import KEYS, ArchLike, to_arch
@@ -125,20 +125,7 @@ def make_record(
 
 def write_record(record: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``record`` as JSON to ``path`` atomically (a reader never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomic(path, (json.dumps(record, allow_nan=False) + "\n").encode())
 
 
 def read_record(path: str | os.PathLike) -> dict[str, Any]:

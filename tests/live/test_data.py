@@ -28,15 +28,6 @@ from nares_nas.live.profiles import DIGITS, NARES
 from nares_nas.metrics import CORRUPTIONS
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: fast and reproducible on a small shared CPU; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --------------------------------------------------------------------------- writers (real formats)
 def write_batch(path, data, labels, protocol=2):
     """A CIFAR-10 python batch: a dict with str keys, ``data`` uint8 (N, 3072), ``labels`` a list."""

@@ -16,15 +16,6 @@ ARCHS = ["4,8,4,8,4,8", "4,8,4,8,5,8", "5,10,5,10,5,10", "4,16,4,14,9,10", "7,12
          "11,16,11,16,11,16"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: fast and reproducible on a small shared CPU; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def spec_keys(arch: Arch) -> list[str]:
     """The state-dict keys spec §1.2 lists, in module order."""
     bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")

@@ -37,15 +37,6 @@ trainer.train(Arch.parse(sys.argv[2]), profile, data.datasets_for(profile), sys.
 """
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: fast and reproducible on a small shared CPU; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def run_tiny(out_dir, seed=3, **kwargs):
     return trainer.train(ARCH, TINY, datasets_for(TINY), out_dir, seed=seed, device="cpu", progress=False,
                          num_threads=1, **kwargs)
