@@ -2,7 +2,7 @@
 
 Commands (figures go to /work/notes/live_attack_bench.md and docs/benchmarks.md):
 
-    python benchmarks/bench_attacks.py [--threads 2] [--points 300] [--json out.json]
+    python benchmarks/bench_attacks.py [--threads 1] [--points 300] [--json out.json]
     python benchmarks/bench_attacks.py --gpu [--points 1000] [--json out.json]
 
 CPU mode, on two models: ``mlp`` = a 192-64-10 MLP PGD-trained on sklearn digits (3×8×8, about 60 %
@@ -93,7 +93,8 @@ def attack_table(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size:
     attacks = {
         "FGSM": functools.partial(fgsm, eps=EPS, amp=amp),
         "PGD-20": functools.partial(pgd, steps=20, generator=torch.Generator().manual_seed(1), **common),
-        "CW-40": functools.partial(pgd, steps=40, loss="cw", generator=torch.Generator().manual_seed(2), **common),
+        "CW-40": functools.partial(pgd, steps=40, loss="cw", generator=torch.Generator().manual_seed(2),
+                                   **common),
     }
     for name, attack in attacks.items():
         result, seconds = timed(functools.partial(evaluate_attack, model, x, y, attack, batch_size, amp=amp),
@@ -142,7 +143,8 @@ def cpu_mode(args: argparse.Namespace) -> dict:
     model, x, y = mlp_model(g)
     x, y = x[: args.points], y[: args.points]
     models = {"mlp": (model, x, y)}
-    wrn = build_model(Arch(4, 8, 4, 8, 4, 8), base_channels=2, generator=torch.Generator().manual_seed(0)).eval()
+    wrn = build_model(Arch(4, 8, 4, 8, 4, 8), base_channels=2, generator=torch.Generator().manual_seed(0))
+    wrn.eval()
     xw = x.repeat_interleave(2, 2).repeat_interleave(2, 3)  # 16×16
     models["wrn"] = (wrn, xw, own_labels(wrn, xw))
     for name, (m, xs, ys) in models.items():
@@ -169,7 +171,8 @@ def gpu_mode(args: argparse.Namespace) -> dict:
     for amp in (True, False):
         rows = attack_table(model, xt, yt, args.batch_size, amp=amp)
         out["bf16" if amp else "fp32"] = rows
-    agree = (out["bf16"]["AA-Compact"].pop("robust") == out["fp32"]["AA-Compact"].pop("robust")).float().mean()
+    same = out["bf16"]["AA-Compact"].pop("robust") == out["fp32"]["AA-Compact"].pop("robust")
+    agree = same.float().mean()
     out["aa_agreement_bf16_fp32"] = 100 * agree.item()
     for key in ("bf16", "fp32"):
         print_rows(f"digits WRN [4,8,4,8,4,8]: {len(yt)} points, {key}", out[key])
@@ -196,11 +199,12 @@ def gpu_mode(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu", action="store_true", help="bf16-vs-fp32 and WRN-34-10 throughput mode")
     parser.add_argument("--device", default="cuda", help="device of --gpu mode (cpu for a smoke test)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test of --gpu mode)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--points", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--json", help="write the figures to this file")

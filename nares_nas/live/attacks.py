@@ -264,7 +264,8 @@ def aa_compact_robust(
     with attack_mode(model):
         with torch.no_grad():
             clean_logits = torch.cat([
-                logits_fn(as_float(images[s : s + batch_size].to(device))).cpu() for s in _batches(n, batch_size)
+                logits_fn(as_float(images[s : s + batch_size].to(device))).cpu()
+                for s in _batches(n, batch_size)
             ])
         robust = clean_logits.argmax(1) == labels.cpu()
         for name in ("apgd-ce", "apgd-t"):

@@ -204,7 +204,8 @@ def test_pgd_refuses_bad_arguments():
 ATTACKS = {
     "fgsm": lambda: functools.partial(fgsm, eps=EPS),
     "pgd": lambda: functools.partial(pgd, eps=EPS, step=STEP, steps=10, generator=gen(1)),
-    "pgd-val": lambda: functools.partial(pgd, eps=EPS, step=STEP, steps=10, clamp_start=False, generator=gen(1)),
+    "pgd-val": lambda: functools.partial(pgd, eps=EPS, step=STEP, steps=10, clamp_start=False,
+                                         generator=gen(1)),
     "cw": lambda: functools.partial(pgd, eps=EPS, step=STEP, steps=10, loss="cw", generator=gen(1)),
 }
 
