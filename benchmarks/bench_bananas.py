@@ -172,8 +172,8 @@ def run_model_steps(sizes: list[int], epochs: int) -> int:
     return sum(MEMBERS * epochs * math.ceil(n / BATCH) for n in sizes)
 
 
-def full_run(values: np.ndarray, budget: int, epochs: int, seed: int) -> dict[str, float]:
-    searcher = Bananas(epochs=epochs)
+def full_run(values: np.ndarray, budget: int, epochs: int, seed: int, threads: int) -> dict[str, float]:
+    searcher = Bananas(epochs=epochs, num_threads=threads)
     sizes: list[int] = []
     original = searcher.make_predictor
 
@@ -241,7 +241,8 @@ def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_pat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs; a 100-query run at 100 epochs")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads, also the full run's Bananas(num_threads=...) (default 1)")
     parser.add_argument("--n", type=int, default=256, help="training-set size for the throughput test")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-run", action="store_true", help="throughput only, no full BANANAS run")
@@ -262,7 +263,7 @@ def main() -> None:
         result["throughput"] = speed = throughput(args.n, *epochs, repeats=args.repeats)
         if not args.skip_run:
             budget, run_epochs = (100, 100) if args.quick else (args.budget, 500)
-            result["full_run"] = run = full_run(values, budget, run_epochs, seed=0)
+            result["full_run"] = run = full_run(values, budget, run_epochs, seed=0, threads=args.threads)
             run["baseline_extrapolated_s"] = run["model_steps"] * speed["baseline"]["us_per_model_step"] * 1e-6
             run["speedup_vs_baseline"] = run["baseline_extrapolated_s"] / run["wall_s"]
     result["load_after"] = load_average()
