@@ -3,7 +3,7 @@
 Commands (documented in docs/benchmarks.md)::
 
     python benchmarks/bench_bananas.py [--quick] [--threads 1] [--json out.json]
-    python benchmarks/bench_bananas.py --compare-fast 20 [--jobs 2] [--budget 500]
+    python benchmarks/bench_bananas.py --compare-fast 16 --jobs 2 --log runs.jsonl [--budget 500]
 
 Measured, back to back in one process and at one torch thread count:
 
@@ -12,7 +12,8 @@ Measured, back to back in one process and at one torch thread count:
    each member as its own ``nn.Sequential`` with ``torch.optim.Adam`` and manual minibatches;
    ours trains the five together (:class:`nares_nas.surrogate._mlp.StackTrainer`); in between,
    the same stacked tensors differentiated by autograd with ``torch.optim.Adam(fused=True)``
-   shows what the hand-written backward adds. Reported:
+   shows what the hand-written backward adds, and the runs of a lockstep group (8) stacked into one
+   program (as :meth:`Bananas.run_many` fits them) show what sharing the calls adds. Reported:
    model-steps per second (one Adam step of one member = one model-step) and achieved GFLOP/s
    (a training step counted as 3 x the forward pass, 2 FLOP per multiply-accumulate). The
    baseline and ours alternate ``--repeats`` times; the fastest of each is kept.
@@ -21,8 +22,11 @@ Measured, back to back in one process and at one torch thread count:
    model-step times the run's exact number of model-steps (it would take about an hour).
 
 ``--compare-fast N`` instead runs the reference settings and :meth:`Bananas.fast` for seeds
-0..N-1 and compares the best VAL_PGD_ACC found with a Mann-Whitney U and a two-sample
-Kolmogorov-Smirnov test.
+0..N-1 through the harness (``--jobs`` processes, each advancing up to 8 seeds in lockstep),
+reports wall seconds per run, and compares the best VAL_PGD_ACC found with a Mann-Whitney U
+and a two-sample Kolmogorov-Smirnov test. With ``--log`` every finished run is appended to
+a JSON-lines file, and seeds already there are not run again, so the comparison can be
+grown over several invocations.
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ def baseline_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch
 def autograd_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator) -> int:
     """The members stacked as here, but differentiated by autograd and stepped by ``torch.optim.Adam``."""
     shape = StackShape(MEMBERS, x.shape[1], LAYERS, WIDTH)
-    flat = init_params(shape, generator, torch.device("cpu")).requires_grad_()
+    flat = init_params(shape, [generator], torch.device("cpu")).requires_grad_()
     optim = torch.optim.Adam([flat], lr=1e-3, betas=(0.9, 0.99), fused=True)
     x_aug, n = with_ones(x), x.shape[0]
     for _ in range(epochs):
@@ -125,11 +129,17 @@ def autograd_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch
     return MEMBERS * epochs * math.ceil(n / BATCH)
 
 
-def batched_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator) -> int:
-    shape = StackShape(MEMBERS, x.shape[1], LAYERS, WIDTH)
-    trainer = StackTrainer(shape, init_params(shape, generator, torch.device("cpu")), AdamConfig(), 0.2)
-    trainer.fit(x, y, epochs, BATCH, generator)
-    return MEMBERS * epochs * math.ceil(x.shape[0] / BATCH)
+def batched_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator, runs: int = 1) -> int:
+    """``runs`` runs' ensembles stacked into one program (each run: the same data, its own generator)."""
+    shape = StackShape(MEMBERS * runs, x.shape[1], LAYERS, WIDTH)
+    generators = [generator] + [torch.Generator().manual_seed(r) for r in range(1, runs)]
+    trainer = StackTrainer(shape, init_params(shape, generators, torch.device("cpu")), AdamConfig(), 0.2)
+    trainer.fit(x.expand(runs, -1, -1), y.expand(runs, -1), epochs, BATCH, generators)
+    return MEMBERS * runs * epochs * math.ceil(x.shape[0] / BATCH)
+
+
+def lockstep_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator) -> int:
+    return batched_fit(x, y, epochs, generator, runs=Bananas.lockstep_runs)
 
 
 def time_call(fn: Callable[..., int], *args) -> tuple[float, float, int]:
@@ -150,7 +160,7 @@ def throughput(n: int, epochs_base: int, epochs_ours: int, repeats: int) -> dict
     y = torch.tensor(np.random.default_rng(1).uniform(55, 70, n), dtype=torch.float32)
     mean_batch = n / math.ceil(n / BATCH)
     runs = {"baseline": (baseline_fit, epochs_base), "batched_autograd": (autograd_fit, epochs_ours),
-            "batched": (batched_fit, epochs_ours)}
+            "batched": (batched_fit, epochs_ours), "lockstep": (lockstep_fit, max(1, epochs_ours // 4))}
     best: dict[str, tuple[float, float, int]] = {}
     for _ in range(repeats):  # alternate, keep each one's fastest
         for name, (fit, epochs) in runs.items():
@@ -163,7 +173,7 @@ def throughput(n: int, epochs_base: int, epochs_ours: int, repeats: int) -> dict
                      "model_steps_per_s": steps / wall, "us_per_model_step": 1e6 * wall / steps,
                      "gflop_per_s": steps * flops_per_model_step(x.shape[1], mean_batch) / wall / 1e9}
     out["speedup"] = {name: out["baseline"]["us_per_model_step"] / out[name]["us_per_model_step"]
-                      for name in ("batched_autograd", "batched")}
+                      for name in ("batched_autograd", "batched", "lockstep")}
     return out
 
 
@@ -173,24 +183,22 @@ def run_model_steps(sizes: list[int], epochs: int) -> int:
 
 
 def full_run(values: np.ndarray, budget: int, epochs: int, seed: int, threads: int) -> dict[str, float]:
+    import nares_nas.surrogate.ensemble as ensemble
+
     searcher = Bananas(epochs=epochs, num_threads=threads)
     sizes: list[int] = []
-    original = searcher.make_predictor
+    fit_together = ensemble.fit_together
 
-    def recording(rng: np.random.Generator):
-        model = original(rng)
-        fit = model.fit
+    def recording(models, xs, ys):
+        sizes.extend(len(x) for x in xs)
+        fit_together(models, xs, ys)
 
-        def fit_and_record(X, y):
-            sizes.append(len(X))
-            return fit(X, y)
-
-        model.fit = fit_and_record
-        return model
-
-    searcher.make_predictor = recording
-    oracle = TabularOracle(values, budget=searcher.query_cap(budget))
-    wall, cpu, _ = time_call(searcher.search, SPACE, oracle, budget, np.random.default_rng(seed))
+    ensemble.fit_together = recording
+    try:
+        oracle = TabularOracle(values, budget=searcher.query_cap(budget))
+        wall, cpu, _ = time_call(searcher.search, SPACE, oracle, budget, np.random.default_rng(seed))
+    finally:
+        ensemble.fit_together = fit_together
     steps = run_model_steps(sizes, epochs)
     in_dim = encode(np.array([1]), "path").shape[1]
     samples = MEMBERS * epochs * sum(sizes)
@@ -200,38 +208,51 @@ def full_run(values: np.ndarray, budget: int, epochs: int, seed: int, threads: i
             "best": oracle.trajectory().best_value}
 
 
+def _read_log(log_path: str | None) -> list[dict[str, object]]:
+    if not log_path or not os.path.exists(log_path):
+        return []
+    with open(log_path) as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
 def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_path: str | None) -> dict[str, object]:
     """Best VAL_PGD_ACC of the reference settings and the fast preset over seeds 0..seeds-1.
 
-    Runs go through the harness (``iter_runs``, ``jobs`` processes); every finished run is
-    appended to ``log_path`` (JSON lines) so an interrupted comparison keeps what it did.
+    Runs go through the harness (``iter_runs``: ``jobs`` processes, lockstep groups); every
+    finished run is appended to ``log_path`` (JSON lines), whose runs are reused, so an
+    interrupted or smaller comparison keeps what it did. Wall seconds per run are over the
+    runs of this invocation.
     """
     from scipy.stats import ks_2samp, mannwhitneyu
 
     from nares_nas.harness import iter_runs
 
     presets = {"reference": Bananas(), "fast": Bananas.fast()}
-    found: dict[str, dict[int, float]] = {name: {} for name in presets}
-    seconds = dict.fromkeys(presets, 0.0)
-    for first in range(0, seeds, jobs):  # a group of seeds per preset in turn, so pairs finish together
-        group = range(first, min(first + jobs, seeds))
-        for name, searcher in presets.items():
-            start = time.perf_counter()
-            for seed, trajectory in iter_runs(searcher, values, seeds=group, budget=budget, n_jobs=jobs):
-                found[name][seed] = trajectory.best_value
-                if log_path:
-                    with open(log_path, "a") as fh:
-                        fh.write(json.dumps({"preset": name, "seed": seed, "best": trajectory.best_value,
-                                             "queries": len(trajectory),
-                                             "elapsed_s": time.perf_counter() - start}) + "\n")
-            seconds[name] += (time.perf_counter() - start) * jobs / seeds
+    logged = [r for r in _read_log(log_path) if r.get("budget", budget) == budget and "best" in r]
+    found = {name: {int(r["seed"]): float(r["best"]) for r in logged if r["preset"] == name} for name in presets}
+    timing: dict[str, dict[str, float]] = {}
+    for name, searcher in presets.items():
+        todo = [s for s in range(seeds) if s not in found[name]]
+        start = time.perf_counter()
+        for seed, trajectory in iter_runs(searcher, values, seeds=todo, budget=budget, n_jobs=jobs):
+            found[name][seed] = trajectory.best_value
+            if log_path:
+                with open(log_path, "a") as fh:
+                    fh.write(json.dumps({"preset": name, "seed": seed, "best": trajectory.best_value,
+                                         "queries": len(trajectory), "budget": budget,
+                                         "elapsed_s": time.perf_counter() - start}) + "\n")
+        if todo:
+            wall = time.perf_counter() - start
+            timing[name] = {"runs": len(todo), "wall_s": wall, "wall_s_per_run": wall / len(todo)}
+            print(f"{name}: {len(todo)} runs in {wall:.0f} s ({wall / len(todo):.1f} s per run, {jobs} jobs)",
+                  flush=True)
     ref = np.array([found["reference"][s] for s in range(seeds)])
     fast = np.array([found["fast"][s] for s in range(seeds)])
     return {
         "seeds": seeds, "budget": budget, "jobs": jobs, "fast_epochs": Bananas.fast().epochs,
+        "lockstep_runs": Bananas.lockstep_runs, "timing": timing,
         "reference_mean": ref.mean(), "reference_std": ref.std(ddof=1),
         "fast_mean": fast.mean(), "fast_std": fast.std(ddof=1),
-        "wall_s_per_run_reference": seconds["reference"], "wall_s_per_run_fast": seconds["fast"],
         "mannwhitney_p": mannwhitneyu(ref, fast, alternative="two-sided").pvalue,
         "ks_p": ks_2samp(ref, fast).pvalue,
         "reference_best": ref.tolist(), "fast_best": fast.tolist(),

@@ -112,13 +112,15 @@ def _fresh(searcher: Searcher) -> Searcher:
 
 
 def _run_chunk(searcher: Searcher, values: np.ndarray, seeds: Sequence[int], budget: int, objective: str,
-               maximize: bool, source: str) -> list[tuple[int, Trajectory]]:
-    """Worker task: run ``seeds`` one after the other (top-level so that it pickles)."""
+               maximize: bool, source: str, group: int = 1) -> list[tuple[int, Trajectory]]:
+    """Worker task: run ``seeds``, ``group`` at a time through ``run_many`` (top-level so that it pickles)."""
     cap = searcher.query_cap(budget)
     out = []
-    for seed in seeds:
-        oracle = TabularOracle(values, objective, maximize, cap, source)
-        out.append((seed, _fresh(searcher).run(SPACE, oracle, budget, as_generator(seed))))
+    for first in range(0, len(seeds), group):
+        chunk = list(seeds[first:first + group])
+        oracles = [TabularOracle(values, objective, maximize, cap, source) for _ in chunk]
+        trajectories = _fresh(searcher).run_many(SPACE, oracles, budget, [as_generator(s) for s in chunk])
+        out.extend(zip(chunk, trajectories))
     return out
 
 
@@ -172,8 +174,11 @@ def _parallel(n_jobs: int, backend: str, scheduler: str | None) -> Iterator[tupl
         yield Parallel(n_jobs=n_jobs, return_as="generator_unordered"), workers
 
 
-def _chunks(seeds: Sequence[int], workers: int) -> list[list[int]]:
-    size = max(1, min(MAX_CHUNK, math.ceil(len(seeds) / (4 * workers))))
+def _chunks(seeds: Sequence[int], workers: int, group: int = 1) -> list[list[int]]:
+    """Worker tasks of whole lockstep groups, about four per worker, at most MAX_CHUNK runs (or one group)."""
+    groups = math.ceil(len(seeds) / group)
+    per_task = max(1, min(max(1, MAX_CHUNK // group), math.ceil(groups / (4 * workers))))
+    size = per_task * group
     return [list(seeds[i : i + size]) for i in range(0, len(seeds), size)]
 
 
@@ -191,12 +196,15 @@ def iter_runs(searcher: Searcher | str, objective_values: np.ndarray, *, seeds: 
 
     task = delayed(_run_chunk)
     with _parallel(n_jobs, backend, scheduler) as (parallel, workers):
+        # lockstep groups, but small enough that every worker gets one
+        group = max(1, min(int(searcher.lockstep_runs), math.ceil(len(seeds) / workers)))
         if workers == 1 and backend == "loky":  # in-process: skip joblib's dispatch entirely
-            for seed in seeds:
-                yield from _run_chunk(searcher, values, [seed], budget, objective, maximize, source)
+            for first in range(0, len(seeds), group):
+                yield from _run_chunk(searcher, values, seeds[first:first + group], budget, objective, maximize,
+                                      source, group)
             return
-        jobs = (task(searcher, values, chunk, budget, objective, maximize, source)
-                for chunk in _chunks(seeds, workers))
+        jobs = (task(searcher, values, chunk, budget, objective, maximize, source, group)
+                for chunk in _chunks(seeds, workers, group))
         for finished in parallel(jobs):
             yield from finished
 

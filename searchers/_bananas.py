@@ -6,12 +6,14 @@ this module is cheap.
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from nares_nas.errors import ConfigError
-from nares_nas.oracle import Oracle
+from nares_nas.oracle import Oracle, Trajectory
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace, neighbour_table
 from nares_nas.surrogate.encodings import ENCODINGS, encoding_table
 
@@ -22,6 +24,52 @@ if TYPE_CHECKING:
 
 FAST_PRESET: dict[str, Any] = {"epochs": 150}
 """Overrides of :meth:`Bananas.fast`: 150 instead of 500 epochs per fit (≈3.3x less work)."""
+
+
+@dataclass(frozen=True)
+class FitRequest:
+    """One round's surrogate work: fit ``predictor`` on ``X``, ``y``, then score ``candidates``."""
+
+    predictor: Any
+    X: np.ndarray
+    y: np.ndarray
+    candidates: np.ndarray
+
+
+Rounds = Generator[FitRequest, np.ndarray, None]
+"""One run as a coroutine: yields each fit it needs, is sent ``(members, n_candidates)`` predictions."""
+
+
+def _fit_and_predict(requests: Sequence[FitRequest]) -> list[np.ndarray]:
+    """Predictions for each request; MLP ensembles with equal training-set shapes are fitted together."""
+    from nares_nas.surrogate.ensemble import MLPEnsembleRegressor, fit_together
+
+    stackable = [r for r in requests if type(r.predictor) is MLPEnsembleRegressor]
+    for shape in {r.X.shape for r in stackable}:
+        same = [r for r in stackable if r.X.shape == shape]
+        fit_together([r.predictor for r in same], [r.X for r in same], [r.y for r in same])
+    for request in requests:
+        if type(request.predictor) is not MLPEnsembleRegressor:
+            request.predictor.fit(request.X, request.y)
+    return [r.predictor.predict_ensemble(r.candidates) for r in requests]
+
+
+def drive(runs: Sequence[Rounds]) -> None:
+    """Advance several runs in lockstep until all finish, batching their fits of each round."""
+    pending: dict[int, FitRequest] = {}
+
+    def advance(i: int, predictions: np.ndarray | None) -> None:
+        try:
+            pending[i] = next(runs[i]) if predictions is None else runs[i].send(predictions)
+        except StopIteration:
+            pending.pop(i, None)
+
+    for i in range(len(runs)):
+        advance(i, None)
+    while pending:
+        waiting = sorted(pending)
+        for i, predictions in zip(waiting, _fit_and_predict([pending[i] for i in waiting])):
+            advance(i, predictions)
 
 
 class Bananas(Searcher):
@@ -56,9 +104,16 @@ class Bananas(Searcher):
     determined by its seed. ``num_threads`` is torch's intra-op thread count while fitting
     (1 by default: the per-op work is tiny, and extra threads only wait on busy cores; run
     seeds in parallel instead).
+
+    :meth:`run_many` advances several runs in lockstep and fits their predictors of a round
+    as one stacked program (:func:`~nares_nas.surrogate.fit_together`): under the exact
+    budget every run fits on the same number of archs each round. Each run's trajectory is
+    the one :meth:`run` gives for its seed, bit for bit on the CPU; the harness hands
+    :attr:`lockstep_runs` seeds at a time.
     """
 
     name: ClassVar[str] = "bananas"
+    lockstep_runs: ClassVar[int] = 8
 
     def __init__(self, num_init: int = 10, num_candidates: int = 100, num_arches_to_mutate: int = 10,
                  patience_factor: int = 5, k: int = 10, num_ensemble: int = 5, num_layers: int = 20,
@@ -131,17 +186,21 @@ class Bananas(Searcher):
         used = before < self.num_candidates
         return children[used][keep[used]]
 
-    def _fit_predict(self, ids: np.ndarray, scores: np.ndarray, candidates: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
-        """``(members, len(candidates))`` predicted errors from a predictor fitted on ``ids``."""
-        table = encoding_table(self.encoding)
-        model = self.make_predictor(rng).fit(table[ids], 100.0 - scores)
-        return model.predict_ensemble(table[candidates])
-
     def search(self, space: SearchSpace, oracle: Oracle, budget: int, rng: np.random.Generator) -> None:
         self._validate()
+        drive([self.rounds(oracle, budget, rng)])
+
+    def run_many(self, space: SearchSpace, oracles: Sequence[Oracle], budget: int,
+                 rngs: Sequence[np.random.Generator]) -> list[Trajectory]:
+        self._validate()
+        drive([self.rounds(oracle, budget, rng) for oracle, rng in zip(oracles, rngs)])
+        return [oracle.trajectory() for oracle in oracles]
+
+    def rounds(self, oracle: Oracle, budget: int, rng: np.random.Generator) -> Rounds:
+        """The search as a coroutine that yields each predictor fit instead of running it."""
         budget = min(budget, N_ARCHS)
         overshoot = bool(self.reference_overshoot)
+        table = encoding_table(self.encoding)
         queried: dict[int, float] = {}  # arch_id -> score, in query order
 
         def ask(arch_ids: np.ndarray) -> None:
@@ -162,7 +221,7 @@ class Bananas(Searcher):
                 unseen = np.setdiff1d(np.arange(1, N_ARCHS + 1), ids)
                 ask(rng.choice(unseen, size=min(self.k, budget - oracle.n_queries), replace=False))
                 continue
-            predictions = self._fit_predict(ids, scores, pool, rng)
+            predictions = yield FitRequest(self.make_predictor(rng), table[ids], 100.0 - scores, table[pool])
             draws = rng.normal(predictions.mean(axis=0), predictions.std(axis=0))
             picks = pool[np.argsort(draws, kind="stable")]
             if not overshoot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,6 +23,8 @@ class Searcher(abc.ABC):
     """
 
     name: ClassVar[str] = ""
+    lockstep_runs: ClassVar[int] = 1
+    """How many seeds the harness hands :meth:`run_many` at once (more than 1 where runs share work)."""
 
     @abc.abstractmethod
     def search(self, space: SearchSpace, oracle: Oracle, budget: int, rng: np.random.Generator) -> None:
@@ -35,6 +38,17 @@ class Searcher(abc.ABC):
         """Search, then return the oracle's record of every paid query."""
         self.search(space, oracle, budget, rng)
         return oracle.trajectory()
+
+    def run_many(self, space: SearchSpace, oracles: Sequence[Oracle], budget: int,
+                 rngs: Sequence[np.random.Generator]) -> list[Trajectory]:
+        """One independent run per (oracle, rng); each must equal what :meth:`run` gives alone.
+
+        By default a fresh instance runs each in turn, so no state leaks between runs. A
+        searcher whose runs can share work (BANANAS fits several runs' predictors together)
+        overrides this and sets :attr:`lockstep_runs`.
+        """
+        return [type(self)(**self.get_params()).run(space, oracle, budget, rng)
+                for oracle, rng in zip(oracles, rngs)]
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -108,26 +108,7 @@ class MLPEnsembleRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> MLPEnsembleRegressor:
         """Train every member on all of ``X (n, d)``, ``y (n,)``."""
-        import torch
-
-        from ._mlp import AdamConfig, StackShape, StackTrainer, init_params
-
-        self._validate_params()
-        X, y = check_X_y(X, y, dtype=np.float32, y_numeric=True)
-        device = resolve_device(self.device)
-        seed = int(as_generator(self.random_state).integers(2**63 - 1))
-        generator = torch.Generator().manual_seed(seed)
-        shape = StackShape(int(self.num_ensemble), X.shape[1], int(self.num_layers), int(self.layer_width))
-        adam = AdamConfig(lr=float(self.lr), beta1=float(self.betas[0]), beta2=float(self.betas[1]))
-        trainer = StackTrainer(shape, init_params(shape, generator, device), adam, self.l1_reg)
-        start = time.perf_counter()
-        with torch_threads(self.num_threads):
-            trainer.fit(torch.tensor(X).to(device), torch.tensor(y, dtype=torch.float32).to(device),
-                        int(self.epochs), int(self.batch_size), generator)
-        logger.debug("fitted %d MLPs on %d samples in %.2f s", shape.members, len(X),
-                     time.perf_counter() - start)
-        self.n_features_in_ = X.shape[1]
-        self.coefs_ = trainer.params.cpu().numpy()
+        fit_together([self], [X], [y])
         return self
 
     def predict_ensemble(self, X: np.ndarray) -> np.ndarray:
@@ -150,3 +131,53 @@ class MLPEnsembleRegressor(RegressorMixin, BaseEstimator):
         """Ensemble mean ``(n,)``."""
         check_is_fitted(self)
         return self.predict_ensemble(X).mean(axis=0)
+
+
+def fit_together(models: Sequence[MLPEnsembleRegressor], Xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> None:
+    """Fit ``models[i]`` on ``Xs[i]``, ``ys[i]`` for every ``i``, as one stacked tensor program.
+
+    The models must share every hyper-parameter but ``random_state`` and their training sets
+    must have the same shape. Each model draws its seed from its own ``random_state`` (in
+    list order) and ends as its own :meth:`~MLPEnsembleRegressor.fit` would leave it,
+    bit for bit on the CPU; BANANAS uses this to fit the predictors of several runs at once.
+    Single-member models are fitted one by one, because a stack of one member per run would
+    round differently from a model fitted alone.
+    """
+    import torch
+
+    from ._mlp import AdamConfig, StackShape, StackTrainer, init_params, run_params
+
+    if not models or not len(models) == len(Xs) == len(ys):
+        raise ConfigError(f"fit_together needs one X and one y per model, got {len(models)} models, "
+                          f"{len(Xs)} X and {len(ys)} y")
+    first = models[0]
+    first._validate_params()
+    params = {k: v for k, v in first.get_params().items() if k != "random_state"}
+    for model in models[1:]:
+        other = {k: v for k, v in model.get_params().items() if k != "random_state"}
+        if other != params:
+            raise ConfigError(f"fit_together needs models with equal hyper-parameters: {params} vs {other}")
+    if first.num_ensemble < 2 and len(models) > 1:
+        for model, X, y in zip(models, Xs, ys):
+            fit_together([model], [X], [y])
+        return
+    checked = [check_X_y(X, y, dtype=np.float32, y_numeric=True) for X, y in zip(Xs, ys)]
+    if len({X.shape for X, _ in checked}) > 1:
+        raise ConfigError(f"fit_together needs training sets of one shape, got {sorted({X.shape for X, _ in checked})}")
+    device = resolve_device(first.device)
+    generators = [torch.Generator().manual_seed(int(as_generator(m.random_state).integers(2**63 - 1)))
+                  for m in models]
+    n_features = checked[0][0].shape[1]
+    shape = StackShape(int(first.num_ensemble) * len(models), n_features, int(first.num_layers),
+                       int(first.layer_width))
+    adam = AdamConfig(lr=float(first.lr), beta1=float(first.betas[0]), beta2=float(first.betas[1]))
+    trainer = StackTrainer(shape, init_params(shape, generators, device), adam, first.l1_reg)
+    x = torch.tensor(np.stack([X for X, _ in checked])).to(device)
+    y = torch.tensor(np.stack([y for _, y in checked]), dtype=torch.float32).to(device)
+    start = time.perf_counter()
+    with torch_threads(first.num_threads):
+        trainer.fit(x, y, int(first.epochs), int(first.batch_size), generators)
+    logger.debug("fitted %d MLPs on %d samples in %.2f s", shape.members, x.shape[1], time.perf_counter() - start)
+    for model, coefs in zip(models, run_params(trainer.params, shape, len(models))):
+        model.n_features_in_ = n_features
+        model.coefs_ = coefs.cpu().numpy()

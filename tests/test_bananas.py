@@ -146,6 +146,33 @@ def test_exhausted_neighbourhoods_fall_back_to_random_new_archs(monkeypatch, val
     assert len(ids) == 25 and len(np.unique(ids)) == 25 and ids.max() <= N_ARCHS
 
 
+@pytest.mark.parametrize("overshoot", [False, True])
+def test_lockstep_runs_equal_solo_runs_and_share_their_fits(monkeypatch, values, overshoot):
+    import nares_nas.surrogate.ensemble as ensemble
+
+    searcher = Bananas(**TINY, reference_overshoot=overshoot)
+    seeds, budget = (3, 4, 5), 46
+    stacked: list[int] = []
+    original = ensemble.fit_together
+
+    def spy(models, xs, ys):
+        stacked.append(len(models))
+        original(models, xs, ys)
+
+    monkeypatch.setattr(ensemble, "fit_together", spy)
+    solo = [_run(searcher, values, budget, seed=s).trajectory() for s in seeds]
+    solo_fits, stacked[:] = len(stacked), []
+    oracles = [_CountingOracle(values, searcher.query_cap(budget)) for _ in seeds]
+    together = searcher.run_many(SPACE, oracles, budget, [np.random.default_rng(s) for s in seeds])
+    for a, b in zip(solo, together):
+        np.testing.assert_array_equal(a.arch_ids, b.arch_ids)
+        np.testing.assert_array_equal(a.values, b.values)
+    assert not np.array_equal(solo[0].arch_ids, solo[1].arch_ids)
+    assert sum(stacked) == solo_fits  # the same fits, fewer calls
+    if not overshoot:  # 4 rounds after the 10 initial archs, the three runs' fits of a round in one stack
+        assert stacked == [3, 3, 3, 3]
+
+
 def test_importing_bananas_imports_neither_torch_nor_sklearn():
     code = "import sys, nares_nas.searchers._bananas; print('torch' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -17,11 +17,12 @@ import nares_nas
 from nares_nas import cli
 from nares_nas.errors import ConfigError, MetricError
 from nares_nas.harness import SUMMARY_COLUMNS, read_runs, run_search, run_to_dir
-from nares_nas.searchers import LocalSearch, RandomSearch, RegularizedEvolution
+from nares_nas.searchers import Bananas, LocalSearch, RandomSearch, RegularizedEvolution
 from nares_nas.searchers.contract import toy_objective
 from nares_nas.space import KEYS, Arch
 
-SEARCHERS = [RandomSearch(), LocalSearch(), LocalSearch(reference_moves=True), RegularizedEvolution()]
+TINY_BANANAS = Bananas(num_ensemble=3, num_layers=2, layer_width=8, epochs=3)  # runs 8 seeds in lockstep
+SEARCHERS = [RandomSearch(), LocalSearch(), LocalSearch(reference_moves=True), RegularizedEvolution(), TINY_BANANAS]
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +68,7 @@ def test_dask_equals_sequential(values):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster:
-        for searcher in (RegularizedEvolution(), LocalSearch()):
+        for searcher in (RegularizedEvolution(), LocalSearch(), TINY_BANANAS):
             on_dask = run_search(searcher, values, seeds=range(8), budget=150, backend="dask",
                                  scheduler=cluster.scheduler_address)
             assert same(on_dask, run_search(searcher, values, seeds=range(8), budget=150))

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from nares_nas.errors import ConfigError, InvalidArchError
 from nares_nas.space import Arch, archs_by_id
-from nares_nas.surrogate import MLPEnsembleRegressor, encode, encoding_dim
+from nares_nas.surrogate import MLPEnsembleRegressor, encode, encoding_dim, fit_together
 from nares_nas.surrogate._mlp import AdamConfig, StackShape, StackTrainer, forward, init_params, split
 from nares_nas.surrogate.ensemble import torch_threads
 
@@ -95,17 +95,17 @@ def test_stacked_training_equals_per_member_adam_loop():
 
 def _compare_with_per_member_loop() -> None:
     shape = StackShape(members=3, in_dim=7, num_layers=4, width=8)
-    flat = init_params(shape, torch.Generator().manual_seed(1), torch.device("cpu"))
+    flat = init_params(shape, [torch.Generator().manual_seed(1)], torch.device("cpu"))
     x, y = torch.rand(21, 7, generator=torch.Generator().manual_seed(2)), torch.arange(21.0) / 3
     nets = _reference_members(flat, shape)
     np.testing.assert_allclose(forward(flat, shape, x).numpy(),
                                torch.stack([n(x).squeeze(-1) for n in nets]).detach().numpy(), atol=1e-6)
 
     trainer = StackTrainer(shape, flat.clone(), AdamConfig(), l1=0.2)
-    trainer.fit(x, y, epochs=12, batch_size=4, generator=torch.Generator().manual_seed(5))
+    trainer.fit(x[None], y[None], epochs=12, batch_size=4, generators=[torch.Generator().manual_seed(5)])
     unfused = StackTrainer(shape, flat.clone(), AdamConfig(), l1=0.2)
     unfused.fused = False  # Adam written out, for torch builds without the fused CPU kernel
-    unfused.fit(x, y, epochs=12, batch_size=4, generator=torch.Generator().manual_seed(5))
+    unfused.fit(x[None], y[None], epochs=12, batch_size=4, generators=[torch.Generator().manual_seed(5)])
     # the same shuffles (one permutation per member per epoch), 5 full batches + 1 of 1
     shuffles = torch.Generator().manual_seed(5)
     optims = [torch.optim.Adam(n.parameters(), lr=1e-3, betas=(0.9, 0.99)) for n in nets]
@@ -127,7 +127,7 @@ def _compare_with_per_member_loop() -> None:
 
 def test_init_is_xavier_uniform_with_zero_bias():
     shape = StackShape(members=5, in_dim=30, num_layers=20, width=32)
-    w0, wh, wo = split(init_params(shape, torch.Generator().manual_seed(0), torch.device("cpu")), shape)
+    w0, wh, wo = split(init_params(shape, [torch.Generator().manual_seed(0)], torch.device("cpu")), shape)
     for mat, bound in ((w0, math.sqrt(6 / 62)), (wh, math.sqrt(6 / 64)), (wo, math.sqrt(6 / 33))):
         weights = mat[..., :-1, :]
         assert float(weights.abs().max()) <= bound and float(weights.abs().max()) > 0.9 * bound
@@ -188,6 +188,42 @@ def test_predictor_is_deterministic_per_random_state():
     assert not np.array_equal(first, second)
     replay = MLPEnsembleRegressor(**SMALL, random_state=np.random.default_rng(5)).fit(x, y).coefs_
     np.testing.assert_array_equal(first, replay)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fitting_together_equals_fitting_alone_bit_for_bit(threads):
+    """Runs stacked into one program (as BANANAS does across seeds) end exactly as fitted alone."""
+    rng = np.random.default_rng(0)
+    xs = [encode(rng.choice(np.arange(1, 15626), size=37, replace=False), "path") for _ in range(3)]
+    ys = [rng.uniform(50, 70, size=37) for _ in range(3)]
+    params = dict(SMALL, num_layers=3, num_threads=threads)
+    alone = [MLPEnsembleRegressor(**params, random_state=np.random.default_rng(s)).fit(x, y)
+             for s, x, y in zip((7, 8, 9), xs, ys)]
+    gens = [np.random.default_rng(s) for s in (7, 8, 9)]
+    together = [MLPEnsembleRegressor(**params, random_state=g) for g in gens]
+    fit_together(together, xs, ys)
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a.coefs_, b.coefs_)
+        np.testing.assert_array_equal(a.predict_ensemble(xs[0]), b.predict_ensemble(xs[0]))
+    assert not np.array_equal(alone[0].coefs_, alone[1].coefs_)
+    # each random_state was advanced by exactly one seed draw, as by its own fit
+    assert [int(g.integers(1000)) for g in gens] == [_after_one_seed(s) for s in (7, 8, 9)]
+
+
+def _after_one_seed(seed: int) -> int:
+    rng = np.random.default_rng(seed)
+    rng.integers(2**63 - 1)
+    return int(rng.integers(1000))
+
+
+def test_fit_together_refuses_mixed_models():
+    x, y = encode(np.arange(1, 21), "onehot"), np.arange(20.0)
+    with pytest.raises(ConfigError, match="equal hyper-parameters"):
+        fit_together([MLPEnsembleRegressor(**SMALL), MLPEnsembleRegressor(**dict(SMALL, epochs=6))], [x, x], [y, y])
+    with pytest.raises(ConfigError, match="one shape"):
+        fit_together([MLPEnsembleRegressor(**SMALL)] * 2, [x, x[:10]], [y, y[:10]])
+    with pytest.raises(ConfigError, match="one X and one y per model"):
+        fit_together([MLPEnsembleRegressor(**SMALL)] * 2, [x], [y])
 
 
 def test_num_threads_is_restored():
