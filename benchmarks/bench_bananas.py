@@ -139,7 +139,7 @@ def batched_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.
 
 
 def lockstep_fit(x: torch.Tensor, y: torch.Tensor, epochs: int, generator: torch.Generator) -> int:
-    return batched_fit(x, y, epochs, generator, runs=Bananas.lockstep_runs)
+    return batched_fit(x, y, epochs, generator, runs=Bananas().lockstep_runs)
 
 
 def time_call(fn: Callable[..., int], *args) -> tuple[float, float, int]:
@@ -250,7 +250,7 @@ def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_pat
     fast = np.array([found["fast"][s] for s in range(seeds)])
     return {
         "seeds": seeds, "budget": budget, "jobs": jobs, "fast_epochs": Bananas.fast().epochs,
-        "lockstep_runs": Bananas.lockstep_runs, "timing": timing,
+        "lockstep_runs": Bananas().lockstep_runs, "timing": timing,
         "reference_mean": ref.mean(), "reference_std": ref.std(ddof=1),
         "fast_mean": fast.mean(), "fast_std": fast.std(ddof=1),
         "mannwhitney_p": mannwhitneyu(ref, fast, alternative="two-sided").pvalue,

@@ -89,5 +89,9 @@ class ConfigError(NaresError, ValueError):
     """A parameter with a value outside what it accepts; names the valid values."""
 
 
+class TrainingDivergedError(NaresError, RuntimeError):
+    """Live training produced NaN losses past the reference's limit; no record is written."""
+
+
 class PluginError(NaresError, ImportError):
     """A searcher plugin that could not be found or loaded."""

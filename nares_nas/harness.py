@@ -124,6 +124,13 @@ def _run_chunk(searcher: Searcher, values: np.ndarray, seeds: Sequence[int], bud
     return out
 
 
+def _lockstep(searcher: Searcher) -> int:
+    runs = searcher.lockstep_runs
+    if isinstance(runs, (bool, np.bool_)) or not isinstance(runs, (int, np.integer)) or runs < 1:
+        raise ConfigError(f"{type(searcher).__name__} lockstep_runs must be a positive integer, got {runs!r}")
+    return int(runs)
+
+
 def _check_seeds(seeds: Iterable[int]) -> list[int]:
     seeds = list(seeds)
     for seed in seeds:
@@ -197,7 +204,7 @@ def iter_runs(searcher: Searcher | str, objective_values: np.ndarray, *, seeds: 
     task = delayed(_run_chunk)
     with _parallel(n_jobs, backend, scheduler) as (parallel, workers):
         # lockstep groups, but small enough that every worker gets one
-        group = max(1, min(int(searcher.lockstep_runs), math.ceil(len(seeds) / workers)))
+        group = min(_lockstep(searcher), math.ceil(len(seeds) / workers))
         if workers == 1 and backend == "loky":  # in-process: skip joblib's dispatch entirely
             for first in range(0, len(seeds), group):
                 yield from _run_chunk(searcher, values, seeds[first:first + group], budget, objective, maximize,

@@ -23,7 +23,7 @@ class Searcher(abc.ABC):
     """
 
     name: ClassVar[str] = ""
-    lockstep_runs: ClassVar[int] = 1
+    lockstep_runs: int = 1
     """How many seeds the harness hands :meth:`run_many` at once (more than 1 where runs share work)."""
 
     @abc.abstractmethod

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nares_nas.errors import ConfigError
+from nares_nas.harness import run_search
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers._bananas import FAST_PRESET, Bananas
 from nares_nas.searchers.contract import check_searcher, toy_objective
@@ -137,6 +138,9 @@ def test_presets_params_and_validation(values):
         _run(Bananas(device="tpu"), values, 12, seed=0)
     with pytest.raises(ConfigError, match="num_init"):
         _run(Bananas(num_init=0), values, 12, seed=0)
+    for bad in (0, "8"):
+        with pytest.raises(ConfigError, match="lockstep_runs"):
+            run_search(Bananas(lockstep_runs=bad), values, seeds=[0, 1], budget=12)
 
 
 def test_exhausted_neighbourhoods_fall_back_to_random_new_archs(monkeypatch, values):

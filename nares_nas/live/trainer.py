@@ -29,7 +29,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._rng import as_generator
-from ..errors import ConfigError
+from ..errors import ConfigError, TrainingDivergedError
 from ..metrics import HISTORY_KEYS
 from ..space import Arch, ArchLike, to_arch
 from . import attacks, checkpoints
@@ -41,6 +41,7 @@ from .profiles import Profile
 log = logging.getLogger(__name__)
 GENERATORS = ("shuffle", "augment", "train_attack", "val_attack")
 LOG_EVERY = 100  # global steps between training log lines (reference)
+NAN_STEP_LIMIT = 100  # the reference stops a run after more steps than this whose running loss average is NaN
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ class _Progress:
     history: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
     best_epoch: int = -1
     best_cw: float = -math.inf
+    nan_steps: int = 0
     gpu_type: str = ""
     timestamp: str = ""
 
@@ -269,7 +271,7 @@ def _restore(path: Path, identity: dict[str, Any], model: nn.Module, optimizer: 
     optimizer.load_state_dict(saved["optimizer_state_dict"])
     for name, gen in gens.items():
         gen.set_state(saved["generators"][name].cpu())
-    progress = _Progress(**{f.name: saved[f.name] for f in dataclasses.fields(_Progress)})
+    progress = _Progress(**{f.name: saved[f.name] for f in dataclasses.fields(_Progress) if f.name in saved})
     progress.history = {key: list(progress.history[key]) for key in HISTORY_KEYS}
     return progress
 
@@ -311,10 +313,12 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
             for group in optimizer.param_groups:
                 group["lr"] = lr
             run_log.info("%s", f"{'=' * 20}Training Epoch {epoch}{'=' * 20}")
-            train_loss, train_acc, progress.global_step = _train_epoch(
-                model, forward, optimizer, train_x, train_y, profile, gens, epoch, progress.global_step, lr,
-                run_log, show_progress,
-            )
+            try:
+                train_loss, train_acc = _train_epoch(model, forward, optimizer, train_x, train_y, profile, gens, epoch,
+                                                     progress, lr, run_log, show_progress)
+            except TrainingDivergedError as exc:
+                run_log.error("%s", exc)
+                raise TrainingDivergedError(f"arch_id {arch_id} ({arch}): {exc}") from None
             run_log.info("%s", f"{'=' * 20}Eval Epoch {epoch}{'=' * 20}")
             values = validate(net, val_x, val_y, profile, gens["val_attack"], amp)
             values.update(train_loss=train_loss, train_acc=train_acc)
@@ -376,16 +380,22 @@ def _log_validation(run_log: logging.Logger, profile: Profile, values: dict[str,
 
 def _train_epoch(
     model: nn.Module, forward: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,
-    labels: torch.Tensor, profile: Profile, gens: dict[str, torch.Generator], epoch: int, global_step: int,
-    lr: float, run_log: logging.Logger, progress: bool,
-) -> tuple[float, float, int]:
-    """One pass over shuffled full batches; returns (mean loss, accuracy fraction, global step)."""
+    labels: torch.Tensor, profile: Profile, gens: dict[str, torch.Generator], epoch: int, progress: _Progress,
+    lr: float, run_log: logging.Logger, show_progress: bool,
+) -> tuple[float, float]:
+    """One pass over shuffled full batches; returns (mean loss, accuracy fraction).
+
+    Advances ``progress.global_step`` and counts in ``progress.nan_steps`` the steps whose
+    running loss average is NaN (on the device, read at each log line and at the end), raising
+    :class:`TrainingDivergedError` once there are more than :data:`NAN_STEP_LIMIT`.
+    """
     order = torch.randperm(len(labels), generator=gens["shuffle"]).to(images.device)
     n_batches = len(labels) // profile.batch_size
     loss_sum = torch.zeros((), device=images.device)
     correct = torch.zeros((), device=images.device, dtype=torch.int64)
+    nan_steps = torch.zeros((), device=images.device, dtype=torch.int64)
     tic = time.perf_counter()
-    for i in tqdm(range(n_batches), disable=not progress, leave=False, file=sys.stderr, desc=f"epoch {epoch}"):
+    for i in tqdm(range(n_batches), disable=not show_progress, leave=False, file=sys.stderr, desc=f"epoch {epoch}"):
         index = order[i * profile.batch_size:(i + 1) * profile.batch_size]
         batch = random_crop_flip(images[index], gens["augment"], profile.crop_padding, profile.hflip)
         x = to_float(batch).contiguous(memory_format=torch.channels_last)
@@ -393,14 +403,27 @@ def _train_epoch(
                                            gens["train_attack"])
         loss_sum += loss * profile.batch_size
         correct += hits
-        global_step += 1
-        if global_step % LOG_EVERY == 0:
+        nan_steps += torch.isnan(loss_sum)
+        progress.global_step += 1
+        if progress.global_step % LOG_EVERY == 0:
             seen = (i + 1) * profile.batch_size
             run_log.info(
                 "epoch=%d\tglobal_step=%d\tacc=%.4f\tacc_avg=%.4f\tloss=%.4f\tloss_avg=%.4f\tlr=%.4f\t|gn|=%.4f"
-                "\ttime=%.2fit/s", epoch, global_step, hits.item() / profile.batch_size, correct.item() / seen,
-                loss.item(), loss_sum.item() / seen, lr, grad_norm.item(), LOG_EVERY / (time.perf_counter() - tic),
+                "\ttime=%.2fit/s", epoch, progress.global_step, hits.item() / profile.batch_size,
+                correct.item() / seen, loss.item(), loss_sum.item() / seen, lr, grad_norm.item(),
+                LOG_EVERY / (time.perf_counter() - tic),
             )
+            _check_nan_steps(progress.nan_steps + int(nan_steps.item()), epoch, progress.global_step)
             tic = time.perf_counter()
+    progress.nan_steps += int(nan_steps.item())
+    _check_nan_steps(progress.nan_steps, epoch, progress.global_step)
     seen = n_batches * profile.batch_size
-    return loss_sum.item() / seen, correct.item() / seen, global_step
+    return loss_sum.item() / seen, correct.item() / seen
+
+
+def _check_nan_steps(count: int, epoch: int, global_step: int) -> None:
+    if count > NAN_STEP_LIMIT:
+        raise TrainingDivergedError(
+            f"{count} training steps with a NaN running loss by epoch {epoch} (global step {global_step}); "
+            f"the reference stops after {NAN_STEP_LIMIT}. No record was written; the checkpoints of earlier "
+            "epochs are kept")

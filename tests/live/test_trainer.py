@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nares_nas.errors import ConfigError
+from nares_nas.errors import ConfigError, TrainingDivergedError
 from nares_nas.live import attacks, checkpoints, trainer
 from nares_nas.live.data import datasets_for, to_float
 from nares_nas.live.model import build_model
@@ -222,6 +222,24 @@ def test_same_seed_same_history_other_seed_differs(reference, tmp_path):
     _, result = reference
     other = run_tiny(tmp_path, seed=4)
     assert other.history["train_loss"] != result.history["train_loss"]
+
+
+def test_nan_losses_past_the_limit_stop_the_run_and_keep_earlier_checkpoints(tmp_path, monkeypatch):
+    real_step, calls = trainer.train_step, []
+
+    def step_with_nan_losses_from_epoch_1(*args):
+        loss, hits, grad_norm = real_step(*args)
+        calls.append(1)
+        return (loss * float("nan") if len(calls) > 2 else loss), hits, grad_norm
+
+    monkeypatch.setattr(trainer, "train_step", step_with_nan_losses_from_epoch_1)
+    monkeypatch.setattr(trainer, "NAN_STEP_LIMIT", 3)  # the reference's 100, scaled to 2 steps per epoch
+    with pytest.raises(TrainingDivergedError, match=r"arch_id 1 .*4 training steps with a NaN running loss by epoch 2"):
+        run_tiny(tmp_path)
+    assert len(calls) == 6  # epochs 1 and 2 have 2 NaN steps each: 2 <= 3, then 4 > 3 at the end of epoch 2
+    last = checkpoints.load_checkpoint(tmp_path / "checkpoints" / "arch_1_last.pth")
+    assert last["epoch"] == 1  # epoch 1 (2 NaN steps, under the limit) was still saved; epoch 2 was not
+    assert "NaN running loss" in (tmp_path / "arch_1.log").read_text()
 
 
 @pytest.mark.parametrize("crash", ["before_commit", "after_commit"])
