@@ -223,7 +223,7 @@ def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_pat
     interrupted or smaller comparison keeps what it did. Wall seconds per run are over the
     runs of this invocation.
     """
-    from scipy.stats import ks_2samp, mannwhitneyu
+    from scipy.stats import ks_2samp, mannwhitneyu, ttest_ind
 
     from nares_nas.harness import iter_runs
 
@@ -255,6 +255,8 @@ def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_pat
         "fast_mean": fast.mean(), "fast_std": fast.std(ddof=1),
         "mannwhitney_p": mannwhitneyu(ref, fast, alternative="two-sided").pvalue,
         "ks_p": ks_2samp(ref, fast).pvalue,
+        "fast_minus_reference": fast.mean() - ref.mean(),
+        "difference_95ci_welch": list(ttest_ind(fast, ref, equal_var=False).confidence_interval(0.95)),
         "reference_best": ref.tolist(), "fast_best": fast.tolist(),
     }
 
@@ -269,6 +271,7 @@ def main() -> None:
     parser.add_argument("--skip-run", action="store_true", help="throughput only, no full BANANAS run")
     parser.add_argument("--compare-fast", type=int, metavar="SEEDS", help="reference vs fast over SEEDS seeds")
     parser.add_argument("--budget", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the full run (default 0)")
     parser.add_argument("--jobs", type=int, default=1, help="processes for --compare-fast")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--log", help="--compare-fast: append each finished run to this JSON-lines file")
@@ -284,7 +287,7 @@ def main() -> None:
         result["throughput"] = speed = throughput(args.n, *epochs, repeats=args.repeats)
         if not args.skip_run:
             budget, run_epochs = (100, 100) if args.quick else (args.budget, 500)
-            result["full_run"] = run = full_run(values, budget, run_epochs, seed=0, threads=args.threads)
+            result["full_run"] = run = full_run(values, budget, run_epochs, seed=args.seed, threads=args.threads)
             run["baseline_extrapolated_s"] = run["model_steps"] * speed["baseline"]["us_per_model_step"] * 1e-6
             run["speedup_vs_baseline"] = run["baseline_extrapolated_s"] / run["wall_s"]
     result["load_after"] = load_average()

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from nares_nas.surrogate.ensemble import MLPEnsembleRegressor
 
 FAST_PRESET: dict[str, Any] = {"epochs": 150}
-"""Overrides of :meth:`Bananas.fast`: 150 instead of 500 epochs per fit (≈3.3x less work)."""
+"""Overrides of :meth:`Bananas.fast`: 150 instead of 500 epochs per fit (≈3.3x less training).
+
+Not free: on the synthetic stand-in it finds slightly worse architectures than the reference
+settings (docs/benchmarks.md has the two-sample comparison)."""
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,9 @@ class Bananas(Searcher):
     as one stacked program (:func:`~nares_nas.surrogate.fit_together`): under the exact
     budget every run fits on the same number of archs each round. Each run's trajectory is
     the one :meth:`run` gives for its seed, bit for bit on the CPU; the harness hands a
-    worker ``lockstep_runs`` seeds at a time. On the CPU 8 takes nearly all the gain
-    (a 32x32 product costs the same per member in any stack); on a GPU raise it as far as
-    the runs go (e.g. 400), since one call then does the work of hundreds of runs.
+    worker ``lockstep_runs`` seeds at a time. On the CPU 8 takes nearly all the gain (the
+    32x32 products are compute-bound; what a larger stack shares is per-call overhead); on a
+    GPU raise it as far as the runs go (e.g. 400): one call then does the work of hundreds.
     """
 
     name: ClassVar[str] = "bananas"

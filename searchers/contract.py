@@ -7,7 +7,8 @@ In the spirit of scikit-learn's ``check_estimator``::
 
 It runs the searcher on a small constructed landscape (:func:`toy_objective`) and checks that
 the budget is respected, that repeated queries are free and recorded once, that a seed
-determines the run, and that the searcher pickles (the harness ships it to worker processes).
+determines the run (alone or handed to ``run_many`` with other seeds), and that the searcher
+pickles (the harness ships it to worker processes).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
     Checks: hyper-parameters round-trip through ``get_params`` and are not changed by a run;
     at most ``query_cap(budget)`` distinct queries (never fewer allowed than ``budget``);
     repeats are free and recorded once; the same seed gives the same trajectory, also after
-    a pickle round trip.
+    a pickle round trip and when ``run_many`` runs all ``seeds`` together.
     """
     if isinstance(searcher, type):
         if not issubclass(searcher, Searcher):
@@ -108,6 +109,7 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
     if clone.get_params() != params:
         _fail(searcher, "__init__ must store its hyper-parameters unchanged (get_params round trip)")
 
+    alone: dict[int, Trajectory] = {}
     for seed in seeds:
         first = _check_run(searcher, values, budget, seed)
         if searcher.get_params() != params:
@@ -124,3 +126,11 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
         unpickled = _check_run(copy, values, budget, seed)
         if not np.array_equal(first.arch_ids, unpickled.arch_ids):
             _fail(searcher, f"seed {seed}: the unpickled searcher runs differently")
+        alone[seed] = first
+    cap = searcher.query_cap(budget)
+    oracles = [TabularOracle(values, budget=cap, source="toy") for _ in seeds]
+    together = type(searcher)(**params).run_many(SPACE, oracles, budget, [np.random.default_rng(s) for s in seeds])
+    for seed, trajectory in zip(seeds, together):
+        if not (np.array_equal(alone[seed].arch_ids, trajectory.arch_ids)
+                and np.array_equal(alone[seed].values, trajectory.values)):
+            _fail(searcher, f"seed {seed}: run_many over seeds {list(seeds)} differs from run() alone")

@@ -19,9 +19,10 @@ each matrix is the bias).
 
 Several independent *runs* can share one stack: run ``r`` owns the members
 ``r * M/R .. (r+1) * M/R - 1``, its own training set and its own ``torch.Generator``, and
-draws exactly the random numbers it would draw alone. A 32x32 matrix product costs the same
-per member however many members share the call, but the per-call overhead, the element-wise
-kernels and the optimiser are shared, so stacking runs raises the work per call. On the CPU
+draws exactly the random numbers it would draw alone. The 32x32 matrix products are
+compute-bound and get only a little cheaper per member in a larger stack, but the per-call
+overhead of every other operation is shared, so a stack of 8 runs takes about 20% less CPU
+time per run than 8 runs fitted one after another (``benchmarks/bench_bananas.py``). On the CPU
 the result is bit-identical to fitting each run alone as long as every run has at least two
 members (``torch.bmm`` computes each matrix of a batch the same way whatever the batch size,
 except that a batch of one takes the single-matrix path); the tests check this.

@@ -83,9 +83,23 @@ class Unpicklable(Searcher):
         oracle.query(int(rng.integers(1, 15626)))
 
 
+class SharedRng(Searcher):
+    """A lockstep searcher whose runs draw from one generator, so grouping changes them."""
+
+    lockstep_runs = 4
+
+    def search(self, space, oracle, budget, rng):
+        for arch_id in rng.choice(np.arange(1, 15626), size=budget, replace=False):
+            oracle.query(int(arch_id))
+
+    def run_many(self, space, oracles, budget, rngs):
+        return [self.run(space, oracle, budget, rngs[0]) for oracle in oracles]
+
+
 @pytest.mark.parametrize(("cls", "message"), [
     (Greedy, "query cap"), (Unseeded, "two runs differ"), (Renamer, "unchanged"),
     (Bypass, "not the oracle's record"), (Unpicklable, "does not pickle"),
+    (SharedRng, "run_many over seeds"),
 ])
 def test_broken_searchers_are_caught(cls, message):
     with pytest.raises(AssertionError, match=message):
