@@ -4,6 +4,7 @@ Commands (documented in docs/benchmarks.md)::
 
     python benchmarks/bench_bananas.py [--quick] [--threads 1] [--json out.json]
     python benchmarks/bench_bananas.py --compare-fast 16 --jobs 2 --log runs.jsonl [--budget 500]
+    python benchmarks/bench_bananas.py --compare-fast 400 --device cuda --lockstep-runs 400 --log runs.jsonl
 
 Measured, back to back in one process and at one torch thread count:
 
@@ -215,19 +216,20 @@ def _read_log(log_path: str | None) -> list[dict[str, object]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_path: str | None) -> dict[str, object]:
+def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_path: str | None,
+                 **params: object) -> dict[str, object]:
     """Best VAL_PGD_ACC of the reference settings and the fast preset over seeds 0..seeds-1.
 
     Runs go through the harness (``iter_runs``: ``jobs`` processes, lockstep groups); every
     finished run is appended to ``log_path`` (JSON lines), whose runs are reused, so an
     interrupted or smaller comparison keeps what it did. Wall seconds per run are over the
-    runs of this invocation.
+    runs of this invocation. ``params`` (``device``, ``lockstep_runs``) go to both presets.
     """
     from scipy.stats import ks_2samp, mannwhitneyu, ttest_ind
 
     from nares_nas.harness import iter_runs
 
-    presets = {"reference": Bananas(), "fast": Bananas.fast()}
+    presets = {"reference": Bananas(**params), "fast": Bananas.fast(**params)}
     logged = [r for r in _read_log(log_path) if r.get("budget", budget) == budget and "best" in r]
     found = {name: {int(r["seed"]): float(r["best"]) for r in logged if r["preset"] == name} for name in presets}
     timing: dict[str, dict[str, float]] = {}
@@ -250,7 +252,8 @@ def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_pat
     fast = np.array([found["fast"][s] for s in range(seeds)])
     return {
         "seeds": seeds, "budget": budget, "jobs": jobs, "fast_epochs": Bananas.fast().epochs,
-        "lockstep_runs": Bananas().lockstep_runs, "timing": timing,
+        "params": {key: presets["reference"].get_params()[key] for key in ("device", "lockstep_runs")},
+        "timing": timing,
         "reference_mean": ref.mean(), "reference_std": ref.std(ddof=1),
         "fast_mean": fast.mean(), "fast_std": fast.std(ddof=1),
         "mannwhitney_p": mannwhitneyu(ref, fast, alternative="two-sided").pvalue,
@@ -273,6 +276,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0, help="seed of the full run (default 0)")
     parser.add_argument("--jobs", type=int, default=1, help="processes for --compare-fast")
+    parser.add_argument("--device", default="cpu", help="--compare-fast: Bananas(device=...) (cpu, cuda, auto)")
+    parser.add_argument("--lockstep-runs", type=int, default=8,
+                        help="--compare-fast: seeds per lockstep group (raise it on a GPU)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--log", help="--compare-fast: append each finished run to this JSON-lines file")
     args = parser.parse_args()
@@ -281,7 +287,8 @@ def main() -> None:
     result: dict[str, object] = {"machine": machine(), "objective": source, "load_before": load_average()}
     print(json.dumps(result["machine"]), f"load average {result['load_before']}", sep="\n")
     if args.compare_fast:
-        result["compare_fast"] = compare_fast(values, args.compare_fast, args.budget, args.jobs, args.log)
+        result["compare_fast"] = compare_fast(values, args.compare_fast, args.budget, args.jobs, args.log,
+                                              device=args.device, lockstep_runs=args.lockstep_runs)
     else:
         epochs = (4, 20) if args.quick else (10, 100)
         result["throughput"] = speed = throughput(args.n, *epochs, repeats=args.repeats)
