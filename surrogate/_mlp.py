@@ -12,7 +12,7 @@ and Adam is one fused update over one flat parameter vector. The arithmetic is t
 
 All parameters live in one flat float32 tensor laid out as
 
-    W0 (M, D+1, H)  |  Wh (L-1, M, H+1, H)  |  Wo (M, H+1, 1)
+    W0 (M, D+1, H)  |  Wh (L-1, M, H+1, H)  |  Wo (M, H+1, 1)  |  zero padding
 
 (``M`` members, ``D`` inputs, ``L`` hidden layers of width ``H``; the last input row of
 each matrix is the bias).
@@ -21,7 +21,7 @@ Several independent *runs* can share one stack: run ``r`` owns the members
 ``r * M/R .. (r+1) * M/R - 1``, its own training set and its own ``torch.Generator``, and
 draws exactly the random numbers it would draw alone. The 32x32 matrix products are
 compute-bound and get only a little cheaper per member in a larger stack, but the per-call
-overhead of every other operation is shared, so a stack of 8 runs takes about 20% less CPU
+overhead of every other operation is shared, so a stack of 8 runs takes about 25% less CPU
 time per run than 8 runs fitted one after another (``benchmarks/bench_bananas.py``). On the CPU
 the result is bit-identical to fitting each run alone as long as every run has at least two
 members (``torch.bmm`` computes each matrix of a batch the same way whatever the batch size,
@@ -40,6 +40,12 @@ from nares_nas.errors import ConfigError
 
 _threshold_backward = torch.ops.aten.threshold_backward.grad_input
 
+ALIGN = 64
+"""The flat vectors are padded to a multiple of this many floats (the padding has zero gradient
+and stays zero). Element-wise CPU kernels such as fused Adam run a SIMD body and a scalar tail
+that can round differently; without a tail every element takes the SIMD path, whatever its
+position, which keeps a run stacked with others bit-identical to the run alone."""
+
 
 @dataclass(frozen=True)
 class StackShape:
@@ -57,7 +63,8 @@ class StackShape:
 
     @property
     def n_params(self) -> int:
-        return sum(self.sizes)
+        """Length of the flat vector: the parameters, zero-padded to a multiple of :data:`ALIGN`."""
+        return -(-sum(self.sizes) // ALIGN) * ALIGN
 
     def forward_macs(self) -> int:
         """Multiply-accumulates of one forward pass of one sample through one member."""
