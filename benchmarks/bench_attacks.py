@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nares_nas.live.attacks import aa_compact_robust, evaluate_attack, fgsm, logits_of, pgd
+from nares_nas.live.autoattack_ref import agreement, official_aa_compact_robust
 from nares_nas.live.data import load_digits_sets, to_float
 from nares_nas.live.model import build_model
 from nares_nas.space import Arch
@@ -110,22 +111,13 @@ def attack_table(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size:
 def pyautoattack_row(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
                      native: torch.Tensor) -> dict[str, float] | None:
     try:
-        from pyautoattack import AutoAttack
+        import pyautoattack  # noqa: F401 - only whether it is installed
     except ImportError:
         return None
-    state = torch.get_rng_state()
-    try:
-        reference = AutoAttack(model, norm="Linf", eps=EPS, version="standard", seed=0, device=x.device)
-        reference.attacks_to_run = ["apgd-ce", "apgd-t"]
-        reference.verbose = False
-        (_, y_adv), seconds = timed(
-            functools.partial(reference.run_standard_evaluation, x, y, batch_size=batch_size), x.device
-        )
-    finally:
-        torch.set_rng_state(state)
-    robust = (y_adv == y).cpu()
+    robust, seconds = timed(functools.partial(official_aa_compact_robust, model, x, y, eps=EPS, seed=0,
+                                              batch_size=batch_size), x.device)
     return {"acc": 100 * robust.float().mean().item(), "seconds": seconds, "images_per_s": len(y) / seconds,
-            "agreement": 100 * (robust == native).float().mean().item()}
+            "agreement": 100 * agreement(robust, native)}
 
 
 def print_rows(title: str, rows: dict[str, dict]) -> None:

@@ -216,27 +216,26 @@ def _read_log(log_path: str | None) -> list[dict[str, object]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_path: str | None,
-                 **params: object) -> dict[str, object]:
-    """Best VAL_PGD_ACC of the reference settings and the fast preset over seeds 0..seeds-1.
+def run_presets(values: np.ndarray, presets: dict[str, Bananas], seeds: int, budget: int, jobs: int,
+                log_path: str | None) -> tuple[dict[str, dict[int, float]], dict[str, dict[str, float]]]:
+    """Best objective value of each preset over seeds 0..seeds-1, and wall seconds per run.
 
     Runs go through the harness (``iter_runs``: ``jobs`` processes, lockstep groups); every
-    finished run is appended to ``log_path`` (JSON lines), whose runs are reused, so an
-    interrupted or smaller comparison keeps what it did. Wall seconds per run are over the
-    runs of this invocation. ``params`` (``device``, ``lockstep_runs``) go to both presets.
+    finished run is appended to ``log_path`` (JSON lines, ``preset`` = the key in ``presets``),
+    whose runs are reused, so an interrupted or smaller comparison keeps what it did. Wall
+    seconds per run are over the runs of this invocation.
     """
-    from scipy.stats import ks_2samp, mannwhitneyu, ttest_ind
-
     from nares_nas.harness import iter_runs
 
-    presets = {"reference": Bananas(**params), "fast": Bananas.fast(**params)}
-    logged = [r for r in _read_log(log_path) if r.get("budget", budget) == budget and "best" in r]
+    logged = [r for r in _read_log(log_path)
+              if r.get("preset") in presets and r.get("budget", budget) == budget and "best" in r]
     found = {name: {int(r["seed"]): float(r["best"]) for r in logged if r["preset"] == name} for name in presets}
     timing: dict[str, dict[str, float]] = {}
     for name, searcher in presets.items():
         todo = [s for s in range(seeds) if s not in found[name]]
         start = time.perf_counter()
-        for seed, trajectory in iter_runs(searcher, values, seeds=todo, budget=budget, n_jobs=jobs):
+        for seed, run in iter_runs(searcher, values, seeds=todo, budget=budget, n_jobs=jobs):
+            trajectory = run.trajectory()
             found[name][seed] = trajectory.best_value
             if log_path:
                 with open(log_path, "a") as fh:
@@ -248,18 +247,38 @@ def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_pat
             timing[name] = {"runs": len(todo), "wall_s": wall, "wall_s_per_run": wall / len(todo)}
             print(f"{name}: {len(todo)} runs in {wall:.0f} s ({wall / len(todo):.1f} s per run, {jobs} jobs)",
                   flush=True)
+    return found, timing
+
+
+def two_sample(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
+    """``a`` against ``b``: Mann-Whitney U and Kolmogorov-Smirnov p, Welch 95 % CI of mean(a) - mean(b)."""
+    from scipy.stats import ks_2samp, mannwhitneyu, ttest_ind
+
+    return {"mannwhitney_p": mannwhitneyu(a, b, alternative="two-sided").pvalue, "ks_p": ks_2samp(a, b).pvalue,
+            "difference": a.mean() - b.mean(),
+            "difference_95ci_welch": list(ttest_ind(a, b, equal_var=False).confidence_interval(0.95))}
+
+
+def compare_fast(values: np.ndarray, seeds: int, budget: int, jobs: int, log_path: str | None,
+                 **params: object) -> dict[str, object]:
+    """Best VAL_PGD_ACC of the reference settings and the fast preset over seeds 0..seeds-1.
+
+    See :func:`run_presets`; ``params`` (``device``, ``lockstep_runs``) go to both presets.
+    """
+    presets = {"reference": Bananas(**params), "fast": Bananas.fast(**params)}
+    found, timing = run_presets(values, presets, seeds, budget, jobs, log_path)
     ref = np.array([found["reference"][s] for s in range(seeds)])
     fast = np.array([found["fast"][s] for s in range(seeds)])
+    test = two_sample(fast, ref)
     return {
         "seeds": seeds, "budget": budget, "jobs": jobs, "fast_epochs": Bananas.fast().epochs,
         "params": {key: presets["reference"].get_params()[key] for key in ("device", "lockstep_runs")},
         "timing": timing,
         "reference_mean": ref.mean(), "reference_std": ref.std(ddof=1),
         "fast_mean": fast.mean(), "fast_std": fast.std(ddof=1),
-        "mannwhitney_p": mannwhitneyu(ref, fast, alternative="two-sided").pvalue,
-        "ks_p": ks_2samp(ref, fast).pvalue,
-        "fast_minus_reference": fast.mean() - ref.mean(),
-        "difference_95ci_welch": list(ttest_ind(fast, ref, equal_var=False).confidence_interval(0.95)),
+        "mannwhitney_p": test["mannwhitney_p"], "ks_p": test["ks_p"],
+        "fast_minus_reference": test["difference"],
+        "difference_95ci_welch": test["difference_95ci_welch"],
         "reference_best": ref.tolist(), "fast_best": fast.tolist(),
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from ._validation import check_int
 
 
 def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
@@ -14,8 +14,4 @@ def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ConfigError(f"seed must be an int or a numpy Generator, got {seed!r}")
-    if seed < 0:
-        raise ConfigError(f"seed must be >= 0, got {seed}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_int(seed, "seed (or a numpy Generator)", low=0))

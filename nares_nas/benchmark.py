@@ -6,10 +6,11 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from . import evaluation as _evaluation
 from . import metrics as _metrics
-from .errors import InvalidArchError, UnknownArchError
+from .errors import ConfigError, InvalidArchError, UnknownArchError
 from .records import Record, record_from_row
-from .space import N_ARCHS, Arch, ArchLike, arch_ids_of, archs_by_id, to_arch_id
+from .space import N_ARCHS, Arch, ArchLike, arch_ids_of, archs_by_id, check_arch_ids, to_arch_id
 from .table import Table
 
 SYNTHETIC_NOTICE = "SYNTHETIC stand-in data: these numbers are not NARes results"
@@ -27,6 +28,8 @@ class Benchmark:
         self._row = np.full(N_ARCHS + 1, -1, dtype=np.int64)
         self._row[table.arch_ids] = np.arange(len(table))
         self._metric_arrays: dict[tuple[str, int | None], np.ndarray] = {}
+        self._fidelity_arrays: dict[tuple[str, int | None], np.ndarray] = {}  # (name, epochs or None)
+        self._selected: np.ndarray | None = None
 
     def __repr__(self) -> str:
         kind = "synthetic" if self.synthetic else "NARes"
@@ -79,31 +82,53 @@ class Benchmark:
         """The full typed :class:`Record` of one architecture."""
         return record_from_row(self.table.columns, self.row(arch), self.source, self.synthetic)
 
-    def metric(self, arch: ArchLike, name: str, epoch: int | None = None) -> float:
-        """One scalar metric (reference name such as ``VAL_PGD_ACC``) of one architecture."""
+    def metric(self, arch: ArchLike, name: str, epoch: int | None = None, *, epochs: int | None = None) -> float:
+        """One scalar metric (reference name such as ``VAL_PGD_ACC``) of one architecture.
+
+        ``epoch`` (0-based index) reads a per-epoch metric at that epoch; ``epochs`` (1-based
+        count) reads it after that many epochs of training, at the epoch the protocol would have
+        selected (the fidelity rule of :mod:`nares_nas.evaluation`). Not both.
+        """
         row = self.row(arch)
+        if epochs is not None:
+            epochs = self._check_epochs(name, epoch, epochs)
+            return float(self.fidelity_matrix(name)[self.table.arch_ids[row], epochs - 1])
         if epoch is None:  # the memoised per-metric array: one index per lookup
             return float(self.metric_array(name)[self.table.arch_ids[row]])
         return float(_metrics.compute(self.table.columns, name, np.array([row]), epoch)[0])
 
     def metrics(self, archs: Iterable[ArchLike] | np.ndarray | None, name: str,
-                epoch: int | None = None) -> np.ndarray:
+                epoch: int | None = None, *, epochs: int | None = None) -> np.ndarray:
         """Vectorised :meth:`metric`: one float per architecture (all rows if ``archs`` is None)."""
+        if epochs is not None:
+            epochs = self._check_epochs(name, epoch, epochs)
         if archs is None:
-            return _metrics.compute(self.table.columns, name, slice(None), epoch)
-        ids = self._ids(archs)
-        rows = self._row[ids]
-        missing = np.flatnonzero(rows < 0)
-        if len(missing):
-            self.row(int(ids[missing[0]]))
+            rows: np.ndarray | slice = slice(None)
+        else:
+            ids = self._ids(archs)
+            rows = self._row[ids]
+            missing = np.flatnonzero(rows < 0)
+            if len(missing):
+                self.row(int(ids[missing[0]]))
+        if epochs is not None:
+            return _evaluation.fidelity_values(self.table.columns, name, epochs, rows)
         return _metrics.compute(self.table.columns, name, rows, epoch)
 
-    def metric_array(self, name: str, epoch: int | None = None) -> np.ndarray:
+    def metric_array(self, name: str, epoch: int | None = None, *, epochs: int | None = None) -> np.ndarray:
         """Read-only (15626,) array indexed by arch_id, NaN where the table has no record.
 
-        The searchers' hot path: one array lookup per query.
+        The searchers' hot path: one array lookup per query. ``epochs``: after that many epochs
+        of training (see :meth:`metric`).
         """
         spec = _metrics.resolve_metric(name)
+        if epochs is not None:
+            epochs = self._check_epochs(spec.name, epoch, epochs)
+            key = (spec.name, epochs)
+            if key not in self._fidelity_arrays:
+                values = np.ascontiguousarray(self.fidelity_matrix(spec.name)[:, epochs - 1])
+                values.setflags(write=False)
+                self._fidelity_arrays[key] = values
+            return self._fidelity_arrays[key]
         key = (spec.name, epoch)
         if key not in self._metric_arrays:
             values = np.full(N_ARCHS + 1, np.nan)
@@ -111,6 +136,44 @@ class Benchmark:
             values.setflags(write=False)
             self._metric_arrays[key] = values
         return self._metric_arrays[key]
+
+    @property
+    def max_epochs(self) -> int:
+        """E, the epochs of the training profile (100 for NARes)."""
+        return self.table.epochs
+
+    def selected_epochs(self) -> np.ndarray:
+        """Read-only (15626, E) int64: ``[arch_id, e - 1]`` is the 0-based epoch selected after
+        ``e`` epochs (:func:`nares_nas.evaluation.selected_epochs`); -1 where there is no record."""
+        if self._selected is None:
+            selected = np.full((N_ARCHS + 1, self.max_epochs), -1, dtype=np.int64)
+            selected[self.table.arch_ids] = _evaluation.table_selected_epochs(self.table.columns)
+            selected.setflags(write=False)
+            self._selected = selected
+        return self._selected
+
+    def fidelity_matrix(self, name: str) -> np.ndarray:
+        """Read-only (15626, E) float64: ``[arch_id, e - 1]`` is metric ``name`` after ``e`` epochs.
+
+        NaN where the table has no record. Its last column equals :meth:`metric_array`. Metrics
+        without a per-epoch history are refused (``MACS`` and ``PARAMS`` repeat their value).
+        """
+        spec = _evaluation.fidelity_metric(name)
+        key = (spec.name, None)
+        if key not in self._fidelity_arrays:
+            values = np.full((N_ARCHS + 1, self.max_epochs), np.nan)
+            selected = self.selected_epochs()[self.table.arch_ids]
+            values[self.table.arch_ids] = _evaluation.fidelity_matrix(self.table.columns, spec, slice(None), selected)
+            values.setflags(write=False)
+            self._fidelity_arrays[key] = values
+        return self._fidelity_arrays[key]
+
+    def _check_epochs(self, name: str, epoch: int | None, epochs: int) -> int:
+        if epoch is not None:
+            raise ConfigError(f"give epoch= (a 0-based epoch index) or epochs= (epochs trained, 1..{self.max_epochs}),"
+                              f" not both (got epoch={epoch!r}, epochs={epochs!r})")
+        _evaluation.fidelity_metric(name)
+        return _evaluation.check_epochs(epochs, self.max_epochs)
 
     def to_frame(self):
         """A pandas DataFrame: a row per architecture, a column per scalar metric.
@@ -133,10 +196,5 @@ class Benchmark:
     @staticmethod
     def _ids(archs: Iterable[ArchLike] | np.ndarray) -> np.ndarray:
         if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu":
-            if archs.ndim == 2:
-                return arch_ids_of(archs)
-            bad = archs[(archs < 1) | (archs > N_ARCHS)]
-            if len(bad):
-                raise InvalidArchError(int(bad[0]), f"arch_id must be in 1..{N_ARCHS}")
-            return archs.astype(np.int64)
+            return arch_ids_of(archs) if archs.ndim == 2 else check_arch_ids(archs)
         return np.fromiter((to_arch_id(a) for a in archs), dtype=np.int64)

@@ -18,6 +18,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nares_nas.commands.search",
     "nares_nas.commands.table2",
     "nares_nas.commands.live",
+    "nares_nas.commands.fidelity",
+    "nares_nas.commands.export",
 )
 
 

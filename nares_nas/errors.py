@@ -14,7 +14,11 @@ class NaresError(Exception):
 
 
 class InvalidArchError(NaresError, ValueError):
-    """A value that is not an architecture of the NARes search space."""
+    """A value that is not an architecture of the NARes search space.
+
+    An arch_id outside 1..15,625 or not an integer (``bool`` and floats included), or a
+    decision vector with a value outside the choices. Raised before anything is charged.
+    """
 
     def __init__(self, value: Any, reason: str) -> None:
         super().__init__(value, reason)
@@ -26,7 +30,11 @@ class InvalidArchError(NaresError, ValueError):
 
 
 class UnknownArchError(NaresError, KeyError):
-    """A valid architecture that the loaded table does not contain."""
+    """A valid architecture that the loaded table does not contain.
+
+    A ``KeyError`` (a missing entry), deliberately not an :class:`InvalidArchError`: the
+    architecture is fine, the table lacks it (live mode can train it).
+    """
 
     def __init__(self, arch: Any, source: str, hint: str = "") -> None:
         super().__init__(arch, source, hint)
@@ -67,7 +75,34 @@ class DataFormatError(NaresError, ValueError):
 
 
 class CacheError(NaresError, OSError):
-    """A columnar cache that is missing, stale or corrupt (it is then rebuilt)."""
+    """A columnar cache that is missing, stale or corrupt (it is then rebuilt), or a live record
+    cache that cannot be used (unreadable, or written by a newer schema version)."""
+
+
+class CacheConflictError(NaresError, ValueError):
+    """A record for a key the live cache already holds with a different record (never overwritten).
+
+    ``key`` maps ``arch_id``, ``profile``, ``profile_key``, ``seed`` and ``epochs``; ``stored`` and
+    ``new`` describe the two records, ``difference`` is where they first differ, ``hint`` how to
+    remove the stored one on purpose.
+    """
+
+    def __init__(self, path: str, key: dict[str, Any], stored: str, new: str, difference: str,
+                 hint: str = "") -> None:
+        super().__init__(path, key, stored, new, difference, hint)
+        self.path = path
+        self.key = key
+        self.stored = stored
+        self.new = new
+        self.difference = difference
+        self.hint = hint
+
+    def __str__(self) -> str:
+        key = (f"arch_id {self.key['arch_id']} profile {self.key['profile']} ({self.key['profile_key']}) "
+               f"seed {self.key['seed']} epochs {self.key['epochs']}")
+        text = (f"{self.path}: {key} already holds a different record (stored: {self.stored}; new: {self.new}; "
+                f"first difference at {self.difference})")
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 class MetricError(NaresError, ValueError):

@@ -5,11 +5,26 @@ values): its generator is ``np.random.default_rng(seed)`` wherever it runs, so s
 process-parallel (joblib/loky) and Dask runs give identical trajectories. Workers receive only
 the searcher and the (15626,) objective array, never the whole benchmark.
 
+A searcher that shares work between runs (``lockstep_runs`` G > 1, BANANAS) is handed fixed
+aligned blocks of seeds: seed ``s`` runs with the other requested seeds of block ``s // G``,
+whatever ``--runs``, ``--seed``, ``--jobs`` or ``--resume`` say. Each block is one worker task,
+written as soon as it finishes. On the CPU a run does not depend on its block at all (tested);
+on a GPU it may, so G and the device kind (:func:`device_kind`) are pinned with the folder.
+
 Folder layout written by :func:`run_to_dir`::
 
     DIR/config.json          what determines the runs (checked on every reuse of DIR)
-    DIR/runs/seed_00042.json one finished run: trajectory, best arch, hyper-parameters
+    DIR/runs/seed_00042.json one finished run: trajectory, best arch, hyper-parameters, and
+                             how it was executed (free to change from run to run)
     DIR/summary.csv          one row per run in DIR, sorted by seed
+
+What determines a result is pinned in ``config.json``: the searcher, its hyper-parameters
+except its ``execution_params`` (a thread count, a device's name), G, the device kind, the
+budget, the objective and its data, and for live runs the training profile, seed and device
+kind. How runs are executed (those execution parameters, ``n_jobs``, the backend) is free: a
+resumed job may change it, and every run file records its own. A ``config.json`` written before G, the device
+kind and live runs were pinned reads them from its hyper-parameters (else as 1, ``"cpu"``, no
+live runs), so such folders still resume.
 
 Every file is written to a temporary name and moved into place, so an interrupted job leaves
 only whole runs behind and ``resume=True`` continues it.
@@ -22,10 +37,9 @@ import csv
 import hashlib
 import io
 import logging
-import math
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,31 +49,55 @@ import orjson
 
 from . import __version__
 from ._atomic import write_bytes_atomic
-from ._rng import as_generator
+from ._validation import check_int
 from .benchmark import Benchmark
+from .clock import Budget, ClockRun, simulate
 from .errors import ConfigError, DataFormatError
+from .evaluation import EvaluationModel
 from .metrics import objective_metric
-from .oracle import TabularOracle, Trajectory
+from .oracle import Trajectory
 from .searchers import Searcher, resolve, searcher_name
-from .space import KEYS, N_ARCHS, SPACE, archs_by_id
+from .space import KEYS, N_ARCHS, archs_by_id
 
 log = logging.getLogger(__name__)
 
+EVALUATION_COLUMNS: tuple[str, ...] = ("arch_id", "epoch_from", "epoch_to", "worker", "start", "end", "cost", "value")
+
 BACKENDS: tuple[str, ...] = ("loky", "dask")
-SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "arch_id", *KEYS, "objective")
-MAX_CHUNK = 25
-"""Most runs one worker task holds: large enough to amortise dispatch, small enough to resume."""
+SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "arch_id", *KEYS, "objective", "gpu_days",
+                                    "sim_days", "evaluations")
+SUMMARY_EVERY = 25
+"""Runs of single-run tasks between rewrites of ``summary.csv`` (it is rewritten after every larger group)."""
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """One finished run as stored in ``DIR/runs/``: who ran, with which seed, and what it found."""
+    """One finished run as stored in ``DIR/runs/``: who ran, with which seed, and what it found.
+
+    ``params`` are the hyper-parameters that determine the run (as pinned in ``config.json``);
+    ``execution`` says how it ran: the searcher's ``execution_params`` (under ``"params"``), the
+    backend, ``n_jobs`` and the seeds of its lockstep group (None in files of older versions).
+    """
 
     searcher: str
     seed: int
     params: Mapping[str, Any]
-    budget: int
+    budget: int | None
     trajectory: Trajectory
+    execution: Mapping[str, Any] | None = None
+    clock: Mapping[str, Any] | None = None
+    """The simulated clock's account: ``workers``, ``gpu_days``, ``sim_days`` and ``evaluations``
+    (columns ``arch_id, epoch_from, epoch_to, worker, start, end, cost, value``; days and GPU-days).
+    None in files of older versions."""
+
+    @classmethod
+    def from_clock(cls, searcher: str, params: Mapping[str, Any], budget: int | None, run: ClockRun,
+                   workers: int, execution: Mapping[str, Any] | None = None) -> RunResult:
+        rows = run.log.rows()
+        columns = {key: [row[key] for row in rows] for key in EVALUATION_COLUMNS}
+        clock = {"workers": workers, "gpu_days": run.cost_days, "sim_days": run.time_days,
+                 "max_epochs": run.max_epochs, "stopped_by_budget": run.stopped, "evaluations": columns}
+        return cls(searcher, run.seed, params, budget, run.trajectory(), execution, clock)
 
     @property
     def queries(self) -> int:
@@ -67,12 +105,13 @@ class RunResult:
         return len(self.trajectory)
 
     @property
-    def best_arch_id(self) -> int:
-        return self.trajectory.best_arch_id
+    def best_arch_id(self) -> int | None:
+        """The best full-fidelity arch (None if the budget bought no full training)."""
+        return self.trajectory.best_arch_id if len(self.trajectory) else None
 
     @property
-    def best_value(self) -> float:
-        return self.trajectory.best_value
+    def best_value(self) -> float | None:
+        return self.trajectory.best_value if len(self.trajectory) else None
 
     def to_json(self) -> dict[str, Any]:
         traj = self.trajectory
@@ -81,6 +120,8 @@ class RunResult:
             "budget": self.budget, "objective": traj.objective, "maximize": traj.maximize,
             "queries": self.queries, "best_arch_id": self.best_arch_id, "best_value": self.best_value,
             "arch_ids": traj.arch_ids, "values": traj.values, "best": traj.best_so_far,
+            "execution": None if self.execution is None else dict(self.execution),
+            "clock": None if self.clock is None else dict(self.clock),
         }
 
     @classmethod
@@ -89,7 +130,10 @@ class RunResult:
             traj = Trajectory(np.asarray(obj["arch_ids"], dtype=np.int64),
                               np.asarray(obj["values"], dtype=np.float64),
                               str(obj["objective"]), bool(obj["maximize"]))
-            result = cls(str(obj["searcher"]), int(obj["seed"]), dict(obj["params"]), int(obj["budget"]), traj)
+            execution, clock, budget = obj.get("execution"), obj.get("clock"), obj["budget"]
+            result = cls(str(obj["searcher"]), int(obj["seed"]), dict(obj["params"]),
+                         None if budget is None else int(budget), traj,
+                         None if execution is None else dict(execution), None if clock is None else dict(clock))
         except KeyError as exc:
             raise DataFormatError("missing key in a run file", path=path, key=str(exc.args[0])) from None
         except (TypeError, ValueError) as exc:
@@ -111,17 +155,37 @@ def _fresh(searcher: Searcher) -> Searcher:
     return type(searcher)(**searcher.get_params())
 
 
-def _run_chunk(searcher: Searcher, values: np.ndarray, seeds: Sequence[int], budget: int, objective: str,
-               maximize: bool, source: str, group: int = 1) -> list[tuple[int, Trajectory]]:
-    """Worker task: run ``seeds``, ``group`` at a time through ``run_many`` (top-level so that it pickles)."""
-    cap = searcher.query_cap(budget)
-    out = []
-    for first in range(0, len(seeds), group):
-        chunk = list(seeds[first:first + group])
-        oracles = [TabularOracle(values, objective, maximize, cap, source) for _ in chunk]
-        trajectories = _fresh(searcher).run_many(SPACE, oracles, budget, [as_generator(s) for s in chunk])
-        out.extend(zip(chunk, trajectories))
-    return out
+def kind_of(device: Any) -> str:
+    """The kind of a device name: ``"cpu"``, ``"cuda"`` (also for ``"cuda:1"``); ``"auto"`` as it resolves here."""
+    name = str(device)
+    if name == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name.split(":")[0]
+
+
+def device_kind(searcher: Searcher) -> str:
+    """What ``searcher`` computes on: the kind of its ``device`` hyper-parameter, ``"cpu"`` without one."""
+    device = getattr(searcher, "device", None)
+    return "cpu" if device is None else kind_of(device)
+
+
+def _run_group(searcher: Searcher, model: EvaluationModel, seeds: Sequence[int], budget: Budget,
+               search_budget: int | None, workers: int, objective: str, maximize: bool,
+               device: str) -> list[tuple[int, ClockRun]]:
+    """Worker task: one lockstep group on the simulated clock (top-level so that it pickles).
+
+    ``device`` is the device kind the job is pinned to; a worker that would compute on
+    another kind (``device="auto"`` on a machine of another kind) refuses.
+    """
+    kind = device_kind(searcher)
+    if kind != device:
+        raise ConfigError(f"{type(searcher).__name__} computes on {kind} here, not on {device} as the other "
+                          f"runs of this job do; give its device explicitly (device={device!r})")
+    runs = simulate(searcher, model, seeds, budget=budget, search_budget=search_budget, workers=workers,
+                    objective=objective, maximize=maximize)
+    return list(zip(seeds, runs))
 
 
 def _lockstep(searcher: Searcher) -> int:
@@ -129,6 +193,18 @@ def _lockstep(searcher: Searcher) -> int:
     if isinstance(runs, (bool, np.bool_)) or not isinstance(runs, (int, np.integer)) or runs < 1:
         raise ConfigError(f"{type(searcher).__name__} lockstep_runs must be a positive integer, got {runs!r}")
     return int(runs)
+
+
+def lockstep_groups(seeds: Iterable[int], size: int) -> list[list[int]]:
+    """``seeds`` in aligned blocks: seeds with equal ``seed // size`` together, ascending.
+
+    >>> lockstep_groups([9, 2, 3, 4, 8], 4)
+    [[2, 3], [4], [8, 9]]
+    """
+    blocks: dict[int, list[int]] = {}
+    for seed in sorted(seeds):
+        blocks.setdefault(seed // size, []).append(seed)
+    return list(blocks.values())
 
 
 def _check_seeds(seeds: Iterable[int]) -> list[int]:
@@ -142,26 +218,47 @@ def _check_seeds(seeds: Iterable[int]) -> list[int]:
     return seeds
 
 
-def _check_run_args(values: np.ndarray, budget: int, objective: str, backend: str,
-                    scheduler: str | None) -> np.ndarray:
-    objective_metric(objective)
-    values = np.asarray(values, dtype=np.float64)
+DEFAULT_BUDGET = 500
+"""Distinct architectures per run when no cost, epoch or time budget is given (the paper's)."""
+
+
+def as_model(evaluator: np.ndarray | EvaluationModel, objective: str = "VAL_PGD_ACC") -> EvaluationModel:
+    """An :class:`EvaluationModel`; a plain (15626,) value array becomes one full fidelity costing 1 GPU-day."""
+    if isinstance(evaluator, EvaluationModel):
+        return evaluator
+    values = np.asarray(evaluator, dtype=np.float64)
     if values.shape != (N_ARCHS + 1,):
         raise ConfigError(f"objective values must have shape ({N_ARCHS + 1},) indexed by arch_id, "
                           f"got {values.shape}")
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or not 1 <= budget <= N_ARCHS:
-        raise ConfigError(f"budget must be an integer in 1..{N_ARCHS}, got {budget!r}")
+    return EvaluationModel(values[:, None], np.ones(N_ARCHS + 1), objective=objective, source="values")
+
+
+def make_budget(budget: int | None, *, max_cost: float | None = None, max_time: float | None = None,
+                max_total_epochs: int | None = None) -> Budget:
+    """The run budget: ``budget`` distinct archs (None: 500, or no limit when another budget is given)."""
+    others = max_cost is not None or max_time is not None or max_total_epochs is not None
+    if budget is None and not others:
+        budget = DEFAULT_BUDGET
+    if budget is not None:
+        budget = check_int(budget, "budget (distinct architectures)", 1, N_ARCHS)
+    return Budget(archs=budget, total_epochs=max_total_epochs, cost=max_cost, time=max_time)
+
+
+def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, backend: str,
+                    scheduler: str | None) -> EvaluationModel:
+    objective_metric(objective)
+    model = as_model(evaluator, objective)
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "dask" and not scheduler:
         raise ConfigError("the dask backend needs a scheduler address (e.g. tcp://10.0.0.1:8786)")
     if backend != "dask" and scheduler:
         raise ConfigError("a scheduler address is only used with backend='dask'")
-    return values
+    return model
 
 
 @contextlib.contextmanager
-def _parallel(n_jobs: int, backend: str, scheduler: str | None) -> Iterator[tuple[Any, int]]:
+def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int | str) -> Iterator[tuple[Any, int]]:
     """A joblib ``Parallel`` that yields results as they finish, and its number of workers."""
     from joblib import Parallel, effective_n_jobs, parallel_config
 
@@ -172,107 +269,208 @@ def _parallel(n_jobs: int, backend: str, scheduler: str | None) -> Iterator[tupl
             raise ConfigError("the dask backend needs dask[distributed]: pip install 'nares-nas[dask]'") from exc
         with Client(scheduler) as client, parallel_config(backend="dask"):
             workers = max(1, sum(client.ncores().values()))
-            yield Parallel(n_jobs=-1, return_as="generator_unordered"), workers
+            yield Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=batch_size), workers
         return
     if n_jobs == 0:
         raise ConfigError("n_jobs must not be 0 (1 = sequential, -1 = all cores)")
     with parallel_config(backend="loky"):
         workers = effective_n_jobs(n_jobs)
-        yield Parallel(n_jobs=n_jobs, return_as="generator_unordered"), workers
+        yield Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=batch_size), workers
 
 
-def _chunks(seeds: Sequence[int], workers: int, group: int = 1) -> list[list[int]]:
-    """Worker tasks of whole lockstep groups, about four per worker, at most MAX_CHUNK runs (or one group)."""
-    groups = math.ceil(len(seeds) / group)
-    per_task = max(1, min(max(1, MAX_CHUNK // group), math.ceil(groups / (4 * workers))))
-    size = per_task * group
-    return [list(seeds[i : i + size]) for i in range(0, len(seeds), size)]
+def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
+                budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+                workers: int = 1, n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
+                device: str | None = None) -> Iterator[list[tuple[int, ClockRun]]]:
+    """Yield each lockstep group's ``[(seed, clock run), ...]`` as it finishes (in no fixed order).
 
-
-def iter_runs(searcher: Searcher | str, objective_values: np.ndarray, *, seeds: Iterable[int],
-              budget: int = 500, objective: str = "VAL_PGD_ACC", maximize: bool = True, n_jobs: int = 1,
-              backend: str = "loky", scheduler: str | None = None,
-              source: str = "table") -> Iterator[tuple[int, Trajectory]]:
-    """Yield ``(seed, trajectory)`` as runs finish (in no fixed order); see :func:`run_search`."""
+    Groups are :func:`lockstep_groups` of ``searcher.lockstep_runs``, one worker task each
+    (joblib may batch quick single-run tasks). ``device`` is the device kind every worker must
+    compute on (default: :func:`device_kind` here). See :func:`run_search` for the rest.
+    """
     searcher = _as_searcher(searcher)
-    values = _check_run_args(objective_values, budget, objective, backend, scheduler)
+    model = _check_run_args(evaluator, objective, backend, scheduler)
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    workers = check_int(workers, "workers")
     seeds = _check_seeds(seeds)
     if not seeds:
         return
     from joblib import delayed
 
-    task = delayed(_run_chunk)
-    with _parallel(n_jobs, backend, scheduler) as (parallel, workers):
-        # lockstep groups, but small enough that every worker gets one
-        group = min(_lockstep(searcher), math.ceil(len(seeds) / workers))
-        if workers == 1 and backend == "loky":  # in-process: skip joblib's dispatch entirely
-            for first in range(0, len(seeds), group):
-                yield from _run_chunk(searcher, values, seeds[first:first + group], budget, objective, maximize,
-                                      source, group)
+    size = _lockstep(searcher)
+    groups = lockstep_groups(seeds, size)
+    device = device_kind(searcher) if device is None else device
+    args = (budget, budget.archs, workers, objective, maximize, device)
+    task = delayed(_run_group)
+    # a group of several runs is slow by design: never hold a finished one back in a batch
+    with _parallel(n_jobs, backend, scheduler, 1 if size > 1 else "auto") as (parallel, n_workers):
+        if n_workers == 1 and backend == "loky":  # in-process: skip joblib's dispatch entirely
+            for group in groups:
+                yield _run_group(searcher, model, group, *args)
             return
-        jobs = (task(searcher, values, chunk, budget, objective, maximize, source, group)
-                for chunk in _chunks(seeds, workers, group))
-        for finished in parallel(jobs):
-            yield from finished
+        yield from parallel(task(searcher, model, group, *args) for group in groups)
 
 
-def run_search(searcher: Searcher | str, objective_values: np.ndarray, *, seeds: Iterable[int],
-               budget: int = 500, objective: str = "VAL_PGD_ACC", maximize: bool = True, n_jobs: int = 1,
-               backend: str = "loky", scheduler: str | None = None, source: str = "table") -> list[Trajectory]:
+def iter_runs(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
+              **options: Any) -> Iterator[tuple[int, ClockRun]]:
+    """Yield ``(seed, clock run)`` as runs finish (in no fixed order); options as :func:`run_search`."""
+    for group in iter_groups(searcher, evaluator, seeds=seeds, **options):
+        yield from group
+
+
+def simulate_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
+                    **options: Any) -> list[ClockRun]:
+    """:func:`run_search` with the clock's whole account of each run (evaluations, cost, time)."""
+    seeds = _check_seeds(seeds)
+    found = dict(iter_runs(searcher, evaluator, seeds=seeds, **options))
+    return [found[seed] for seed in seeds]
+
+
+def run_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
+               budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+               workers: int = 1, n_jobs: int = 1, backend: str = "loky",
+               scheduler: str | None = None) -> list[Trajectory]:
     """Run ``searcher`` once per seed and return the trajectories in the order of ``seeds``.
 
-    ``objective_values`` is the (15626,) array of raw objective values by arch_id
-    (``bench.metric_array(objective)``); ``maximize`` says which way is better. ``n_jobs``
-    local processes (joblib/loky; 1 runs in this process), or ``backend="dask"`` with
-    ``scheduler`` the address of a running ``distributed`` scheduler (its workers decide the
-    parallelism). ``searcher`` may also be a registered name or ``"module:Class"``.
+    ``evaluator`` is an :class:`~nares_nas.evaluation.EvaluationModel`
+    (``EvaluationModel.from_benchmark(bench, objective)``: fidelities and training costs) or the
+    (15626,) array of raw objective values by arch_id (``bench.metric_array(objective)``), which
+    counts every training as one GPU-day. ``maximize`` says which way is better; ``budget`` is
+    distinct architectures (None: 500) or a :class:`~nares_nas.clock.Budget` (costs, time);
+    ``workers`` the simulated workers. A trajectory is the full-fidelity evaluations in the
+    order they finished (on one worker, the order of the queries). ``n_jobs`` local processes
+    (joblib/loky; 1 runs in this process), or ``backend="dask"`` with ``scheduler`` the address
+    of a running ``distributed`` scheduler (its workers decide the parallelism). ``searcher``
+    may also be a registered name or ``"module:Class"``.
     """
-    seeds = _check_seeds(seeds)
-    found = dict(iter_runs(searcher, objective_values, seeds=seeds, budget=budget, objective=objective,
-                           maximize=maximize, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                           source=source))
-    return [found[seed] for seed in seeds]
+    runs = simulate_search(searcher, evaluator, seeds=seeds, budget=budget, objective=objective,
+                           maximize=maximize, workers=workers, n_jobs=n_jobs, backend=backend,
+                           scheduler=scheduler)
+    return [run.trajectory() for run in runs]
 
 
 # --------------------------------------------------------------------------- folders
 def _json_params(searcher: Searcher) -> dict[str, Any]:
     try:
-        return orjson.loads(orjson.dumps(searcher.get_params()))
+        return orjson.loads(orjson.dumps(searcher.get_params(), option=orjson.OPT_SERIALIZE_NUMPY))
     except TypeError as exc:
         raise ConfigError(f"hyper-parameters of {searcher!r} must be JSON values: {exc}") from None
 
 
-def run_config(searcher: Searcher, bench: Benchmark, *, budget: int, objective: str,
-               maximize: bool) -> dict[str, Any]:
-    """What determines the runs of a folder (seeds aside), as written to ``config.json``."""
-    values = bench.metric_array(objective)
+def split_params(searcher: Searcher) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``searcher``'s hyper-parameters as JSON values: (those that determine a run, ``execution_params``)."""
+    params = _json_params(searcher)
+    execution = set(getattr(searcher, "execution_params", ()))
+    return ({key: value for key, value in params.items() if key not in execution},
+            {key: value for key, value in params.items() if key in execution})
+
+
+def _sha1(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha1()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def evaluation_model(bench: Benchmark, objective: str, *, from_scratch: bool = False) -> EvaluationModel:
+    """The clock's model of ``bench`` for ``objective``: its fidelities and costs.
+
+    An objective without a per-epoch history (``TRAINING_TIME``) has the one full fidelity.
+    """
+    spec = objective_metric(objective)
+    if spec.kind in ("history", "count"):
+        return EvaluationModel.from_benchmark(bench, spec.name, from_scratch=from_scratch)
+    return EvaluationModel(bench.metric_array(spec.name)[:, None], bench.metric_array("TRAINING_TIME"),
+                           objective=spec.name, from_scratch=from_scratch, source=bench.source)
+
+
+def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | int | None, objective: str,
+               maximize: bool, workers: int = 1, from_scratch: bool = False,
+               live: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What determines the runs of a folder (seeds aside), as written to ``config.json``.
+
+    ``lockstep_runs`` is the group size G and ``device`` the device kind (both can change a
+    result on a GPU); ``live`` what determines live-trained values (profile, training seed
+    and device kind), None for table runs; ``bench`` None for live runs that consult no table.
+    The budgets, the simulated ``workers``, ``from_scratch`` and the table's fidelities and
+    training times (``model_sha1``) pin what the simulated clock does.
+    """
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    sha1 = model_sha1 = None
+    if bench is not None:
+        spec = objective_metric(objective)
+        sha1 = _sha1(bench.metric_array(spec.name))
+        history = bench.fidelity_matrix(spec.name) if spec.kind == "history" else bench.metric_array(spec.name)
+        model_sha1 = _sha1(history, bench.metric_array("TRAINING_TIME"))
     return {
         "searcher": searcher_name(searcher),
         "class": f"{type(searcher).__module__}:{type(searcher).__qualname__}",
-        "params": _json_params(searcher),
-        "budget": int(budget),
+        "params": split_params(searcher)[0],
+        "lockstep_runs": _lockstep(searcher),
+        "device": device_kind(searcher),
+        "budget": budget.archs,
+        "max_cost": budget.cost,
+        "max_time": budget.time,
+        "max_total_epochs": budget.total_epochs,
+        "workers": check_int(workers, "workers"),
+        "from_scratch": bool(from_scratch),
         "objective": objective_metric(objective).name,
         "direction": "max" if maximize else "min",
-        "data": bench.source,
-        "synthetic": bench.synthetic,
-        "objective_sha1": hashlib.sha1(np.ascontiguousarray(values).tobytes()).hexdigest(),
+        "data": None if bench is None else bench.source,
+        "synthetic": None if bench is None else bench.synthetic,
+        "objective_sha1": sha1,
+        "model_sha1": model_sha1,
+        "live": None if live is None else dict(live),
         "version": __version__,
     }
 
 
-def _run_path(out_dir: Path, seed: int) -> Path:
-    return out_dir / "runs" / f"seed_{seed:05d}.json"
+def _as_pinned_now(existing: Mapping[str, Any], execution_params: Collection[str]) -> dict[str, Any]:
+    """A ``config.json`` as this version pins it (one written before G, the device kind and live runs
+    were pinned had every hyper-parameter in ``params``; those that are execution parameters now
+    leave it, and give G and the device kind where they are there)."""
+    config = dict(existing)
+    params = dict(config.get("params") or {})
+    moved = {key: params.pop(key) for key in execution_params if key in params}
+    config["params"] = params
+    config.setdefault("lockstep_runs", moved.get("lockstep_runs", 1))
+    if "device" not in config:
+        config["device"] = kind_of(moved.get("device", "cpu"))
+    config.setdefault("live", None)
+    # before the simulated clock: one worker, the distinct-arch budget only, full trainings
+    for key, default in (("max_cost", None), ("max_time", None), ("max_total_epochs", None), ("workers", 1),
+                         ("from_scratch", False)):
+        config.setdefault(key, default)
+    return config
 
 
-def _prepare_dir(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
+def _differences(there: Any, now: Any, key: str) -> list[str]:
+    if isinstance(there, Mapping) and isinstance(now, Mapping):
+        return [line for sub in dict.fromkeys([*there, *now])
+                for line in _differences(there.get(sub), now.get(sub), f"{key}[{sub!r}]")]
+    return [] if there == now else [f"{key}: {there!r} there, {now!r} now"]
+
+
+def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resume: bool,
+                 execution_params: Collection[str] = ()) -> dict[int, RunResult]:
+    """Claim ``out_dir`` for the runs of ``config`` (:func:`run_config`); return the runs already in it by seed.
+
+    A folder of another configuration is refused (every key but ``version`` is compared, and
+    ``model_sha1`` only where the folder has one: before the clock, costs changed no result;
+    ``execution_params`` are the searcher's, for folders written before they were set apart),
+    and one of the same needs ``resume=True``. A new folder gets ``config.json`` and ``runs/``.
+    """
+    out_dir = Path(out_dir)
     config_path = out_dir / "config.json"
     if config_path.exists():
         try:
             existing = orjson.loads(config_path.read_bytes())
         except orjson.JSONDecodeError as exc:
             raise DataFormatError(f"not valid JSON: {exc}", path=str(config_path)) from None
-        differ = [f"{key}: {existing.get(key)!r} there, {config[key]!r} now"
-                  for key in config if key != "version" and existing.get(key) != config[key]]
+        existing = _as_pinned_now(existing, execution_params)
+        existing.setdefault("model_sha1", config.get("model_sha1"))
+        differ = [line for key in config if key != "version"
+                  for line in _differences(existing.get(key), config[key], key)]
         if differ:
             raise ConfigError(f"{out_dir} holds runs of a different configuration ({'; '.join(differ)}); "
                               "choose another output folder")
@@ -286,7 +484,12 @@ def _prepare_dir(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
         raise ConfigError(f"{out_dir} is not empty and holds no config.json; choose a new or empty folder")
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
-        write_bytes_atomic(config_path, orjson.dumps(config, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        write_bytes_atomic(config_path, orjson.dumps(dict(config), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    return {r.seed: r for r in read_runs(out_dir)}
+
+
+def _run_path(out_dir: Path, seed: int) -> Path:
+    return out_dir / "runs" / f"seed_{seed:05d}.json"
 
 
 def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
@@ -297,10 +500,21 @@ def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
 
 
 def summary_row(result: RunResult) -> dict[str, Any]:
-    """One row of ``summary.csv``: the run's best arch by the objective (latest among ties)."""
+    """One row of ``summary.csv``: the run's best arch by the objective (ties as in :attr:`Trajectory.best_arch_id`),
+    GPU-days spent, simulated days and evaluations (blank in runs of older versions); a run
+    whose budget bought no full training has no best arch."""
+    clock = result.clock or {}
+    evaluations = clock.get("evaluations")
+    account = {"gpu_days": repr(clock["gpu_days"]) if clock else "",
+               "sim_days": repr(clock["sim_days"]) if clock else "",
+               "evaluations": len(evaluations["arch_id"]) if evaluations else ""}
+    if result.best_arch_id is None:
+        return {"searcher": result.searcher, "seed": result.seed, "queries": 0, "arch_id": "",
+                **dict.fromkeys(KEYS, ""), "objective": "", **account}
     arch_id = result.best_arch_id
     return {"searcher": result.searcher, "seed": result.seed, "queries": result.queries, "arch_id": arch_id,
-            **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())), "objective": repr(result.best_value)}
+            **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())), "objective": repr(result.best_value),
+            **account}
 
 
 def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
@@ -330,41 +544,57 @@ def read_runs(out_dir: str | os.PathLike) -> list[RunResult]:
 
 
 def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benchmark, *,
-               seeds: Iterable[int], budget: int = 500, objective: str = "VAL_PGD_ACC", maximize: bool = True,
-               n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+               seeds: Iterable[int], budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC",
+               maximize: bool = True, workers: int = 1, from_scratch: bool = False, n_jobs: int = 1,
+               backend: str = "loky", scheduler: str | None = None, resume: bool = False,
                progress: bool = False) -> list[RunResult]:
     """Run ``searcher`` for ``seeds`` on ``bench`` and keep every finished run in ``out_dir``.
 
-    A folder belongs to one configuration (:func:`run_config`); reusing it with another is
-    refused, and reusing it with the same one needs ``resume=True``, which skips the seeds
-    already done. Returns the runs of ``seeds`` (resumed ones included), sorted by seed;
-    ``summary.csv`` covers every run in the folder. ``progress`` shows a tqdm bar on stderr.
+    Runs go through the simulated clock with ``workers`` workers and ``budget`` (distinct
+    archs, None: 500; or a :class:`~nares_nas.clock.Budget`); ``from_scratch`` charges every
+    evaluation as a fresh training. A folder belongs to one configuration
+    (:func:`run_config`); reusing it with another is refused, and reusing it with the same
+    one needs ``resume=True``, which skips the seeds already done. How the runs execute
+    (``n_jobs``, ``backend``, the searcher's ``execution_params``) may change on resume; each
+    run file records its own. Each lockstep group is written as it finishes. Returns the runs
+    of ``seeds`` (resumed ones included), sorted by seed; ``summary.csv`` covers every run in
+    the folder. ``progress`` shows a tqdm bar on stderr.
     """
     from tqdm import tqdm
 
     searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
     out_dir = Path(out_dir)
-    config = run_config(searcher, bench, budget=budget, objective=objective, maximize=maximize)
-    values = _check_run_args(bench.metric_array(objective), budget, objective, backend, scheduler)
-    _prepare_dir(out_dir, config, resume)
-
-    done = {r.seed: r for r in read_runs(out_dir)}
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    config = run_config(searcher, bench, budget=budget, objective=objective, maximize=maximize, workers=workers,
+                        from_scratch=from_scratch)
+    model = _check_run_args(evaluation_model(bench, objective, from_scratch=from_scratch), objective, backend,
+                            scheduler)
+    done = open_run_dir(out_dir, config, resume=resume,
+                        execution_params=getattr(searcher, "execution_params", ()))
     rows = {seed: summary_row(r) for seed, r in done.items()}
     todo = [s for s in seeds if s not in done]
     name, params = config["searcher"], config["params"]
+    execution = {"params": split_params(searcher)[1], "backend": backend,
+                 "n_jobs": n_jobs if backend == "loky" else None, "scheduler": scheduler}
     bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="run", desc=name, file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
+    unsummarised = 0
     with bar:
-        for seed, trajectory in iter_runs(searcher, values, seeds=todo, budget=budget, objective=objective,
-                                          maximize=maximize, n_jobs=n_jobs, backend=backend,
-                                          scheduler=scheduler, source=bench.source):
-            result = RunResult(name, seed, params, budget, trajectory)
-            write_run(out_dir, result)
-            done[seed] = result
-            rows[seed] = summary_row(result)
-            bar.update(1)
-            if len(rows) % MAX_CHUNK == 0:
+        for group in iter_groups(searcher, model, seeds=todo, budget=budget, objective=objective,
+                                 maximize=maximize, workers=workers, n_jobs=n_jobs, backend=backend,
+                                 scheduler=scheduler, device=config["device"]):
+            together = [seed for seed, _ in group]
+            for seed, run in group:
+                result = RunResult.from_clock(name, params, budget.archs, run, workers,
+                                              {**execution, "group": together})
+                write_run(out_dir, result)
+                done[seed] = result
+                rows[seed] = summary_row(result)
+            bar.update(len(group))
+            unsummarised += len(group)
+            if len(group) > 1 or unsummarised >= SUMMARY_EVERY:
                 write_summary(out_dir, rows.values())
+                unsummarised = 0
     write_summary(out_dir, rows.values())
     return [done[s] for s in seeds]

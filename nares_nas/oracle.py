@@ -14,9 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import check_int
 from .errors import BudgetExhaustedError, ConfigError, UnknownArchError
 from .metrics import MetricSpec, objective_metric
-from .space import N_ARCHS, Arch
+from .space import N_ARCHS, Arch, check_arch_id
+
+
+def best_first(values: np.ndarray, maximize: bool = True) -> np.ndarray:
+    """Indices of the raw objective ``values`` (in query order), best first.
+
+    The reference's ``get_topk_archs``: a stable ascending sort by value, reversed when
+    maximising. Among equal values that puts the most recently queried first when
+    maximising and the earliest queried first when minimising.
+    """
+    order = np.argsort(np.asarray(values, dtype=np.float64), kind="stable")
+    return order[::-1] if maximize else order
 
 
 @dataclass(frozen=True)
@@ -24,8 +36,9 @@ class Trajectory:
     """Every paid query of one run, in order.
 
     ``arch_ids[i]`` was the (i+1)-th distinct architecture queried and ``values[i]`` its raw
-    objective value. The best architecture follows the reference's ``get_topk_archs``: the
-    best value, and among equal values the most recently queried one.
+    objective value. The best architecture is the first of the reference's ``get_topk_archs``
+    (:func:`best_first`): the best value, and among equal values the latest queried when
+    maximising, the earliest queried when minimising.
     """
 
     arch_ids: np.ndarray
@@ -48,8 +61,10 @@ class Trajectory:
 
     @property
     def best_index(self) -> int:
-        scores = self.scores
-        return int(len(scores) - 1 - np.argmax(scores[::-1]))
+        """Position of the best query (see the class docstring for ties)."""
+        if not len(self.values):
+            raise ValueError("an empty trajectory has no best architecture")
+        return int(best_first(self.values, self.maximize)[0])
 
     @property
     def best_arch_id(self) -> int:
@@ -69,8 +84,8 @@ class Oracle:
 
     def __init__(self, objective: str = "VAL_PGD_ACC", maximize: bool = True,
                  budget: int | None = None, reference_test_set: bool = False) -> None:
-        if budget is not None and budget < 1:
-            raise ConfigError(f"budget must be a positive number of queries, got {budget}")
+        if budget is not None:
+            budget = check_int(budget, "budget")
         self.objective: MetricSpec = objective_metric(objective, reference_test_set)
         self.maximize = bool(maximize)
         self.budget = budget
@@ -93,13 +108,24 @@ class Oracle:
         return float("inf") if self.budget is None else self.budget - len(self._log)
 
     def seen(self, arch_id: int) -> bool:
+        """Whether ``arch_id`` was queried already (so querying it again is free)."""
+        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:  # the fast path is a plain int
+            arch_id = check_arch_id(arch_id)
         return arch_id in self._scores
 
     def query(self, arch_id: int) -> float:
-        """The score of ``arch_id`` (larger is better); a repeat is free."""
-        score = self._scores.get(arch_id)
+        """The score of ``arch_id`` (larger is better); a repeat is free.
+
+        ``arch_id`` is an ``int`` or a NumPy integer in 1..15,625; anything else raises
+        :class:`~nares_nas.errors.InvalidArchError` before the budget is touched.
+        """
+        if type(arch_id) is not int:  # the fast path is a plain int (never a bool)
+            arch_id = check_arch_id(arch_id)
+        score = self._scores.get(arch_id)  # holds only ids checked when first queried
         if score is not None:
             return score
+        if not 0 < arch_id <= N_ARCHS:
+            check_arch_id(arch_id)  # raises, naming the value
         if self.budget is not None and len(self._log) >= self.budget:
             raise BudgetExhaustedError(self.budget)
         value = self.lookup(arch_id)
@@ -110,7 +136,7 @@ class Oracle:
 
     def query_many(self, arch_ids: np.ndarray) -> np.ndarray:
         """Scores of several architectures, queried in order."""
-        return np.array([self.query(int(a)) for a in arch_ids], dtype=np.float64)
+        return np.array([self.query(a) for a in arch_ids], dtype=np.float64)
 
     def trajectory(self) -> Trajectory:
         ids = np.array(self._log, dtype=np.int64)
@@ -141,6 +167,8 @@ class TabularOracle(Oracle):
                    reference_test_set)
 
     def lookup(self, arch_id: int) -> float:
+        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
+            arch_id = check_arch_id(arch_id)
         value = self._values[arch_id]
         if value != value:  # NaN: not in the table
             raise UnknownArchError(f"{Arch.from_id(arch_id)} (arch_id {arch_id})", self.source,

@@ -1,7 +1,8 @@
 """Table 2 of the NARes paper from search trajectories: aggregation, rendering, anytime plot.
 
 Aggregation follows spec §7: per run the reported architecture is the best one sampled by
-the objective (latest among ties, :attr:`Trajectory.best_arch_id`); each cell is the mean ±
+the objective (:attr:`Trajectory.best_arch_id`: among ties the latest queried when
+maximising, the earliest when minimising, as ``get_topk_archs``); each cell is the mean ±
 standard deviation over runs of that architecture's metric, with the ``ddof`` stated in
 every output. "Optimal" is the per-metric best over the whole table by default, or every
 metric of the single best-objective architecture (``optimal="best-arch"``); the output says
@@ -132,7 +133,8 @@ class Table2:
         else:
             lines.append(
                 f"Cells: mean ± std over runs (std with ddof={self.ddof}) of the metrics of each run's best "
-                f"architecture by {self.objective} (best sampled, latest among ties)."
+                f"architecture by {self.objective} (best sampled; among ties the latest when maximising, "
+                "the earliest when minimising, as the reference's get_topk_archs)."
             )
             if self.optimal_mode == "per-metric":
                 lines.append(f"Optimal: per-metric best over all {self.n_archs} architectures of the table "
@@ -288,7 +290,7 @@ def _frame(rows: list[tuple[str, str, float, float, int]], metrics: Sequence[str
 
 
 def best_arch_ids(trajectories: Sequence[Trajectory]) -> np.ndarray:
-    """The reported architecture of each run (best sampled, latest among ties)."""
+    """The reported architecture of each run (:attr:`Trajectory.best_arch_id`)."""
     return np.array([t.best_arch_id for t in trajectories], dtype=np.int64)
 
 
@@ -472,13 +474,16 @@ def preset_params(preset: str, searcher: str) -> dict[str, Any]:
 
 def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str] = DEFAULT_SEARCHERS,
                runs: int = 400, seed_start: int = 0, budget: int = 500, preset: str = "default",
-               params: Mapping[str, Mapping[str, Any]] | None = None, n_jobs: int = 1, resume: bool = False,
+               params: Mapping[str, Mapping[str, Any]] | None = None, n_jobs: int = 1, backend: str = "loky",
+               scheduler: str | None = None, resume: bool = False,
                progress: bool = False) -> dict[str, list[Trajectory]]:
     """Run each searcher for seeds ``seed_start ..`` on ``bench`` (objective VAL_PGD_ACC, maximised).
 
     Runs go to ``out_dir/<searcher>/`` through :func:`nares_nas.harness.run_to_dir`
-    (``resume=True`` keeps those already there). ``params`` overrides the preset per searcher.
-    Returns the trajectories per searcher, in seed order, for :func:`summarize`.
+    (``resume=True`` keeps those already there): ``n_jobs`` local processes, or
+    ``backend="dask"`` on the workers of the ``distributed`` scheduler at ``scheduler``.
+    ``params`` overrides the preset per searcher. Returns the trajectories per searcher, in
+    seed order, for :func:`summarize`.
     """
     from .harness import run_to_dir
     from .searchers import resolve
@@ -500,6 +505,7 @@ def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str
         folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         log.info("running %s: %d runs, budget %d, preset %s, params %s", name, runs, budget, preset, kwargs)
         done = run_to_dir(folder, cls(**kwargs), bench, seeds=range(seed_start, seed_start + runs),
-                          budget=budget, n_jobs=n_jobs, resume=resume, progress=progress)
+                          budget=budget, n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
+                          progress=progress)
         results[name] = [r.trajectory for r in done]
     return results

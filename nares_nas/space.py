@@ -8,12 +8,14 @@ An architecture is the decision vector ``(D1, W1, D2, W2, D3, W3)``: blocks per 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
 
+from ._validation import integer_problem
 from .errors import InvalidArchError
 
 DEPTHS: tuple[int, ...] = (4, 5, 7, 9, 11)
@@ -42,6 +44,7 @@ SWAPPED_TIE_IDS: tuple[int, ...] = (
 )
 
 ArchLike = Union["Arch", int, str, Sequence[int], Mapping[str, int]]
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Arch:
     def __post_init__(self) -> None:
         for key, allowed in zip(KEYS, CHOICES):
             value = getattr(self, key)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            if integer_problem(value) is not None:
                 raise InvalidArchError(self.to_tuple(), f"{key}={value!r} is not an integer")
             if value not in allowed:
                 raise InvalidArchError(
@@ -121,12 +124,17 @@ class Arch:
 
 
 def check_arch_id(arch_id: Any) -> int:
-    """Return ``arch_id`` as an int, or raise if it is not in 1..15,625."""
-    if isinstance(arch_id, (bool, np.bool_)) or not isinstance(arch_id, (int, np.integer)):
+    """Return ``arch_id`` as an ``int``, or raise :class:`InvalidArchError` if it is not one in 1..15,625.
+
+    Python and NumPy integers are accepted; ``bool`` and floats (even ``5.0``) are not. Every
+    entry point that takes an arch_id (space, oracle, benchmark, CLI) goes through here.
+    """
+    problem = integer_problem(arch_id, 1, N_ARCHS)
+    if problem is None:
+        return int(arch_id)
+    if problem == "not an integer":
         raise InvalidArchError(arch_id, "an arch_id must be an integer")
-    if not 1 <= arch_id <= N_ARCHS:
-        raise InvalidArchError(arch_id, f"arch_id must be in 1..{N_ARCHS}")
-    return int(arch_id)
+    raise InvalidArchError(arch_id, f"arch_id must be in 1..{N_ARCHS}")
 
 
 def to_arch(value: ArchLike) -> Arch:
@@ -137,11 +145,11 @@ def to_arch(value: ArchLike) -> Arch:
     """
     if isinstance(value, Arch):
         return value
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (int, float, np.number, np.bool_)):  # an arch_id, or a bool/float refused as one
         return Arch.from_id(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if _INTEGER.fullmatch(text):  # a bare arch_id such as "441" (or "-1", refused as one)
             return Arch.from_id(int(text))
         return Arch.parse(text)
     if isinstance(value, Mapping):
@@ -159,7 +167,7 @@ def to_arch(value: ArchLike) -> Arch:
 
 def to_arch_id(value: ArchLike) -> int:
     """The published ``arch_id`` of any accepted architecture form."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (int, float, np.number, np.bool_)):
         return check_arch_id(value)
     return to_arch(value).arch_id
 
@@ -268,8 +276,28 @@ def _id_by_code() -> np.ndarray:
 
 
 def arch_ids_of(archs: np.ndarray) -> np.ndarray:
-    """Vectorised ``arch_id`` of rows ``[D1..W3]`` (values must be valid)."""
+    """Vectorised ``arch_id`` of rows ``[D1..W3]``; raises :class:`InvalidArchError` for a bad row."""
+    archs = np.asarray(archs)
+    if archs.ndim != 2 or archs.shape[1] != 6 or archs.dtype.kind not in "iu":
+        raise InvalidArchError(f"array of shape {archs.shape} and dtype {archs.dtype}",
+                               "expected integer rows of six values D1,W1,D2,W2,D3,W3")
+    for col, allowed in enumerate(CHOICES):
+        bad = np.flatnonzero(~np.isin(archs[:, col], allowed))
+        if len(bad):
+            Arch(*archs[bad[0]].tolist())  # raises, naming the row and the value
     return _id_by_code()[_code(archs)]
+
+
+def check_arch_ids(arch_ids: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`check_arch_id`: a 1-D integer array of arch_ids as int64."""
+    arch_ids = np.asarray(arch_ids)
+    if arch_ids.ndim != 1 or (arch_ids.dtype.kind not in "iu" and len(arch_ids)):
+        raise InvalidArchError(f"array of shape {arch_ids.shape} and dtype {arch_ids.dtype}",
+                               "expected a 1-D array of integer arch_ids")
+    bad = np.flatnonzero((arch_ids < 1) | (arch_ids > N_ARCHS))
+    if len(bad):
+        check_arch_id(arch_ids[bad[0]].item())
+    return arch_ids.astype(np.int64)
 
 
 @functools.cache
@@ -341,7 +369,7 @@ class SearchSpace:
     @staticmethod
     def random_neighbour(arch_id: int, rng: np.random.Generator) -> int:
         """One coordinate uniformly, then one of its four other values uniformly."""
-        return int(neighbour_table()[arch_id, rng.integers(N_NEIGHBOURS)])
+        return int(neighbour_table()[check_arch_id(arch_id), rng.integers(N_NEIGHBOURS)])
 
 
 SPACE = SearchSpace()

@@ -6,14 +6,16 @@ this module is cheap.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from nares_nas._validation import check_int
+from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
-from nares_nas.oracle import Oracle, Trajectory
+from nares_nas.oracle import best_first
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace, neighbour_table
 from nares_nas.surrogate.encodings import ENCODINGS, encoding_table
 
@@ -38,9 +40,10 @@ class FitRequest:
     y: np.ndarray
     candidates: np.ndarray
 
-
-Rounds = Generator[FitRequest, np.ndarray, None]
-"""One run as a coroutine: yields each fit it needs, is sent ``(members, n_candidates)`` predictions."""
+    @classmethod
+    def resolve_batch(cls, requests: Sequence[FitRequest]) -> list[np.ndarray]:
+        """Each request's ``(members, n_candidates)`` predictions, equal-shaped fits stacked as one."""
+        return _fit_and_predict(requests)
 
 
 def _fit_and_predict(requests: Sequence[FitRequest]) -> list[np.ndarray]:
@@ -57,24 +60,6 @@ def _fit_and_predict(requests: Sequence[FitRequest]) -> list[np.ndarray]:
     return [r.predictor.predict_ensemble(r.candidates) for r in requests]
 
 
-def drive(runs: Sequence[Rounds]) -> None:
-    """Advance several runs in lockstep until all finish, batching their fits of each round."""
-    pending: dict[int, FitRequest] = {}
-
-    def advance(i: int, predictions: np.ndarray | None) -> None:
-        try:
-            pending[i] = next(runs[i]) if predictions is None else runs[i].send(predictions)
-        except StopIteration:
-            pending.pop(i, None)
-
-    for i in range(len(runs)):
-        advance(i, None)
-    while pending:
-        waiting = sorted(pending)
-        for i, predictions in zip(waiting, _fit_and_predict([pending[i] for i in waiting])):
-            advance(i, predictions)
-
-
 class Bananas(Searcher):
     """BANANAS as configured for NARes, at an exact budget by default.
 
@@ -87,10 +72,11 @@ class Bananas(Searcher):
          ``encoding`` (``"path"`` or the reference's ``"onehot"``), target ``100 - score``
          (the validation error for an accuracy objective; lower is better);
        * candidates: the best ``num_arches_to_mutate * patience_factor`` queried archs are
-         parents, best first and the latest queried first among equals (the reference's
-         ``get_topk``); while fewer than ``num_candidates`` candidates exist (checked before
-         each parent), a parent gives ``num_candidates // num_arches_to_mutate`` uniform
-         one-step neighbours, of which the not yet queried ones are kept;
+         parents, best first in the reference's ``get_topk_archs`` order (among equal values
+         the latest queried first when maximising, the earliest when minimising); while
+         fewer than ``num_candidates`` candidates exist (checked before each parent), a parent
+         gives ``num_candidates // num_arches_to_mutate`` uniform one-step neighbours, of
+         which the not yet queried ones are kept;
        * independent Thompson sampling: per candidate one normal draw with the mean and the
          population std of the members' predictions; the ``k`` lowest draws are queried.
 
@@ -103,13 +89,17 @@ class Bananas(Searcher):
     queries uniform random unqueried archs instead of looping forever.
 
     Every random number (initial archs, mutations, Thompson draws, and the torch generator
-    of each fit) comes from the ``rng`` passed to :meth:`search`, so a run on the CPU is
+    of each fit) comes from the ``rng`` passed to :meth:`propose`, so a run on the CPU is
     determined by its seed. ``num_threads`` is torch's intra-op thread count while fitting
     (1 by default: the per-op work is tiny, and extra threads only wait on busy cores; run
     seeds in parallel instead).
 
-    :meth:`run_many` advances several runs in lockstep and fits their predictors of a round
-    as one stacked program (:func:`~nares_nas.surrogate.fit_together`): under the exact
+    On N workers a round's ``k`` proposals go to the free workers and the next fit waits
+    until all of the round's results are in (so workers may idle, as in the paper's setting);
+    nothing is in flight when candidates are drawn. A fit is side work of the run
+    (:class:`FitRequest`): runs driven together (:meth:`run_many`, the simulated clock's
+    lockstep groups) fit their predictors of a round as one stacked program
+    (:func:`~nares_nas.surrogate.fit_together`): under the exact
     budget every run fits on the same number of archs each round. Each run's trajectory is
     the one :meth:`run` gives for its seed, bit for bit on the CPU; the harness hands a
     worker ``lockstep_runs`` seeds at a time. On the CPU 8 takes nearly all the gain (the
@@ -118,6 +108,7 @@ class Bananas(Searcher):
     """
 
     name: ClassVar[str] = "bananas"
+    execution_params: ClassVar[tuple[str, ...]] = ("num_threads", "device", "lockstep_runs")
 
     def __init__(self, num_init: int = 10, num_candidates: int = 100, num_arches_to_mutate: int = 10,
                  patience_factor: int = 5, k: int = 10, num_ensemble: int = 5, num_layers: int = 20,
@@ -154,9 +145,7 @@ class Bananas(Searcher):
         from nares_nas.surrogate.ensemble import DEVICES
 
         for key in ("num_init", "num_candidates", "num_arches_to_mutate", "patience_factor", "k", "lockstep_runs"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"Bananas {key} must be a positive integer, got {value!r}")
+            check_int(getattr(self, key), f"Bananas {key}")
         if self.num_candidates < self.num_arches_to_mutate:
             raise ConfigError(f"Bananas num_candidates ({self.num_candidates}) must be >= "
                               f"num_arches_to_mutate ({self.num_arches_to_mutate})")
@@ -174,15 +163,18 @@ class Bananas(Searcher):
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, l1_reg=self.l1_reg,
             device=self.device, num_threads=self.num_threads, random_state=rng)
 
-    def candidates(self, ids: np.ndarray, scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def candidates(self, ids: np.ndarray, scores: np.ndarray, rng: np.random.Generator,
+                   maximize: bool = True) -> np.ndarray:
         """Mutation candidates (spec §5.6) from the queried ``ids`` with ``scores``, in order.
 
-        ``ids``/``scores`` are in query order. Not-yet-queried one-step neighbours of the top
-        parents; duplicates within the list are kept (as in the reference).
+        ``ids``/``scores`` are in query order, scores larger-is-better as the oracle returns
+        them; ``maximize`` is the objective's direction, which decides the order of parents
+        with equal scores (:func:`~nares_nas.oracle.best_first`). Not-yet-queried one-step
+        neighbours of the top parents; duplicates within the list are kept (as in the reference).
         """
         n_parents = self.num_arches_to_mutate * self.patience_factor
-        order = np.lexsort((-np.arange(len(ids)), -scores))[:n_parents]  # best, then latest first
-        parents = ids[order]
+        values = scores if maximize else -scores  # the raw objective values the reference sorts
+        parents = ids[best_first(values, maximize)[:n_parents]]
         per_parent = self.num_candidates // self.num_arches_to_mutate
         slots = rng.integers(0, N_NEIGHBOURS, size=(len(parents), per_parent))
         children = neighbour_table()[parents[:, None], slots]
@@ -191,45 +183,45 @@ class Bananas(Searcher):
         used = before < self.num_candidates
         return children[used][keep[used]]
 
-    def search(self, space: SearchSpace, oracle: Oracle, budget: int, rng: np.random.Generator) -> None:
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        """The search as proposals in rounds of ``k``, and the predictor fits it needs as side work."""
         self._validate()
-        drive([self.rounds(oracle, budget, rng)])
-
-    def run_many(self, space: SearchSpace, oracles: Sequence[Oracle], budget: int,
-                 rngs: Sequence[np.random.Generator]) -> list[Trajectory]:
-        self._validate()
-        drive([self.rounds(oracle, budget, rng) for oracle, rng in zip(oracles, rngs)])
-        return [oracle.trajectory() for oracle in oracles]
-
-    def rounds(self, oracle: Oracle, budget: int, rng: np.random.Generator) -> Rounds:
-        """The search as a coroutine that yields each predictor fit instead of running it."""
-        budget = min(budget, N_ARCHS)
+        budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
         overshoot = bool(self.reference_overshoot)
         table = encoding_table(self.encoding)
-        queried: dict[int, float] = {}  # arch_id -> score, in query order
+        queried: dict[int, float | None] = {}  # arch_id -> score, in proposal order
 
-        def ask(arch_ids: np.ndarray) -> None:
+        def ask(arch_ids: np.ndarray) -> Proposals:
+            """Propose the new ones among ``arch_ids``, then wait until every result is in."""
             for arch_id in arch_ids.tolist():
                 if arch_id not in queried:
-                    queried[arch_id] = oracle.query(arch_id)
+                    queried[arch_id] = None
+                    hear((yield Proposal(arch_id)))
+            while None in queried.values():
+                hear((yield None))
+
+        def hear(results: list[Result]) -> None:
+            for result in results:
+                queried[result.arch_id] = result.score
 
         initial = rng.integers(1, N_ARCHS + 1, size=self.num_init)
         if not overshoot:
             _, first = np.unique(initial, return_index=True)
             initial = initial[np.sort(first)][:budget]
-        ask(initial)
-        while oracle.n_queries < budget:
+        yield from ask(initial)
+        while len(queried) < budget:
             ids = np.fromiter(queried.keys(), dtype=np.int64, count=len(queried))
             scores = np.fromiter(queried.values(), dtype=np.float64, count=len(queried))
-            pool = self.candidates(ids, scores, rng)
+            pool = self.candidates(ids, scores, rng, maximize)
             if len(pool) == 0:
                 unseen = np.setdiff1d(np.arange(1, N_ARCHS + 1), ids)
-                ask(rng.choice(unseen, size=min(self.k, budget - oracle.n_queries), replace=False))
+                yield from ask(rng.choice(unseen, size=min(self.k, budget - len(queried)), replace=False))
                 continue
             predictions = yield FitRequest(self.make_predictor(rng), table[ids], 100.0 - scores, table[pool])
             draws = rng.normal(predictions.mean(axis=0), predictions.std(axis=0))
             picks = pool[np.argsort(draws, kind="stable")]
             if not overshoot:
                 _, first = np.unique(picks, return_index=True)
-                picks = picks[np.sort(first)][:budget - oracle.n_queries]
-            ask(picks[:self.k])
+                picks = picks[np.sort(first)][:budget - len(queried)]
+            yield from ask(picks[:self.k])

@@ -1,34 +1,66 @@
-"""The searcher contract: hyper-parameters in ``__init__``, the search in :meth:`Searcher.search`."""
+"""The searcher contract: hyper-parameters in ``__init__``; the search as proposals, or as a blocking loop.
+
+A searcher implements one of two methods. :meth:`Searcher.propose` is the search as an
+ask/tell generator (:mod:`nares_nas.asktell`): it can keep several evaluations in flight on
+the simulated clock's N workers and propose fidelities. :meth:`Searcher.search` is the
+blocking style, ``search(space, oracle, budget, rng)`` calling ``oracle.query``: it keeps
+working unchanged, with one evaluation in flight, so more workers gain it nothing.
+"""
 
 from __future__ import annotations
 
-import abc
 import inspect
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
+from nares_nas.asktell import OracleRun, Proposals, lockstep
 from nares_nas.oracle import Oracle, Trajectory
 from nares_nas.space import SearchSpace
 
 
-class Searcher(abc.ABC):
+class Searcher:
     """Base class of every search algorithm, built-in or plugin.
 
     Subclasses take only their own hyper-parameters as keyword arguments of ``__init__``
-    (stored unchanged, as scikit-learn estimators do) and implement :meth:`search`. They draw
-    every random number from the ``rng`` they are given and ask the oracle for scores
-    (larger is better); the oracle counts the budget and records the trajectory.
+    (stored unchanged, as scikit-learn estimators do) and implement :meth:`propose` or
+    :meth:`search`. They draw every random number from the ``rng`` they are given and work
+    with scores (larger is better); the evaluator counts the budget and records what ran.
     """
 
     name: ClassVar[str] = ""
     lockstep_runs: int = 1
-    """How many seeds the harness hands :meth:`run_many` at once (more than 1 where runs share work)."""
+    """How many seeds the harness hands :meth:`run_many` at once (more than 1 where runs share work).
 
-    @abc.abstractmethod
+    The harness hands it aligned blocks of seeds (``seed // lockstep_runs``) and pins the value
+    with a run folder: on a GPU the grouping may change results."""
+    execution_params: ClassVar[tuple[str, ...]] = ()
+    """Hyper-parameters that say how runs execute, not what they find (a thread count, a device's
+    name): a run folder does not pin them, so a resumed job may change them. The harness pins
+    ``lockstep_runs`` and the kind of a ``device`` hyper-parameter itself."""
+
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator, *,
+                maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        """The search as an ask/tell generator of proposals (see :mod:`nares_nas.asktell`).
+
+        ``budget`` is the most distinct architectures the run may start (None: no such limit,
+        a cost or time budget ends the run instead); ``maximize`` the objective's direction
+        (scores are larger-is-better either way; it only decides ties as the reference does);
+        ``max_epochs`` the full training's epochs where fidelities can be proposed.
+        """
+        raise NotImplementedError(f"{type(self).__name__} implements neither propose() nor search()")
+
+    @classmethod
+    def proposes(cls) -> bool:
+        """Whether this searcher is written as :meth:`propose` (else as a blocking :meth:`search`)."""
+        return cls.propose is not Searcher.propose
+
     def search(self, space: SearchSpace, oracle: Oracle, budget: int, rng: np.random.Generator) -> None:
-        """Spend up to ``budget`` distinct queries of ``oracle``."""
+        """Spend up to ``budget`` distinct queries of ``oracle`` (for a proposing searcher: one at a time)."""
+        if not self.proposes():
+            raise NotImplementedError(f"{type(self).__name__} implements neither propose() nor search()")
+        lockstep([OracleRun(self.propose(space, budget, rng, maximize=oracle.maximize), oracle)])
 
     def query_cap(self, budget: int) -> int | None:
         """Distinct queries the oracle may allow: ``budget`` unless a reference option overshoots."""
@@ -43,12 +75,16 @@ class Searcher(abc.ABC):
                  rngs: Sequence[np.random.Generator]) -> list[Trajectory]:
         """One independent run per (oracle, rng); each must equal what :meth:`run` gives alone.
 
-        By default a fresh instance runs each in turn, so no state leaks between runs. A
-        searcher whose runs can share work (BANANAS fits several runs' predictors together)
-        overrides this and sets :attr:`lockstep_runs`.
+        A fresh instance runs each, so no state leaks between runs. Proposing searchers run
+        in lockstep, their side work of a round (BANANAS' predictor fits) answered as one batch;
+        blocking ones run in turn.
         """
-        return [type(self)(**self.get_params()).run(space, oracle, budget, rng)
-                for oracle, rng in zip(oracles, rngs)]
+        fresh = [type(self)(**self.get_params()) for _ in oracles]
+        if not self.proposes():
+            return [searcher.run(space, oracle, budget, rng) for searcher, oracle, rng in zip(fresh, oracles, rngs)]
+        lockstep([OracleRun(searcher.propose(space, budget, rng, maximize=oracle.maximize), oracle)
+                  for searcher, oracle, rng in zip(fresh, oracles, rngs)])
+        return [oracle.trajectory() for oracle in oracles]
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -6,8 +6,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from nares_nas._validation import check_int
+from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
-from nares_nas.oracle import Oracle
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace
 
 from ._base import Searcher
@@ -24,6 +25,11 @@ class RegularizedEvolution(Searcher):
        ``mutation_rate`` its child, a uniform one-step neighbour, is queried (free if seen)
        and replaces the oldest member.
 
+    On N workers it runs asynchronously, as Real et al. (2019) ran it: the tournaments start
+    once the whole initial population is in; then a free worker gets the child of a
+    tournament over the population as it stands, and a child joins (and the oldest member
+    dies) when its result comes back. On one worker that is exactly the sequential loop.
+
     The oldest member is the one replaced longest ago, first index among the initial ones, so
     replacement walks the population in index order; a ring position tracks it.
     Random draws come from streams spawned from ``rng`` (initial population; tournaments;
@@ -39,28 +45,48 @@ class RegularizedEvolution(Searcher):
         self.tournament_size = tournament_size
         self.mutation_rate = mutation_rate
 
-    def _validate(self) -> None:
-        for key in ("population_size", "tournament_size"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"RegularizedEvolution {key} must be a positive integer, got {value!r}")
-        if not 0.0 < self.mutation_rate <= 1.0:
-            raise ConfigError(f"RegularizedEvolution mutation_rate must be in (0, 1], got {self.mutation_rate!r}")
-
-    def search(self, space: SearchSpace, oracle: Oracle, budget: int, rng: np.random.Generator) -> None:
-        self._validate()
-        budget = min(budget, N_ARCHS)
-        size = min(self.population_size, budget)  # as the reference shrinks it
-        init_rng, tournament_rng, coin_rng, slot_rng = rng.spawn(4)
-        query = oracle.query
-        population = init_rng.integers(1, N_ARCHS + 1, size=size).tolist()
-        scores = [query(arch_id) for arch_id in population]
-
-        shape = (CHUNK, self.tournament_size)
+    def _validate(self) -> tuple[int, int]:
+        """``(population_size, tournament_size)`` as ints; raises ConfigError for a bad parameter."""
+        sizes = tuple(check_int(getattr(self, key), f"RegularizedEvolution {key}")
+                      for key in ("population_size", "tournament_size"))
         rate = self.mutation_rate
-        neighbours = neighbour_lists()
+        if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, float, np.number)) or not 0.0 < rate <= 1.0:
+            raise ConfigError(f"RegularizedEvolution mutation_rate must be in (0, 1], got {rate!r}")
+        return sizes
+
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        population_size, tournament_size = self._validate()
+        budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
+        size = min(population_size, budget)  # as the reference shrinks it
+        init_rng, tournament_rng, coin_rng, slot_rng = rng.spawn(4)
+        population = init_rng.integers(1, N_ARCHS + 1, size=size).tolist()
+        scores: list[float | None] = [None] * size
+        waiting: dict[int, list[int | None]] = {}  # arch -> what its result fills: a slot, or None (a child)
         oldest = 0
-        while oracle.n_queries < budget:
+
+        def hear(results: list[Result]) -> None:
+            nonlocal oldest
+            for result in results:
+                for slot in waiting.pop(result.arch_id, ()):
+                    if slot is not None:
+                        scores[slot] = result.score
+                    else:  # a child joins, the oldest member dies
+                        population[oldest], scores[oldest] = result.arch_id, result.score
+                        oldest = oldest + 1 if oldest + 1 < size else 0
+
+        proposed: set[int] = set()
+        for slot, arch_id in enumerate(population):
+            waiting.setdefault(arch_id, []).append(slot)
+            proposed.add(arch_id)
+            hear((yield Proposal(arch_id)))
+        while None in scores:  # the tournaments start on the whole initial population
+            hear((yield None))
+
+        shape = (CHUNK, tournament_size)
+        rate = float(self.mutation_rate)
+        neighbours = neighbour_lists()
+        while len(proposed) < budget:
             tournaments = tournament_rng.integers(0, size, size=shape).tolist()
             slots = slot_rng.integers(0, N_NEIGHBOURS, size=CHUNK).tolist()
             coins = [True] * CHUNK if rate == 1.0 else (coin_rng.random(CHUNK) < rate).tolist()
@@ -73,8 +99,8 @@ class RegularizedEvolution(Searcher):
                 if not mutate:
                     continue
                 child = neighbours[population[parent]][slot]
-                population[oldest] = child
-                scores[oldest] = query(child)
-                oldest = oldest + 1 if oldest + 1 < size else 0
-                if oracle.n_queries >= budget:
+                waiting.setdefault(child, []).append(None)
+                proposed.add(child)
+                hear((yield Proposal(child)))
+                if len(proposed) >= budget:
                     return

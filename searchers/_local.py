@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import numpy as np
 
-from nares_nas.errors import ConfigError
-from nares_nas.oracle import Oracle
+from nares_nas._validation import check_int
+from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace, neighbour_table
 
 from ._base import Searcher
@@ -57,6 +58,12 @@ class LocalSearch(Searcher):
 
     Random draws come from two streams spawned from ``rng`` (random archs; neighbour
     orders), each drawn :data:`CHUNK` at a time.
+
+    On N workers a restart's ``num_init`` random archs and a scan's neighbours go to the free
+    workers in order; a restart starts from the best of its archs once all are in (the first
+    of equals, as in order), and a scan moves as soon as a result of this scan beats the
+    current arch (results of an abandoned scan are still recorded). On one worker that is
+    exactly the sequential walk.
     """
 
     name: ClassVar[str] = "local_search"
@@ -70,45 +77,78 @@ class LocalSearch(Searcher):
     def query_cap(self, budget: int) -> int | None:
         return None if self.reference_moves else budget
 
-    def search(self, space: SearchSpace, oracle: Oracle, budget: int, rng: np.random.Generator) -> None:
-        if isinstance(self.num_init, bool) or not isinstance(self.num_init, int) or self.num_init < 1:
-            raise ConfigError(f"LocalSearch num_init must be a positive integer, got {self.num_init!r}")
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        num_init = check_int(self.num_init, "LocalSearch num_init")
+        budget = N_ARCHS if budget is None else budget
         arch_rng, shuffle_rng = rng.spawn(2)
         archs, orders = arch_stream(arch_rng), shuffle_stream(shuffle_rng)
         neighbours = neighbour_lists()
-        seen, query = oracle.seen, oracle.query
-        num_init, full, reference = self.num_init, self.query_full_nbhd, self.reference_moves
+        full, reference = self.query_full_nbhd, self.reference_moves
+        proposed: set[int] = set()  # every arch proposed (in flight or finished)
+        scores: dict[int, float] = {}
+        watched: list[int] = []  # proposals of the current phase whose results are awaited
+        arrived: deque[int] = deque()  # their results, in the order they came
 
-        while oracle.n_queries < budget:
-            current, current_score, started = 0, 0.0, 0
-            while started < num_init:
-                if oracle.n_queries >= N_ARCHS:
+        def hear(results: list[Result]) -> None:
+            for result in results:
+                scores[result.arch_id] = result.score
+                if result.arch_id in watched:
+                    watched.remove(result.arch_id)
+                    arrived.append(result.arch_id)
+
+        def offer(arch_id: int) -> Proposals:
+            proposed.add(arch_id)
+            watched.append(arch_id)
+            hear((yield Proposal(arch_id)))
+
+        while len(proposed) < budget:
+            starts: list[int] = []
+            watched.clear()
+            while len(starts) < num_init:
+                if len(proposed) >= N_ARCHS:
                     return  # nothing left to sample (only reachable with a huge budget)
                 arch_id = next(archs)
-                if seen(arch_id):
+                if arch_id in proposed:
                     continue
-                score = query(arch_id)
-                started += 1
-                if started == 1 or score > current_score:
-                    current, current_score = arch_id, score
-                if oracle.n_queries >= budget:
+                starts.append(arch_id)
+                yield from offer(arch_id)
+                if len(proposed) >= budget:
                     return
+            while watched:
+                hear((yield None))
+            arrived.clear()
+            current, current_score = starts[0], scores[starts[0]]
+            for arch_id in starts[1:]:  # the first of the best, in proposal order
+                if scores[arch_id] > current_score:
+                    current, current_score = arch_id, scores[arch_id]
 
             moved = True
             while moved:
                 moved = False
-                row = neighbours[current]
-                for slot in next(orders):
-                    arch_id = row[slot]
-                    if seen(arch_id):
-                        continue
-                    score = query(arch_id)
-                    if score != current_score if reference else score > current_score:
-                        current, current_score, moved = arch_id, score, True
-                        if not full:
-                            # the reference breaks out here without checking the budget
-                            if not reference and oracle.n_queries >= budget:
-                                return
-                            break
-                    if oracle.n_queries >= budget:
-                        return
+                scan = deque(neighbours[current][slot] for slot in next(orders))
+                watched.clear()
+                arrived.clear()
+                while True:
+                    while arrived:
+                        arch_id = arrived.popleft()
+                        score = scores[arch_id]
+                        if score != current_score if reference else score > current_score:
+                            current, current_score, moved = arch_id, score, True
+                            if not full:
+                                # the reference breaks out here without checking the budget
+                                if not reference and len(proposed) >= budget:
+                                    return
+                                break
+                        if len(proposed) >= budget:
+                            return
+                    if moved and not full:
+                        break
+                    while scan and scan[0] in proposed:
+                        scan.popleft()
+                    if scan:
+                        yield from offer(scan.popleft())
+                    elif watched:
+                        hear((yield None))
+                    else:
+                        break

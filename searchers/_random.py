@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from nares_nas.oracle import Oracle
+from nares_nas.asktell import Proposal, Proposals
 from nares_nas.space import N_ARCHS, SearchSpace
 
 from ._base import Searcher
@@ -17,7 +17,8 @@ class RandomSearch(Searcher):
 
     The reference rejection-samples uniform archs and skips seen ones; the distinct archs it
     ends up with are a uniformly random ordered sample without replacement, which one
-    ``rng.choice(..., replace=False)`` draws directly.
+    ``rng.choice(..., replace=False)`` draws directly. On N workers each free worker takes
+    the next one.
     """
 
     name: ClassVar[str] = "random_search"
@@ -25,22 +26,10 @@ class RandomSearch(Searcher):
     def __init__(self) -> None:
         pass
 
-    def search(self, space: SearchSpace, oracle: Oracle, budget: int, rng: np.random.Generator) -> None:
-        budget = min(budget, N_ARCHS)
-        need = budget - oracle.n_queries
-        if need <= 0:
-            return
-        # ``budget`` distinct candidates hold at least ``need`` unseen ones, whatever was seen.
-        candidates = (rng.choice(N_ARCHS, size=budget, replace=False) + 1).tolist()
-        query = oracle.query
-        if need == budget:  # a fresh oracle: nothing to skip
-            for arch_id in candidates:
-                query(arch_id)
-            return
-        seen = oracle.seen
-        for arch_id in candidates:
-            if not seen(arch_id):
-                query(arch_id)
-                need -= 1
-                if need == 0:
-                    return
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
+        # Proposing an arch already queried is free, so ``budget`` distinct candidates always
+        # hold enough new ones; the driver ends the run when the budget is spent.
+        for arch_id in (rng.choice(N_ARCHS, size=budget, replace=False) + 1).tolist():
+            yield Proposal(arch_id)

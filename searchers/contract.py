@@ -6,9 +6,10 @@ In the spirit of scikit-learn's ``check_estimator``::
     check_searcher(MySearcher)            # raises AssertionError naming what is broken
 
 It runs the searcher on a small constructed landscape (:func:`toy_objective`) and checks that
-the budget is respected, that repeated queries are free and recorded once, that a seed
-determines the run (alone or handed to ``run_many`` with other seeds), and that the searcher
-pickles (the harness ships it to worker processes).
+the budget is respected and spent (a run stops at ``budget`` distinct queries, not before,
+unless it has queried the whole space), that repeated queries are free and recorded once,
+that a seed determines the run (alone or handed to ``run_many`` with other seeds), and that
+the searcher pickles (the harness ships it to worker processes).
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ def _check_run(searcher: Searcher, values: np.ndarray, budget: int, seed: int) -
                         "(query only through oracle.query and return oracle.trajectory())")
     if not np.array_equal(trajectory.values, values[ids]):
         _fail(searcher, f"seed {seed}: trajectory values differ from the objective")
+    if len(ids) < min(budget, N_ARCHS):
+        _fail(searcher, f"seed {seed}: stopped after {len(ids)} distinct queries of a budget of {budget} "
+                        f"while {N_ARCHS - len(ids)} architectures were never queried "
+                        "(search until oracle.remaining is 0)")
     return trajectory
 
 
@@ -93,7 +98,8 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
     """Raise ``AssertionError`` if ``searcher`` (a class or an instance) breaks the contract.
 
     Checks: hyper-parameters round-trip through ``get_params`` and are not changed by a run;
-    at most ``query_cap(budget)`` distinct queries (never fewer allowed than ``budget``);
+    at most ``query_cap(budget)`` distinct queries (never fewer allowed than ``budget``) and
+    at least ``budget`` (or the whole space): a searcher spends its budget;
     repeats are free and recorded once; the same seed gives the same trajectory, also after
     a pickle round trip and when ``run_many`` runs all ``seeds`` together.
     """

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from nares_nas._rng import as_generator
+from nares_nas._validation import check_int
 from nares_nas.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
         yield
         return
     previous = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
+    torch.set_num_threads(int(num_threads))
     try:
         yield
     finally:
@@ -93,18 +94,15 @@ class MLPEnsembleRegressor(RegressorMixin, BaseEstimator):
 
     def _validate_params(self) -> None:
         for key in ("num_ensemble", "num_layers", "layer_width", "epochs", "batch_size"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"MLPEnsembleRegressor {key} must be a positive integer, got {value!r}")
+            check_int(getattr(self, key), f"MLPEnsembleRegressor {key}")
         if not self.lr > 0:
             raise ConfigError(f"MLPEnsembleRegressor lr must be > 0, got {self.lr!r}")
         if self.l1_reg < 0:
             raise ConfigError(f"MLPEnsembleRegressor l1_reg must be >= 0, got {self.l1_reg!r}")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"MLPEnsembleRegressor betas must be two numbers in [0, 1), got {self.betas!r}")
-        threads = self.num_threads
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise ConfigError(f"MLPEnsembleRegressor num_threads must be a positive integer or None, got {threads!r}")
+        if self.num_threads is not None:
+            check_int(self.num_threads, "MLPEnsembleRegressor num_threads (or None)")
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> MLPEnsembleRegressor:
         """Train every member on all of ``X (n, d)``, ``y (n,)``."""

@@ -58,8 +58,8 @@ def test_rounds_query_the_k_best_candidates_by_acquisition(monkeypatch, values):
     pools: list[np.ndarray] = []
     original = Bananas.candidates
 
-    def spy(self, ids, scores, rng):
-        pool = original(self, ids, scores, rng)
+    def spy(self, ids, scores, rng, maximize=True):
+        pool = original(self, ids, scores, rng, maximize)
         pools.append(pool)
         return pool
 
@@ -99,6 +99,48 @@ def test_candidates_follow_parent_order_and_stop_rule():
     many = Bananas().candidates(ids, scores, np.random.default_rng(1))
     assert len(many) == 50 and np.isin(many[:10], neighbour_table()[9004]).all()
     assert np.isin(many[40:], neighbour_table()[12005]).all()
+
+
+def reference_parents(ids, raw_values, n_parents, direction):
+    """The reference's parents: ``get_topk_archs`` (a stable ascending sort, reversed for max)."""
+    archs = sorted(zip(ids.tolist(), raw_values.tolist()), key=lambda item: item[1])
+    if direction == "max":
+        archs.reverse()
+    return [arch for arch, _ in archs[:n_parents]]
+
+
+@pytest.mark.parametrize("direction", ["max", "min"])
+def test_parents_among_equal_values_follow_get_topk_archs(direction):
+    # raw values: the best value is tied three times, once more further down
+    ids = np.array([101, 2002, 7003, 9004, 12005, 15000])
+    raw = np.array([20.0, 35.0, 20.0, 31.0, 20.0, 35.0]) * (1 if direction == "max" else -1) + 50
+    maximize = direction == "max"
+    scores = raw if maximize else -raw
+    parents = reference_parents(ids, raw, 6, direction)
+    # by hand: max -> 35 (latest first: 15000, 2002), 31, then the 20s latest first;
+    #          min -> the best is 15 (= -35 + 50), earliest first: 2002, 15000; then 19; then 30s earliest first
+    assert parents == ([15000, 2002, 9004, 12005, 7003, 101] if maximize else [2002, 15000, 9004, 101, 7003, 12005])
+    nbrs = neighbour_table()
+    assert len(set(nbrs[ids].ravel().tolist()) | set(ids.tolist())) == 6 * 25  # disjoint neighbourhoods
+    searcher = Bananas(num_candidates=6, num_arches_to_mutate=6, patience_factor=1)  # one child per parent
+    pool = searcher.candidates(ids, scores, np.random.default_rng(0), maximize)
+    assert len(pool) == 6
+    for child, parent in zip(pool, parents):
+        assert child in nbrs[parent]
+
+
+def test_a_minimising_run_passes_its_direction_to_the_candidates(monkeypatch, values):
+    seen: list[bool] = []
+    original = Bananas.candidates
+
+    def spy(self, ids, scores, rng, maximize=True):
+        seen.append(maximize)
+        return original(self, ids, scores, rng, maximize)
+
+    monkeypatch.setattr(Bananas, "candidates", spy)
+    oracle = TabularOracle(-values, maximize=False, budget=25)
+    Bananas(**TINY).run(SPACE, oracle, 25, np.random.default_rng(1))
+    assert seen and not any(seen) and oracle.n_queries == 25
 
 
 def test_exact_budget_and_free_repeats(values):
@@ -144,7 +186,7 @@ def test_presets_params_and_validation(values):
 
 
 def test_exhausted_neighbourhoods_fall_back_to_random_new_archs(monkeypatch, values):
-    monkeypatch.setattr(Bananas, "candidates", lambda self, ids, scores, rng: np.array([], dtype=np.int64))
+    monkeypatch.setattr(Bananas, "candidates", lambda self, *args: np.array([], dtype=np.int64))
     oracle = _run(Bananas(**TINY), values, 25, seed=2)
     ids = oracle.trajectory().arch_ids
     assert len(ids) == 25 and len(np.unique(ids)) == 25 and ids.max() <= N_ARCHS

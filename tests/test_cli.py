@@ -51,6 +51,11 @@ def test_default_is_the_labelled_synthetic_stand_in(capsys):
 @pytest.mark.parametrize("argv, fragment", [
     (["query", "5,10,5,10,5,9"], "W3=9 is not one of"),
     (["query", "--id", "0"], "arch_id must be in 1..15625"),
+    (["query", "--id", "-1"], "invalid architecture -1: arch_id must be in 1..15625"),
+    (["query", "-1"], "invalid architecture -1: arch_id must be in 1..15625"),
+    (["query", "15626"], "invalid architecture 15626: arch_id must be in 1..15625"),
+    (["query", "--id", "99999"], "arch_id must be in 1..15625"),
+    (["query", "441.0"], "invalid architecture '441.0'"),
     (["query"], "give exactly one of ARCH"),
     (["query", "441", "--data", "/nonexistent/cifar10.jsonl"], "/nonexistent/cifar10.jsonl: no such file"),
 ])

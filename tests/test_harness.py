@@ -15,8 +15,9 @@ import pytest
 
 import nares_nas
 from nares_nas import cli
+from nares_nas.clock import Budget
 from nares_nas.errors import ConfigError, MetricError
-from nares_nas.harness import SUMMARY_COLUMNS, read_runs, run_search, run_to_dir
+from nares_nas.harness import SUMMARY_COLUMNS, as_model, iter_groups, read_runs, run_search, run_to_dir
 from nares_nas.searchers import Bananas, LocalSearch, RandomSearch, RegularizedEvolution
 from nares_nas.searchers.contract import toy_objective
 from nares_nas.space import KEYS, Arch
@@ -268,3 +269,156 @@ def test_read_runs_reports_malformed_files(tmp_path, bench):
     path.write_text("{")
     with pytest.raises(DataFormatError, match="not valid JSON"):
         read_runs(tmp_path / "x")
+
+
+# --------------------------------------------------------------------------- lockstep groups
+class Grouped(RandomSearch):
+    """Random search in lockstep groups of 4."""
+
+    lockstep_runs = 4
+
+
+def groups_of(searcher, values, **kwargs):
+    return sorted(sorted(seed for seed, _ in group) for group in iter_groups(searcher, values, budget=20, **kwargs))
+
+
+def test_groups_are_aligned_blocks_of_seeds(tmp_path, values, bench):
+    """Seed s runs with the seeds of equal s // lockstep_runs, whatever --runs, --seed, --jobs, --resume."""
+    searcher = Grouped()
+    assert groups_of(searcher, values, seeds=range(2, 10)) == [[2, 3], [4, 5, 6, 7], [8, 9]]
+    assert groups_of(searcher, values, seeds=range(2, 10), n_jobs=2) == [[2, 3], [4, 5, 6, 7], [8, 9]]
+    assert groups_of(searcher, values, seeds=range(0, 12), n_jobs=2) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert groups_of(searcher, values, seeds=[9, 1, 8, 0]) == [[0, 1], [8, 9]]  # ascending within a block
+    out = tmp_path / "folder"
+
+    run_to_dir(out, searcher, bench, seeds=range(6), budget=20)
+    assert sorted({tuple(r.execution["group"]) for r in read_runs(out)}) == [(0, 1, 2, 3), (4, 5)]
+    run_to_dir(out, searcher, bench, seeds=range(10), budget=20, resume=True)
+    assert sorted({tuple(r.execution["group"]) for r in read_runs(out) if r.seed >= 6}) == [(6, 7), (8, 9)]
+
+
+def test_config_pins_the_group_size_and_the_device_kind(tmp_path, bench):
+    out = tmp_path / "bananas"
+    tiny = dict(num_ensemble=2, num_layers=2, layer_width=8, epochs=2, lockstep_runs=2)
+    run_to_dir(out, Bananas(**tiny), bench, seeds=range(2), budget=20)
+    config = json.loads((out / "config.json").read_text())
+    assert config["lockstep_runs"] == 2 and config["device"] == "cpu"
+    assert not {"num_threads", "device", "lockstep_runs"} & set(config["params"])
+    assert config["params"]["epochs"] == 2 and config["params"]["encoding"] == "path"
+    with pytest.raises(ConfigError, match=r"lockstep_runs: 2 there, 4 now"):
+        run_to_dir(out, Bananas(**{**tiny, "lockstep_runs": 4}), bench, seeds=range(4), budget=20, resume=True)
+    # the device's kind is pinned, not how it was named: "auto" is the CPU on this machine
+    more = run_to_dir(out, Bananas(**tiny, device="auto"), bench, seeds=range(4), budget=20, resume=True)
+    assert [r.seed for r in more] == [0, 1, 2, 3]
+
+
+def test_a_worker_on_another_device_kind_is_refused(values):
+    from nares_nas.harness import _run_group
+
+    with pytest.raises(ConfigError, match="computes on cpu here, not on cuda"):
+        _run_group(RandomSearch(), as_model(values), [0], Budget(archs=10), 10, 1, "VAL_PGD_ACC", True, "cuda")
+
+
+# --------------------------------------------------------------------------- a killed BANANAS job
+STALLING = '''
+import os, time
+from nares_nas.searchers import Bananas
+
+
+class StallingBananas(Bananas):
+    """Bananas whose second lockstep group in a process never ends while $NARES_TEST_STALL is set."""
+
+    groups = 0
+
+    def run_many(self, space, oracles, budget, rngs):
+        StallingBananas.groups += 1
+        if os.environ.get("NARES_TEST_STALL") and StallingBananas.groups > 1:
+            time.sleep(600)
+        return super().run_many(space, oracles, budget, rngs)
+'''
+
+
+def test_a_killed_bananas_job_keeps_every_finished_group(tmp_path, bench, session_home, monkeypatch):
+    """Two workers each finish a group, then stall in their next one: both finished groups are on disk
+    before the job is killed, and the resumed folder is the uninterrupted one."""
+    (tmp_path / "stalling_bananas.py").write_text(STALLING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    code = ("import sys; from nares_nas import cli; name = 'nares_nas.commands.search'\n"
+            "if name not in cli.COMMAND_MODULES: cli.COMMAND_MODULES += (name,)\n"
+            "sys.exit(cli.main(sys.argv[1:]))")
+    args = ["search", "--algo", "stalling_bananas:StallingBananas", "--runs", "20", "--budget", "24",
+            *(f"--param={p}" for p in ("num_ensemble=2", "num_layers=2", "layer_width=8", "epochs=2",
+                                       "lockstep_runs=2")),
+            "--data", "synthetic", "--quiet"]
+    env = {**os.environ, "NARES_NAS_HOME": str(session_home), "NARES_TEST_STALL": "1",
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", code, *args, "--jobs", "2", "--out", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    runs = killed / "runs"
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and not (runs.is_dir() and len(list(runs.glob("seed_*.json"))) >= 4):
+            assert proc.poll() is None, f"the job ended early with exit code {proc.returncode}"
+            time.sleep(0.05)
+        time.sleep(0.5)  # nothing more can finish: every worker is stalled
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    written = {path.name: path.read_bytes() for path in runs.glob("seed_*.json")}
+    seeds = sorted(int(name[5:10]) for name in written)
+    assert len(seeds) == 4 and len({s // 2 for s in seeds}) == 2, seeds  # two whole groups of two
+    assert cli.main([*args, "--out", str(killed), "--resume"]) == 0
+    assert cli.main([*args, "--out", str(whole)]) == 0
+    for name, content in written.items():  # nothing written was lost or redone
+        assert (killed / "runs" / name).read_bytes() == content
+    assert (killed / "summary.csv").read_bytes() == (whole / "summary.csv").read_bytes()
+    assert sorted(p.name for p in runs.iterdir()) == [f"seed_{s:05d}.json" for s in range(20)]
+
+
+# --------------------------------------------------------------------------- pinned and free
+TINY = dict(num_ensemble=2, num_layers=2, layer_width=8, epochs=2, lockstep_runs=2)
+
+
+def test_threads_and_jobs_are_free_on_resume(tmp_path, bench):
+    out = tmp_path / "bananas"
+    run_to_dir(out, Bananas(**TINY, num_threads=1), bench, seeds=range(2), budget=20)
+    resumed = run_to_dir(out, Bananas(**TINY, num_threads=2), bench, seeds=range(4), budget=20, n_jobs=2,
+                         resume=True)
+    alone = run_search(Bananas(**TINY), bench.metric_array("VAL_PGD_ACC"), seeds=range(4), budget=20)
+    assert same([r.trajectory for r in resumed], alone)
+    first, last = (json.loads((out / "runs" / f"seed_{s:05d}.json").read_text()) for s in (0, 3))
+    assert first["execution"]["params"] == {"device": "cpu", "lockstep_runs": 2, "num_threads": 1}
+    assert first["execution"]["n_jobs"] == 1 and first["execution"]["group"] == [0, 1]
+    assert last["execution"]["params"]["num_threads"] == 2 and last["execution"]["n_jobs"] == 2
+    assert last["execution"]["group"] == [2, 3] and last["execution"]["backend"] == "loky"
+    assert "num_threads" not in first["params"]
+
+
+def _config_before_the_split(searcher, bench, budget):
+    """config.json exactly as nares-nas wrote it before execution parameters were set apart."""
+    values = bench.metric_array("VAL_PGD_ACC")
+    return {"searcher": "bananas", "class": "nares_nas.searchers._bananas:Bananas",
+            "params": json.loads(json.dumps(searcher.get_params())), "budget": budget,
+            "objective": "VAL_PGD_ACC", "direction": "max", "data": bench.source, "synthetic": bench.synthetic,
+            "objective_sha1": __import__("hashlib").sha1(np.ascontiguousarray(values).tobytes()).hexdigest(),
+            "version": "0.1.0"}
+
+
+def test_a_folder_written_before_the_split_still_resumes(tmp_path, bench):
+    out = tmp_path / "old"
+    old = Bananas(**TINY)
+    run_to_dir(out, old, bench, seeds=range(2), budget=20)
+    for path in (out / "runs").glob("*.json"):  # run files as they were: every parameter, no execution
+        obj = json.loads(path.read_text())
+        obj["params"] = old.get_params()
+        del obj["execution"]
+        path.write_text(json.dumps(obj))
+    (out / "config.json").write_text(json.dumps(_config_before_the_split(old, bench, 20), indent=2))
+    resumed = run_to_dir(out, Bananas(**TINY, num_threads=2), bench, seeds=range(4), budget=20, resume=True)
+    alone = run_search(Bananas(**TINY), bench.metric_array("VAL_PGD_ACC"), seeds=range(4), budget=20)
+    assert same([r.trajectory for r in resumed], alone)
+    with pytest.raises(ConfigError, match=r"lockstep_runs: 2 there, 8 now"):
+        run_to_dir(out, Bananas(**{**TINY, "lockstep_runs": 8}), bench, seeds=range(4), budget=20, resume=True)
+    with pytest.raises(ConfigError, match=r"params\['epochs'\]: 2 there, 3 now"):
+        run_to_dir(out, Bananas(**{**TINY, "epochs": 3}), bench, seeds=range(4), budget=20, resume=True)

@@ -127,3 +127,63 @@ def test_module_class_in_process(site, monkeypatch):
     cls = resolve("mypkg.walk:MyWalk")
     assert cls.__module__ == "mypkg.walk"
     check_searcher(cls, budget=30)
+
+
+OFF_SPACE = '''
+import numpy as np
+from nares_nas.searchers import Searcher
+
+
+class OffTheSpace(Searcher):
+    """Queries one valid arch, then ``arch_id``."""
+
+    def __init__(self, arch_id=-1):
+        self.arch_id = arch_id
+
+    def search(self, space, oracle, budget, rng):
+        oracle.query(1)
+        oracle.query(self.arch_id)
+        while oracle.remaining > 0:
+            oracle.query(space.sample(rng))
+
+
+class NumpyIds(Searcher):
+    """Hands the oracle and the space numpy integers."""
+
+    def search(self, space, oracle, budget, rng):
+        current = np.int64(space.sample(rng))
+        while oracle.remaining > 0:
+            oracle.query(current)
+            current = np.int64(space.random_neighbour(current, rng))
+'''
+
+
+@pytest.fixture
+def off_space(tmp_path, monkeypatch):
+    (tmp_path / "offspace_plugin.py").write_text(OFF_SPACE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    if "nares_nas.commands.search" not in cli.COMMAND_MODULES:
+        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "nares_nas.commands.search"))
+
+
+@pytest.mark.parametrize("arch_id", ["-1", "0", "15626", "true", "2.0"])
+def test_a_plugin_querying_outside_the_space_is_a_one_line_error(off_space, arch_id, capsys):
+    code = cli.main(["search", "--algo", "offspace_plugin:OffTheSpace", "--param", f"arch_id={arch_id}",
+                     "--runs", "1", "--budget", "5", "--data", "synthetic", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "invalid architecture" in err and "Traceback" not in err
+    assert ("must be an integer" if arch_id in ("true", "2.0") else "arch_id must be in 1..15625") in err
+
+
+def test_a_plugin_may_use_numpy_integers(off_space, tmp_path, capsys):
+    from nares_nas.harness import read_runs
+    from nares_nas.searchers import resolve
+    from nares_nas.searchers.contract import check_searcher
+
+    check_searcher(resolve("offspace_plugin:NumpyIds"), budget=30)
+    out = tmp_path / "np"
+    assert cli.main(["search", "--algo", "offspace_plugin:NumpyIds", "--runs", "2", "--budget", "12",
+                     "--data", "synthetic", "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    runs = read_runs(out)
+    assert [len(r.trajectory) for r in runs] == [12, 12]

@@ -45,3 +45,40 @@ def test_live_search_without_data_names_the_missing_file(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "nothing/cifar-10-batches-py" in err and "missing CIFAR-10" in err
+
+
+def test_live_folders_pin_their_configuration_and_resume(tmp_path, capsys):
+    """--live --out writes config.json: another profile or training seed is refused, --resume continues."""
+    import json
+
+    cache = RecordCache(tmp_path / "cache.sqlite")
+    for seed in (7, 8):
+        for arch_id in _first_queries(3, seed=seed):
+            record = make_record(arch_id, epochs=8, corruptions=False)
+            record["train"][0]["pgd"] = [float(arch_id % 50)] * 8
+            cache.put(record, get_profile("digits"), seed=0)
+    out = tmp_path / "runs"
+    argv = ["search", "--algo", "random_search", "--seed", "7", "--budget", "3", "--live", "--profile", "digits",
+            "--cache", str(tmp_path / "cache.sqlite"), "--device", "cpu", "--out", str(out), "--quiet"]
+    assert main([*argv, "--runs", "1"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    profile = get_profile("digits")
+    assert config["live"] == {"profile": "digits", "profile_key": profile.key, "train_seed": 0, "device": "cpu"}
+    assert config["searcher"] == "random_search" and config["budget"] == 3
+    assert config["data"] is None  # the digits profile never consults the table
+    run = json.loads((out / "runs" / "seed_00007.json").read_text())
+    assert run["execution"]["cache"] == str(tmp_path / "cache.sqlite")
+    capsys.readouterr()
+    assert main([*argv, "--runs", "2", "--train-seed", "1", "--resume"]) == 2
+    assert "train_seed" in capsys.readouterr().err
+    variant = tmp_path / "digits9.json"
+    variant.write_text(json.dumps({**profile.to_dict(), "epochs": 9}))
+    assert main([*argv, "--runs", "2", "--profile", str(variant), "--resume"]) == 2
+    assert f"live['profile_key']: '{profile.key}' there" in capsys.readouterr().err
+    assert main([*argv, "--runs", "2"]) == 2
+    assert "use --resume" in capsys.readouterr().err
+    assert main([*argv, "--runs", "2", "--resume"]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["seed"].tolist() == [7, 8]
+    assert summary["objective"].tolist() == [float(max(a % 50 for a in _first_queries(3, seed=s)))
+                                             for s in (7, 8)]

@@ -9,7 +9,10 @@ from nares_nas.space import (
     SWAPPED_TIE_IDS,
     WIDTHS,
     Arch,
+    arch_ids_of,
     archs_by_id,
+    check_arch_id,
+    check_arch_ids,
     count_macs,
     count_params,
     enumeration_order,
@@ -90,8 +93,11 @@ def test_to_arch_forms(value, expected):
 
 @pytest.mark.parametrize("value, fragment", [
     ("5,10,5,10,5", "6 comma-separated"), ("6,10,5,10,5,10", "D1=6"), ([5, 9, 5, 10, 5, 10], "W1=9"),
-    (0, "1..15625"), (15626, "1..15625"), ("a,b,c,d,e,f", "integers"), (3.5, "expected"),
-    ([5, 10, 5, 10, 5, True], "W3=True"),
+    (0, "1..15625"), (15626, "1..15625"), ("a,b,c,d,e,f", "integers"), (3.5, "must be an integer"),
+    ([5, 10, 5, 10, 5, True], "W3=True"), (-1, "1..15625"), ("-1", "1..15625"), (" +0 ", "1..15625"),
+    (True, "must be an integer"), (np.bool_(False), "must be an integer"), (441.0, "must be an integer"),
+    (np.float32(2.0), "must be an integer"), (np.int64(-5), "1..15625"), ("\u00b2", "integers"),
+    ([5.0, 10, 5, 10, 5, 10], "D1=5.0"), (None, "expected"),
 ])
 def test_invalid_archs_name_the_problem(value, fragment):
     with pytest.raises(InvalidArchError, match=fragment.replace("[", r"\[")):
@@ -138,3 +144,39 @@ def test_uniform_sampling_from_a_generator():
     assert SPACE.sample(np.random.default_rng(3)) == SPACE.sample(np.random.default_rng(3))
     nb = SPACE.random_neighbour(441, np.random.default_rng(1))
     assert nb in set(SPACE.neighbours(441).tolist())
+
+
+BAD_IDS = [-1, 0, N_ARCHS + 1, True, np.bool_(True), 2.0, np.float64(7.0), "441", None]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS, ids=repr)
+def test_every_space_method_refuses_ids_outside_the_space(bad):
+    rng = np.random.default_rng(0)
+    for call in (lambda: SPACE.random_neighbour(bad, rng), lambda: SPACE.neighbours(bad),
+                 lambda: SPACE.arch(bad), lambda: Arch.from_id(bad), lambda: check_arch_id(bad)):
+        with pytest.raises(InvalidArchError):
+            call()
+
+
+@pytest.mark.parametrize("cast", [np.int64, np.int32, np.uint16])
+def test_numpy_integer_ids_are_accepted(cast):
+    assert check_arch_id(cast(441)) == 441 and type(check_arch_id(cast(441))) is int
+    assert SPACE.arch(cast(441)) == Arch(5, 10, 5, 10, 5, 10) and to_arch_id(cast(441)) == 441
+    assert SPACE.neighbours(cast(441)).tolist() == SPACE.neighbours(441).tolist()
+    assert SPACE.random_neighbour(cast(441), np.random.default_rng(2)) == SPACE.random_neighbour(
+        441, np.random.default_rng(2))
+    assert Arch(*(cast(v) for v in (5, 10, 5, 10, 5, 10))).arch_id == 441
+
+
+def test_vectorised_ids_refuse_rows_and_ids_outside_the_space():
+    rows = np.array([[5, 10, 5, 10, 5, 10], [4, 8, 4, 8, 4, 8]])
+    assert arch_ids_of(rows).tolist() == [441, 1]
+    assert check_arch_ids(np.array([441, 1], dtype=np.int32)).tolist() == [441, 1]
+    for bad, fragment in [(np.array([[5, 10, 5, 10, 5, 10], [6, 10, 5, 10, 5, 10]]), "D1=6"),
+                          (np.array([[5, 10, 5, 10, 5, 9]]), "W3=9"), (rows[:, :5], "six values"),
+                          (rows.astype(float), "integer rows")]:
+        with pytest.raises(InvalidArchError, match=fragment):
+            arch_ids_of(bad)
+    for bad in (np.array([441, 0]), np.array([-1]), np.array([N_ARCHS + 1]), np.array([1.0]), rows):
+        with pytest.raises(InvalidArchError):
+            check_arch_ids(bad)

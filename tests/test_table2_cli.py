@@ -151,3 +151,52 @@ def test_presets():
     assert preset_params("fast", "regularized_evolution") == {}
     with pytest.raises(ConfigError, match="preset"):
         preset_params("paper", "random_search")
+
+
+def test_table2_on_a_dask_cluster_equals_local_runs(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local, on_dask = tmp_path / "local", tmp_path / "dask"
+    assert table2(local) == 0
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        assert table2(on_dask, "--backend", "dask", "--scheduler", cluster.scheduler_address) == 0
+    assert json.loads((on_dask / "table2.json").read_text()) == json.loads((local / "table2.json").read_text())
+    for name in CHEAP.split(","):
+        assert (on_dask / name / "summary.csv").read_bytes() == (local / name / "summary.csv").read_bytes()
+        assert json.loads((on_dask / name / "runs" / "seed_00000.json").read_text())["execution"]["backend"] == "dask"
+
+
+def test_table2_backend_options_are_checked(tmp_path, capsys):
+    assert table2(tmp_path / "a", "--backend", "dask") == 2
+    assert "scheduler address" in capsys.readouterr().err
+    assert table2(tmp_path / "b", "--scheduler", "tcp://127.0.0.1:1") == 2
+    assert "only used with backend='dask'" in capsys.readouterr().err
+
+
+def _experiment_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "table2.py"
+    spec = importlib.util.spec_from_file_location("table2_experiment", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_experiment_script_defaults_and_backend(tmp_path, monkeypatch):
+    script = _experiment_script()
+    args = script.parse_args(["--out", str(tmp_path)])
+    assert (args.preset, args.jobs, args.backend, args.scheduler) == ("default", 1, "loky", None)
+    seen = {}
+
+    def fake_run_table2(bench, out_dir, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(script.report, "run_table2", fake_run_table2)
+    with pytest.raises(SystemExit):
+        script.main(["--out", str(tmp_path), "--data", "synthetic", "--runs", "2", "--backend", "dask",
+                     "--scheduler", "tcp://10.0.0.1:8786"])
+    assert (seen["backend"], seen["scheduler"], seen["preset"], seen["runs"]) == ("dask", "tcp://10.0.0.1:8786",
+                                                                                  "default", 2)

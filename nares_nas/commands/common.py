@@ -8,21 +8,40 @@ import sys
 from ..benchmark import SYNTHETIC_NOTICE, Benchmark
 
 
-def add_data_option(parser: argparse.ArgumentParser) -> None:
+def add_data_option(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
+    none = ", 'none' (with --live: no table, every architecture from the live cache or trained)" if live else ""
     parser.add_argument(
         "--data", metavar="PATH|synthetic", default=None,
-        help="cifar10.jsonl, nares.txz, 'nares' (imported) or 'synthetic'; "
+        help=f"cifar10.jsonl, nares.txz, 'nares' (imported), 'synthetic'{none}; "
              "default: $NARES_NAS_DATA, else the imported data, else the synthetic stand-in",
     )
 
 
-def load_data(args: argparse.Namespace) -> Benchmark:
-    """Load ``--data``; print a one-line notice to stderr when the stand-in is used."""
+def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    """``--jobs``, ``--backend`` and ``--scheduler``: how runs execute (never what they find)."""
+    from ..harness import BACKENDS
+
+    parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
+    parser.add_argument("--backend", choices=BACKENDS, default="loky",
+                        help="loky: local processes; dask: the workers of --scheduler (then --jobs is unused)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
+
+
+def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: bool = True) -> Benchmark | None:
+    """Load ``--data``; print a one-line notice to stderr when the stand-in is used (and ``notice``).
+
+    ``--data none`` means no table: None where ``allow_none`` (live mode), else an error.
+    """
     from .. import home, load
+    from ..errors import ConfigError
 
     source = args.data or home.default_source()
+    if source == "none":
+        if not allow_none:
+            raise ConfigError("--data none (no table) is for live mode only: add --live, or name a table")
+        return None
     bench = load(source)
-    if bench.synthetic:
+    if bench.synthetic and notice:
         imported = args.data or home.has_imported()
         hint = "" if imported else " (no NARes data imported: run `nares-nas data import PATH`)"
         print(f"notice: {SYNTHETIC_NOTICE}{hint}", file=sys.stderr)
@@ -32,3 +51,23 @@ def load_data(args: argparse.Namespace) -> Benchmark:
 def data_line(bench: Benchmark) -> str:
     """One line naming the data behind the numbers printed after it."""
     return f"data: {bench.provenance}"
+
+
+def add_clock_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated clock: ``--workers`` and the cost, time and epoch budgets (they change results)."""
+    group = parser.add_argument_group("the simulated clock (every training costs its recorded time)")
+    group.add_argument("--workers", type=int, default=1,
+                       help="simulated workers (one GPU each) evaluating at once (default 1)")
+    group.add_argument("--max-cost", type=float, metavar="GPU_DAYS", help="GPU-days a run may spend")
+    group.add_argument("--max-time", type=float, metavar="DAYS", help="simulated days a run may take")
+    group.add_argument("--max-total-epochs", type=int, metavar="N", help="training epochs a run may spend")
+    group.add_argument("--from-scratch", action="store_true",
+                       help="charge every evaluation as a fresh training (default: a promotion continues)")
+
+
+def clock_budget(args: argparse.Namespace):
+    """The :class:`~nares_nas.clock.Budget` of the parsed options."""
+    from ..harness import make_budget
+
+    return make_budget(args.budget, max_cost=args.max_cost, max_time=args.max_time,
+                       max_total_epochs=args.max_total_epochs)

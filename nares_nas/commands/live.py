@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataFormatError, UnknownArchError
+from ..errors import ConfigError, DataFormatError, UnknownArchError
 from ..space import to_arch
 
 
@@ -35,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser(
         "evaluate", help="attack one checkpoint on the test set",
         description="Evaluate a checkpoint (clean, FGSM, PGD, CW, AA-Compact, corruptions) and print "
-                    "its test_best record. Without --profile, the profile in the run's record.json "
-                    "is used, else nares.",
+                    "its test_best record. Without --profile, the profile the checkpoint records is "
+                    "used (ours do), else the one in the run's record.json, else nares.",
     )
     evaluate.add_argument("checkpoint", type=Path, help="a .pth checkpoint written by `nares-nas train`")
     _profile_option(evaluate, default=None)
@@ -50,19 +51,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    cache = subparsers.add_parser("cache", help="list or show live-trained records")
+    cache = subparsers.add_parser(
+        "cache", help="list, show or remove live-trained records",
+        description="The live cache holds one record per key: ARCH, profile, seed and epochs trained (a "
+                    "full training: the profile's epochs). --profile takes a registered name, a JSON "
+                    "file of profile fields, or the profile key that `cache ls` prints.",
+    )
     actions = cache.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     ls = actions.add_parser("ls", help="one line per cached record")
-    ls.add_argument("--profile", default=None, help="only this profile's records")
+    ls.add_argument("--profile", default=None, metavar="NAME|FILE|KEY", help="only this profile's records")
     _cache_option(ls)
     ls.set_defaults(func=cmd_cache_ls)
     show = actions.add_parser("show", help="print one cached record as JSON")
-    show.add_argument("arch", help='decision vector "5,10,5,10,5,10" (or an arch_id)')
-    _profile_option(show, default="nares")
-    show.add_argument("--seed", type=int, default=None, help="training seed (default: the lowest cached)")
-    _cache_option(show)
+    _key_arguments(show, required=False)
     show.set_defaults(func=cmd_cache_show)
+    rm = actions.add_parser("rm", help="remove one cached record on purpose",
+                            description="Remove the record of ARCH --profile P --seed S [--epochs E] from the "
+                                        "cache (records are never overwritten: remove one to store another).")
+    _key_arguments(rm, required=True)
+    rm.set_defaults(func=cmd_cache_rm)
+
+
+def _key_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """ARCH --profile --seed --epochs --cache: one record's key (``required``: --profile and --seed too)."""
+    parser.add_argument("arch", help='decision vector "5,10,5,10,5,10" (or an arch_id)')
+    parser.add_argument("--profile", default=None if required else "nares", required=required,
+                        metavar="NAME|FILE|KEY",
+                        help="training profile: a registered name, a JSON file of profile fields, or the "
+                             f"profile key `cache ls` prints{'' if required else ' (default: nares)'}")
+    if required:
+        parser.add_argument("--seed", type=int, required=True, help="training seed")
+    else:
+        parser.add_argument("--seed", type=int, default=None, help="training seed (default: the lowest cached)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs trained (default: the profile's, a full training)")
+    _cache_option(parser)
 
 
 def _profile_option(parser: argparse.ArgumentParser, default: str | None) -> None:
@@ -165,11 +189,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _profile_for_checkpoint(checkpoint: Path, name: str | None) -> Any:
-    """``--profile`` if given, else the profile in the run's record.json, else nares."""
+    """``--profile`` if given, else the checkpoint's own, else the one in the run's record.json, else nares."""
+    from ..live.evaluator import checkpoint_profile
     from ..live.pipeline import RECORD_FILE, read_record, resolve_profile
 
     if name is not None:
         return load_profile(name)
+    own = checkpoint_profile(checkpoint)
+    if own is not None:
+        return own
     for folder in (checkpoint.parent, checkpoint.parent.parent):
         path = folder / RECORD_FILE
         if path.exists() and "profile" in (record := read_record(path)):
@@ -204,17 +232,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache_profile(cache: Any, text: str) -> Any:
+    """``--profile`` of a cache command: a name or JSON file (:func:`load_profile`), or a profile key."""
+    from ..live.profiles import PROFILES
+
+    if text not in PROFILES and re.fullmatch(r"[0-9a-f]{12}", text):
+        profile = cache.profile(text)
+        if profile is None:
+            raise ConfigError(f"{cache.path} holds no records of profile key {text!r}; "
+                              "`nares-nas cache ls` lists the keys")
+        return profile
+    return load_profile(text)
+
+
+def _key_text(arch: Any, profile: Any, seed: int | None, epochs: int) -> str:
+    seed_text = "" if seed is None else f" seed {seed}"
+    return f"arch_id {arch.arch_id} [{arch}] profile {profile.name} ({profile.key}){seed_text} epochs {epochs}"
+
+
 def cmd_cache_ls(args: argparse.Namespace) -> int:
     from ..live.cache import RecordCache
 
     cache = RecordCache(args.cache)
-    profile = load_profile(args.profile) if args.profile else None
+    profile = _cache_profile(cache, args.profile) if args.profile else None
     entries = cache.entries(profile)
     print(f"cache {cache.path}: {len(entries)} records")
     for entry in entries:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry["created"]))
         arch = to_arch(entry["arch_id"])
-        print(f"  arch_id {entry['arch_id']:>5}  [{arch}]  seed {entry['seed']}  "
+        print(f"  arch_id {entry['arch_id']:>5}  [{arch}]  seed {entry['seed']}  epochs {entry['epochs']}  "
               f"profile {entry['profile']} ({entry['profile_key']})  device {entry['device']}  {created}")
     return 0
 
@@ -223,14 +269,30 @@ def cmd_cache_show(args: argparse.Namespace) -> int:
     from ..live.cache import RecordCache
 
     cache = RecordCache(args.cache)
-    profile = load_profile(args.profile)
+    profile = _cache_profile(cache, args.profile)
     arch = to_arch(args.arch)
-    record = cache.get(arch.arch_id, profile, args.seed)
+    record = cache.get(arch.arch_id, profile, args.seed, args.epochs)
     if record is None:
         seed = "" if args.seed is None else f", seed {args.seed}"
-        raise UnknownArchError(f"{arch} (arch_id {arch.arch_id})", f"{cache.path} (profile {profile.name}{seed})",
+        epochs = profile.epochs if args.epochs is None else args.epochs
+        raise UnknownArchError(f"{arch} (arch_id {arch.arch_id})",
+                               f"{cache.path} (profile {profile.name}{seed}, epochs {epochs})",
                                f"train it: nares-nas train {arch} --profile {profile.name} --cache {cache.path}")
     print(json.dumps(record))
+    return 0
+
+
+def cmd_cache_rm(args: argparse.Namespace) -> int:
+    from ..live.cache import RecordCache
+
+    cache = RecordCache(args.cache)
+    profile = _cache_profile(cache, args.profile)
+    arch = to_arch(args.arch)
+    epochs = profile.epochs if args.epochs is None else args.epochs
+    key = _key_text(arch, profile, args.seed, epochs)
+    if not cache.remove(arch.arch_id, profile, args.seed, args.epochs):
+        raise UnknownArchError(key, str(cache.path), "`nares-nas cache ls` lists what it holds")
+    print(f"removed {key} from {cache.path}")
     return 0
 
 

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, PluginError
-from ..harness import BACKENDS
-from .common import add_data_option, data_line, load_data
+from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, data_line, load_data
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 
@@ -28,27 +27,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a registered searcher (see `nares-nas searchers`) or module:Class")
     p.add_argument("--runs", type=int, default=400, help="number of runs (default 400, as Table 2)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--budget", type=int, default=500, help="distinct queries per run (default 500)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="distinct architectures per run (default 500; no limit when --max-cost, --max-time or "
+                        "--max-total-epochs is given)")
     p.add_argument("--objective", default="VAL_PGD_ACC", help="scalar non-test metric (default VAL_PGD_ACC)")
     p.add_argument("--minimize", action="store_true", help="smaller objective is better (default: larger)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a hyper-parameter of the searcher (VALUE read as JSON, else a string); repeatable")
-    p.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky",
-                   help="loky: local processes; dask: the workers of --scheduler (then --jobs is unused)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
+    add_clock_options(p)
+    add_parallel_options(p)
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="keep every run in DIR (runs/, summary.csv, config.json); without it nothing is saved")
-    p.add_argument("--resume", action="store_true", help="continue the runs already in --out DIR")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the runs already in --out DIR (of the same configuration; --jobs, --backend "
+                        "and execution parameters such as bananas' num_threads may change)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    live = p.add_argument_group("live mode: train and evaluate what the table lacks (runs one after another)")
+    live = p.add_argument_group("live mode: train and evaluate what the table lacks (runs one after another; "
+                                "--out pins the profile, training seed and device kind)")
     live.add_argument("--live", action="store_true", help="lookup-or-train: table, then cache, then training")
     live.add_argument("--profile", default="nares", help="training profile (nares, digits, or a JSON file)")
     live.add_argument("--data-dir", type=Path, help="folder with the profile's image data (CIFAR-10 etc.)")
     live.add_argument("--cache", type=Path, help="SQLite record cache (default: in the data home)")
     live.add_argument("--device", default="auto", help="auto, cpu or cuda")
     live.add_argument("--train-seed", type=int, default=0, help="seed of every training run (default 0)")
-    add_data_option(p)
+    add_data_option(p, live=True)
     p.set_defaults(func=cmd_search)
 
     s = subparsers.add_parser("searchers", help="list the registered searchers and their default hyper-parameters")
@@ -75,7 +77,6 @@ def parse_params(items: list[str], cls: type) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..harness import run_search, run_to_dir
     from ..searchers import resolve, searcher_name
 
     if args.runs < 1:
@@ -84,60 +85,141 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --out DIR")
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
-    bench = load_data(args)
-    print(data_line(bench))
-    if bench.synthetic:
-        print(SYNTHETIC_LINE)
-    seeds = range(args.seed, args.seed + args.runs)
-    common = dict(seeds=seeds, budget=args.budget, objective=args.objective, maximize=not args.minimize,
-                  n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
+    bench = load_data(args, allow_none=args.live, notice=not args.live)
     if args.live:
-        trajectories = _live_runs(args, searcher, bench, seeds)
-    elif args.out is not None:
-        progress = not args.quiet and sys.stderr.isatty()
-        results = run_to_dir(args.out, searcher, bench, resume=args.resume, progress=progress, **common)
-        trajectories = [r.trajectory for r in results]
-    else:
-        trajectories = run_search(searcher, bench.metric_array(args.objective), source=bench.source, **common)
+        from ..live.oracle import check_table
+        from .live import load_profile
 
-    best = np.array([t.best_value for t in trajectories])
+        check_table(bench, load_profile(args.profile))  # before any output: no synthetic answers for nares
+    if bench is None:
+        print("data: none (live mode: every architecture comes from the live cache or is trained)")
+    else:
+        print(data_line(bench))
+        if bench.synthetic:
+            print(SYNTHETIC_LINE)
+    seeds = range(args.seed, args.seed + args.runs)
+    if args.live:
+        if args.budget is None:
+            args.budget = 500
+        trajectories = _live_runs(args, searcher, bench, seeds)
+        runs = None
+    else:
+        runs = _table_runs(args, searcher, bench, seeds)
+        trajectories = [r.trajectory for r in runs]
+    objective = trajectories[0].objective
+    found = [t.best_value for t in trajectories if len(t)]
+    best = np.array(found)
     queries = np.array([len(t) for t in trajectories])
     std = f"{best.std(ddof=1):.4f}" if len(best) > 1 else "n/a"
     direction = "min" if args.minimize else "max"
-    print(f"{searcher_name(searcher)} {searcher!r}: {len(best)} runs (seeds {seeds[0]}..{seeds[-1]}), "
-          f"budget {args.budget}, objective {trajectories[0].objective} ({direction})")
-    print(f"best {trajectories[0].objective}: {best.mean():.4f} ± {std} (mean ± std over runs, ddof=1)")
-    print(f"distinct queries per run: mean {queries.mean():.1f}, min {queries.min()}, max {queries.max()}")
+    budget = "no limit" if args.budget is None else args.budget
+    print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
+          f"budget {budget} distinct archs, objective {objective} ({direction})")
+    if runs is not None:
+        print(clock_line(args, runs))
+    if len(found) < len(trajectories):
+        print(f"{len(trajectories) - len(found)} runs finished no full training within the budget")
+    if len(found):
+        print(f"best {objective}: {best.mean():.4f} ± {std} (mean ± std over runs, ddof=1)")
+    print(f"distinct full trainings per run: mean {queries.mean():.1f}, min {queries.min()}, max {queries.max()}")
+    if runs is not None:
+        print(fidelity_line(runs))
     if args.out is not None:
         print(f"runs in {args.out}/runs, summary in {args.out / 'summary.csv'}")
     return 0
 
 
+def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
+    """Runs on the simulated clock, kept in ``--out`` when given (as :class:`~nares_nas.harness.RunResult`)."""
+    from ..harness import RunResult, evaluation_model, run_to_dir, simulate_search
+    from ..searchers import searcher_name
+
+    budget = clock_budget(args)
+    common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=not args.minimize,
+                  workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
+    if args.out is not None:
+        progress = not args.quiet and sys.stderr.isatty()
+        return run_to_dir(args.out, searcher, bench, resume=args.resume, progress=progress,
+                          from_scratch=args.from_scratch, **common)
+    model = evaluation_model(bench, args.objective, from_scratch=args.from_scratch)
+    runs = simulate_search(searcher, model, **common)
+    return [RunResult.from_clock(searcher_name(searcher), searcher.get_params(), budget.archs, run, args.workers)
+            for run in runs]
+
+
+def clock_line(args: argparse.Namespace, runs: list) -> str:
+    """What the runs cost: GPU-days and simulated days with the workers, mean over runs."""
+    gpu = np.array([r.clock["gpu_days"] for r in runs])
+    sim = np.array([r.clock["sim_days"] for r in runs])
+    limits = [f"{name} {value}" for name, value in (("max-cost", args.max_cost), ("max-time", args.max_time),
+                                                     ("max-total-epochs", args.max_total_epochs)) if value]
+    return (f"cost per run: {gpu.mean():.2f} GPU-days, {sim.mean():.2f} simulated days on {args.workers} "
+            f"worker{'s' if args.workers != 1 else ''} (mean over runs){'; ' if limits else ''}{', '.join(limits)}")
+
+
+def fidelity_line(runs: list) -> str:
+    """Evaluations per fidelity (epochs trained), mean over runs."""
+    counts: dict[int, int] = {}
+    for run in runs:
+        for epochs in run.clock["evaluations"]["epoch_to"]:
+            counts[epochs] = counts.get(epochs, 0) + 1
+    return "evaluations per run by epochs trained: " + ", ".join(
+        f"{epochs}: {n / len(runs):.1f}" for epochs, n in sorted(counts.items()))
+
+
 def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
-    """Runs one after another against a lookup-or-train oracle (each miss trains for real)."""
+    """Runs one after another against a lookup-or-train oracle (each miss trains for real).
+
+    With ``--out`` the folder pins what determines a live value (profile, training seed, device
+    kind) beside the usual configuration, and ``--resume`` skips the seeds already there.
+    """
     from .._rng import as_generator
-    from ..harness import RunResult, summary_row, write_run, write_summary
-    from ..live.oracle import make_live_oracle
+    from ..harness import (
+        RunResult,
+        kind_of,
+        open_run_dir,
+        run_config,
+        split_params,
+        summary_row,
+        write_run,
+        write_summary,
+    )
+    from ..live.oracle import is_nares_profile, make_live_oracle
     from ..searchers import searcher_name
     from ..space import SPACE
+    from .live import load_profile
 
-    if args.resume or args.backend != "loky" or args.jobs != 1:
-        raise ConfigError("--live runs sequentially in this process: drop --resume, --jobs and --backend "
+    if args.backend != "loky" or args.jobs != 1:
+        raise ConfigError("--live runs sequentially in this process: drop --jobs and --backend "
                           "(scale training out with nares_nas.live.distributed.train_many)")
-    results = []
-    for seed in seeds:
-        oracle = make_live_oracle(bench, objective=args.objective, maximize=not args.minimize,
-                                  budget=searcher.query_cap(args.budget), profile=args.profile,
+    profile = load_profile(args.profile)
+    maximize = not args.minimize
+    done: dict[int, RunResult] = {}
+    if args.out is not None:
+        live = {"profile": profile.name, "profile_key": profile.key, "train_seed": args.train_seed,
+                "device": kind_of(args.device)}
+        table = bench if is_nares_profile(profile) else None  # the only profile the table answers for
+        config = run_config(searcher, table, budget=args.budget, objective=args.objective, maximize=maximize,
+                            live=live)
+        done = open_run_dir(args.out, config, resume=args.resume,
+                            execution_params=getattr(searcher, "execution_params", ()))
+    params, execution_params = split_params(searcher)
+    rows = {seed: summary_row(r) for seed, r in done.items()}
+    for seed in (s for s in seeds if s not in done):
+        oracle = make_live_oracle(bench, objective=args.objective, maximize=maximize,
+                                  budget=searcher.query_cap(args.budget), profile=profile,
                                   data_dir=args.data_dir, cache_path=args.cache, seed=args.train_seed,
                                   device=args.device, progress=not args.quiet)
         fresh = type(searcher)(**searcher.get_params())
         trajectory = fresh.run(SPACE, oracle, args.budget, as_generator(seed))
-        results.append(RunResult(searcher_name(searcher), seed, searcher.get_params(), args.budget, trajectory))
+        execution = {"params": execution_params, "device": args.device, "cache": str(oracle.cache.path),
+                     "data_dir": None if args.data_dir is None else str(args.data_dir)}
+        done[seed] = RunResult(searcher_name(searcher), seed, params, args.budget, trajectory, execution)
         if args.out is not None:
-            write_run(args.out, results[-1])
-    if args.out is not None:
-        write_summary(args.out, [summary_row(r) for r in results])
-    return [r.trajectory for r in results]
+            write_run(args.out, done[seed])
+            rows[seed] = summary_row(done[seed])
+            write_summary(args.out, rows.values())
+    return [done[s].trajectory for s in seeds]
 
 
 def _defaults(cls: type) -> str:

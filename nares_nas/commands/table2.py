@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import add_data_option, load_data
+from .common import add_data_option, add_parallel_options, load_data
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,8 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "code at once; fast: BANANAS' cheap settings")
     p.add_argument("--param", action="append", default=[], metavar="SEARCHER.KEY=VALUE",
                    help="override one hyper-parameter (VALUE read as JSON, else a string); repeatable")
-    p.add_argument("--jobs", type=int, default=1, help="parallel runs (default 1)")
-    p.add_argument("--resume", action="store_true", help="keep the runs already in DIR/<searcher>/")
+    add_parallel_options(p)
+    p.add_argument("--resume", action="store_true",
+                   help="keep the runs already in DIR/<searcher>/ (--jobs and --backend may change)")
     p.add_argument("--optimal", choices=OPTIMAL_MODES, default="per-metric",
                    help="Optimal column: per-metric best over the space (spec §7) or every metric of the "
                         "single best-VAL_PGD architecture")
@@ -76,7 +77,8 @@ def cmd_table2(args: argparse.Namespace) -> int:
     bench = load_data(args)
     results = run_table2(
         bench, args.out, searchers=searchers, runs=args.runs, seed_start=args.seed_start, budget=args.budget,
-        preset=args.preset, params=params, n_jobs=args.jobs, resume=args.resume, progress=sys.stderr.isatty(),
+        preset=args.preset, params=params, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+        resume=args.resume, progress=sys.stderr.isatty(),
     )
     table = summarize(bench, results, optimal=args.optimal, preset=args.preset, budget=args.budget)
     paths = write_report(table, results, args.out, band=args.band, reference=args.reference_table)

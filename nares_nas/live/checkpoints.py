@@ -1,9 +1,15 @@
 """Checkpoint files of one training run: the reference's four plus a resume state (spec §2.8).
 
-``arch_<id>_{last,best,<E>e}.pth`` hold the reference dict layout exactly (``epoch``,
+``arch_<id>_{last,best,<E>e}.pth`` hold the reference dict layout (``epoch``,
 ``model_state_dict``, ``optimizer_state_dict``, ``alpha_optimizer_state_dict``,
-``scheduler_state_dict``, ``ENV``, ``genotype``). ``arch_<id>_resume.pth`` adds what a crashed run
-needs to continue bit-for-bit: history, best so far, generator states, elapsed time.
+``scheduler_state_dict``, ``ENV``, ``genotype``) plus ``arch`` (``{"D1": …, "W3": …}``) and
+``profile`` (the training profile's fields), so a checkpoint names what it is; the reference's own
+checkpoints lack those two. ``arch_<id>_resume.pth`` adds what a crashed run needs to continue
+bit-for-bit: history, best so far, generator states, elapsed time.
+
+``arch_<id>_run.json`` beside the log holds the run's identity (everything that changes its
+result); :func:`claim_run_folder` refuses a folder holding another run, so a run is never appended
+to another's log or checkpoints.
 
 An epoch is committed by the atomic write of the resume state. ``last``/``best`` of that epoch are
 first written beside their final name as ``*.e<epoch>.pending`` and renamed only after the commit,
@@ -13,6 +19,7 @@ state (a pending file of the committed epoch is renamed in, any other is dropped
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,7 +27,9 @@ from typing import Any
 
 import torch
 
-from ..errors import DataFormatError
+from .._atomic import write_bytes_atomic
+from ..errors import ConfigError, DataFormatError
+from ..space import KEYS, Arch
 
 CHECKPOINT_KEYS: tuple[str, ...] = (
     "epoch", "model_state_dict", "optimizer_state_dict", "alpha_optimizer_state_dict",
@@ -72,10 +81,12 @@ def make_env(
 
 
 def checkpoint_dict(
-    epoch: int, model_state: Mapping[str, Any], optimizer_state: Mapping[str, Any], env: Mapping[str, Any]
+    epoch: int, model_state: Mapping[str, Any], optimizer_state: Mapping[str, Any], env: Mapping[str, Any],
+    *, arch: Arch | None = None, profile: Any = None,
 ) -> dict[str, Any]:
-    """The reference checkpoint layout (no AMP state, no scheduler, no genotype)."""
-    return {
+    """The reference checkpoint layout (no AMP state, no scheduler, no genotype), plus ``arch`` and
+    ``profile`` entries when given (a :class:`~nares_nas.live.profiles.Profile`)."""
+    state = {
         "epoch": int(epoch),
         "model_state_dict": dict(model_state),
         "optimizer_state_dict": dict(optimizer_state),
@@ -84,6 +95,11 @@ def checkpoint_dict(
         "ENV": dict(env),
         "genotype": None,
     }
+    if arch is not None:
+        state["arch"] = dict(zip(KEYS, arch.to_tuple()))
+    if profile is not None:
+        state["profile"] = profile.to_dict()
+    return state
 
 
 def save_atomic(obj: Any, path: Path) -> None:
@@ -159,3 +175,82 @@ def load_resume_state(path: str | Path, map_location: str | torch.device = "cpu"
     if not isinstance(state, dict) or "epoch" not in state:
         raise DataFormatError("not a resume state (no 'epoch')", path=str(path))
     return state
+
+
+# --------------------------------------------------------------------------- the run folder
+def run_file(out_dir: str | Path, arch_id: int) -> Path:
+    """``out_dir/arch_<id>_run.json``: the identity of the run that owns the folder."""
+    return Path(out_dir) / f"arch_{arch_id}_run.json"
+
+
+def run_files(out_dir: str | Path, arch_id: int) -> list[Path]:
+    """The files a run of ``arch_id`` writes in ``out_dir``: log, identity, checkpoints (and staged ones)."""
+    out_dir = Path(out_dir)
+    files = [path for path in (out_dir / f"arch_{arch_id}.log", run_file(out_dir, arch_id)) if path.is_file()]
+    return files + sorted(path for path in checkpoint_dir(out_dir).glob(f"arch_{arch_id}_*") if path.is_file())
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
+
+
+_ABSENT = object()
+
+
+def _shown(value: Any) -> str:
+    return "absent" if value is _ABSENT else _json(value)
+
+
+def identity_differences(saved: Mapping[str, Any], requested: Mapping[str, Any]) -> list[str]:
+    """``key (saved vs requested)`` for each differing key, profile fields one by one."""
+    found = []
+    for key in [*requested, *(k for k in saved if k not in requested)]:
+        a, b = saved.get(key, _ABSENT), requested.get(key, _ABSENT)
+        if a == b:
+            continue
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            found += [f"{key}.{diff}" for diff in identity_differences(a, b)]
+        else:
+            found.append(f"{key} ({_shown(a)} vs {_shown(b)})")
+    return found
+
+
+def claim_run_folder(out_dir: str | Path, arch_id: int, identity: Mapping[str, Any], *, resume: bool) -> None:
+    """Make ``out_dir`` the folder of the run ``identity`` of ``arch_id``, or refuse it.
+
+    The identity already recorded there (``arch_<id>_run.json``, else the resume state of a run
+    written before identity files) must equal ``identity``: another run's folder is refused with
+    both identities named and left untouched, and so are files of ``arch_id`` whose run is unknown.
+    With the same identity, ``resume`` keeps the files (the trainer continues from them);
+    ``resume=False`` deletes them first, so the run starts over with a new log and no stale
+    checkpoints.
+    """
+    out_dir = Path(out_dir)
+    identity = dict(identity)
+    path = run_file(out_dir, arch_id)
+    saved: Mapping[str, Any] | None = None
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise DataFormatError(f"not a run identity ({exc}); remove the folder to start over",
+                                  path=str(path)) from None
+    elif checkpoint_path(out_dir, arch_id, "resume").is_file():
+        state = load_resume_state(checkpoint_path(out_dir, arch_id, "resume"))
+        saved = {key: state[key] for key in identity if key in state}  # older states lack some keys
+    elif leftovers := run_files(out_dir, arch_id):
+        names = ", ".join(str(p.relative_to(out_dir)) for p in leftovers[:4]) + (" …" if len(leftovers) > 4 else "")
+        raise ConfigError(f"{out_dir} holds files of arch_id {arch_id} of a run of unknown identity ({names}); "
+                          f"this run is {_json(identity)}; use another out_dir, or remove those files")
+    if saved is not None and dict(saved) != identity:
+        raise ConfigError(
+            f"{out_dir} belongs to another run of arch_id {arch_id}: it holds {_json(saved)}, this run is "
+            f"{_json(identity)} (they differ in {', '.join(identity_differences(saved, identity))}); "
+            f"use another out_dir, or remove {out_dir} to start over")
+    if not resume:
+        for stale in run_files(out_dir, arch_id):
+            stale.unlink()
+    checkpoint_dir(out_dir).mkdir(parents=True, exist_ok=True)
+    if not path.is_file():
+        write_bytes_atomic(path, (json.dumps(identity, indent=1) + "\n").encode())
+

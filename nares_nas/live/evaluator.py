@@ -125,9 +125,22 @@ def evaluate_corruptions(
     return {c: {str(s): found[c][str(s)] for s in SEVERITIES} for c in CORRUPTIONS}
 
 
+def checkpoint_profile(path: str | Path) -> Profile | None:
+    """The training profile a checkpoint of ours records (None for the reference's, which lack one)."""
+    stored = load_checkpoint(path).get("profile")
+    return None if stored is None else _profile_of(stored, path)
+
+
+def _profile_of(stored: Any, path: str | Path) -> Profile:
+    if not isinstance(stored, dict):
+        raise DataFormatError(f"'profile' is a {type(stored).__name__}, expected the profile's fields",
+                              path=str(path), key="profile")
+    return Profile.from_dict(stored)
+
+
 def evaluate_checkpoint(
     path: str | Path,
-    profile: Profile,
+    profile: Profile | None,
     data: DataBundle,
     *,
     arch: ArchLike | None = None,
@@ -138,13 +151,20 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """:func:`evaluate` on the model of a spec §2.8 checkpoint, loaded with ``strict=True``.
 
-    The architecture is the checkpoint's ``"arch"`` entry (``{"D1": …, "W3": …}``, written by our
-    trainer); ``arch`` is needed only for checkpoints without one (the reference's).
+    The architecture is the checkpoint's ``"arch"`` entry (``{"D1": …, "W3": …}``) and, when
+    ``profile`` is None, the profile is its ``"profile"`` entry; our trainer writes both. ``arch``
+    (and a profile) are needed only for checkpoints without them (the reference's). A given
+    ``profile`` is the evaluation protocol; its model (``base_channels``) must fit the weights.
     """
     state = load_checkpoint(path)
     if "arch" not in state and arch is None:
-        raise DataFormatError("no 'arch' entry; pass arch= for reference checkpoints",
+        raise DataFormatError("no 'arch' entry; pass arch= (--arch) for reference checkpoints",
                               path=str(path), key="arch")
+    if profile is None:
+        if state.get("profile") is None:
+            raise DataFormatError("no 'profile' entry; pass a profile (--profile) for reference checkpoints",
+                                  path=str(path), key="profile")
+        profile = _profile_of(state["profile"], path)
     model_arch = to_arch(state["arch"] if "arch" in state else arch)
     if arch is not None and to_arch(arch) != model_arch:
         raise DataFormatError(f"checkpoint is arch {model_arch}, not {to_arch(arch)}",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataFormatError, UnknownArchError
+from ..errors import ConfigError, DataFormatError, UnknownArchError
 from ..home import data_home
 from ..metrics import MetricSpec, compute
 from ..oracle import Oracle
@@ -43,15 +43,30 @@ def is_nares_profile(profile: Any) -> bool:
     return profile == PROFILES["nares"]
 
 
+def check_table(bench: Any, profile: Any) -> None:
+    """Refuse a synthetic table for NARes's profile: its values must never pass for measurements.
+
+    Under any other profile the table is not consulted, so any table (or None) is accepted.
+    """
+    if bench is not None and bench.synthetic and is_nares_profile(resolve_profile(profile)):
+        raise ConfigError(
+            f"the table {bench.source} is the SYNTHETIC stand-in, not NARes results, so it may not answer "
+            "live queries under profile 'nares': import the NARes data (`nares-nas data import PATH`), pass a "
+            "partial NARes-format table (--data FILE.jsonl; in Python bench=nares_nas.load(FILE)), or train "
+            "every architecture (--data none; in Python bench=None)")
+
+
 class LiveOracle(Oracle):
     """Table, then cache, then (with ``live=True``) training.
 
     ``bench`` is a :class:`~nares_nas.Benchmark` or None; it answers only under the NARes
-    profile. ``cache`` is a :class:`RecordCache` or its path (None: the default file).
+    profile, and a synthetic one is refused there (:func:`check_table`). ``cache`` is a
+    :class:`RecordCache` or its path (None: the default file).
     Trained runs go to ``runs_dir/<profile>-<key>/seed_<seed>/arch_<id>/`` (``runs_dir``
     defaults to ``data_dir/runs``, or ``data_home()/runs`` without a data folder).
     ``trainer`` has :func:`~nares_nas.live.pipeline.train_and_evaluate`'s signature (tests
-    inject a fast one); ``num_threads`` is passed on to it (torch CPU threads).
+    inject a fast one); ``num_threads`` (torch CPU threads) and ``compile`` (``torch.compile``) are
+    passed on to it.
     """
 
     def __init__(
@@ -72,9 +87,11 @@ class LiveOracle(Oracle):
         progress: bool = False,
         num_threads: int | None = DEFAULT_THREADS,
         reference_test_set: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__(objective, maximize, budget, reference_test_set)
         self.profile = resolve_profile(profile)
+        check_table(bench, self.profile)
         self.cache = cache if isinstance(cache, RecordCache) else RecordCache(cache)
         self.data_dir = None if data_dir is None else Path(data_dir)
         if runs_dir is None:
@@ -86,6 +103,7 @@ class LiveOracle(Oracle):
         self.trainer = trainer
         self.progress = progress
         self.num_threads = num_threads
+        self.compile = bool(compile)
         self._values: list[float] | None = None
         self._table_source = None
         if bench is not None and is_nares_profile(self.profile):
@@ -123,7 +141,7 @@ class LiveOracle(Oracle):
         log.info("live: training %s (arch_id %d) in %s", arch, arch_id, out_dir)
         record = self.trainer(arch, self.profile, seed=self.seed, data_dir=self.data_dir,
                               out_dir=out_dir, device=self.device, progress=self.progress,
-                              num_threads=self.num_threads)
+                              num_threads=self.num_threads, compile=self.compile)
         if int(record["arch_id"]) != arch_id:
             raise DataFormatError(f"the trainer returned arch_id {record['arch_id']} for arch_id {arch_id}",
                                   path=str(out_dir), key="arch_id")
@@ -147,8 +165,10 @@ def make_live_oracle(
     progress: bool = False,
     num_threads: int | None = DEFAULT_THREADS,
     reference_test_set: bool = False,
+    compile: bool = False,
 ) -> LiveOracle:
     """The oracle behind ``nares-nas search --live --data-dir DIR --profile NAME``."""
     return LiveOracle(bench, profile=profile, objective=objective, maximize=maximize, budget=budget,
                       data_dir=data_dir, cache=cache_path, live=live, seed=seed, device=device,
-                      progress=progress, num_threads=num_threads, reference_test_set=reference_test_set)
+                      progress=progress, num_threads=num_threads, reference_test_set=reference_test_set,
+                      compile=compile)

@@ -8,10 +8,11 @@ loses track of how it was made.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from ..space import KEYS, ArchLike, to_arch
 log = logging.getLogger(__name__)
 
 RECORD_FILE = "record.json"
+LOCK_FILE = "run.lock"
 # torch CPU threads of a run. Fixed, because CPU results depend on the thread count (so a run is
 # determined by its seed on any machine), and 1 because the small CPU profiles' tensors gain
 # nothing from more: `train 4,8,4,8,4,8 --profile digits` took 1m51 of CPU time with 1 thread
@@ -152,6 +154,26 @@ def _finished_record(path: Path, arch: Any, profile: Any, seed: int) -> dict[str
     return record
 
 
+@contextlib.contextmanager
+def run_lock(out_dir: str | os.PathLike) -> Iterator[None]:
+    """Hold ``out_dir``'s lock (``run.lock``, a ``filelock.FileLock``): one process trains in a run folder
+    at a time, so checkpoint and resume writes never interleave. Waits for as long as another holds it."""
+    from filelock import FileLock, Timeout
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out_dir / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("%s is being trained by another process; waiting for it", out_dir)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def train_and_evaluate(
     arch: ArchLike,
     profile: Any,
@@ -168,12 +190,12 @@ def train_and_evaluate(
 
     Checkpoints go to ``out_dir/checkpoints/`` and the record to ``out_dir/record.json``.
     A rerun with the same folder resumes an interrupted training, and returns the record at
-    once when the run (same arch, profile and seed) is finished. ``num_threads`` fixes torch's
-    CPU threads for training and evaluation (None: torch's default, one per core).
+    once when the run (same arch, profile and seed) is finished. The folder is locked while a
+    run trains in it (:func:`run_lock`): a second process asking for the same run waits, then
+    returns the record the first wrote. ``num_threads`` fixes torch's CPU threads for training
+    and evaluation (None: leave them as they are).
     """
-    import torch
-
-    from . import data, evaluator, trainer
+    from . import data
 
     arch = to_arch(arch)
     profile = resolve_profile(profile)
@@ -183,7 +205,22 @@ def train_and_evaluate(
     if done is not None:
         log.info("%s already holds the finished record of this run", out_dir)
         return done
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(out_dir):
+        done = _finished_record(out_dir / RECORD_FILE, arch, profile, seed)
+        if done is not None:  # another process finished this run while we waited for the lock
+            log.info("%s: another process finished this run; its record is reused", out_dir)
+            return done
+        record = _train_and_evaluate(arch, profile, bundle, seed, out_dir, device, progress, compile, num_threads)
+        write_record(record, out_dir / RECORD_FILE)
+    return record
+
+
+def _train_and_evaluate(arch: Any, profile: Any, bundle: Any, seed: int, out_dir: Path, device: str,
+                        progress: bool, compile: bool, num_threads: int | None) -> dict[str, Any]:
+    import torch
+
+    from . import evaluator, trainer
+
     saved_threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
@@ -196,16 +233,14 @@ def train_and_evaluate(
                                              device=device, progress=progress)
     finally:
         torch.set_num_threads(saved_threads)
-    record = make_record(
+    return make_record(
         arch, profile, seed=result.seed, history=result.history, best_epoch=result.best_epoch,
         gpu_type=result.gpu_type, timestamp=result.timestamp, training_time=result.training_time,
         test=test,
     )
-    write_record(record, out_dir / RECORD_FILE)
-    return record
 
 
 __all__ = [
-    "DEFAULT_THREADS", "RECORD_FILE", "make_record", "profile_dict", "read_record", "resolve_profile", "run_dir",
-    "train_and_evaluate", "write_record",
+    "DEFAULT_THREADS", "LOCK_FILE", "RECORD_FILE", "make_record", "profile_dict", "read_record", "resolve_profile",
+    "run_dir", "run_lock", "train_and_evaluate", "write_record",
 ]

@@ -207,8 +207,11 @@ def train(
 ) -> TrainResult:
     """Train ``arch`` under ``profile`` on ``data``; checkpoints go to ``out_dir/checkpoints``.
 
-    With ``resume`` a run continues from ``arch_<id>_resume.pth`` when it exists (it must have
-    been written for the same arch, profile and seed); a finished run returns at once.
+    ``out_dir`` records the run's identity (:func:`run_identity`: arch, profile, seed, device kind,
+    precision, compile, CPU threads) in ``arch_<id>_run.json``; a folder holding another run of
+    ``arch`` is refused, naming both identities, and left untouched. With ``resume`` the same run
+    continues from ``arch_<id>_resume.pth`` when it exists (a finished run returns at once); with
+    ``resume=False`` its files are removed and it starts over.
     ``num_threads`` fixes torch's CPU threads for the run (reproducibility needs the same count).
     The model and batches are channels_last; on CUDA with ``amp`` the forwards run under bf16
     autocast with fp32 losses (``compile`` adds ``torch.compile``); the CPU runs fp32.
@@ -219,10 +222,26 @@ def train(
                           f"{data.train.images.shape[-1]}px (train) / {data.val.images.shape[-1]}px (val)")
     if len(data.train) < profile.batch_size:
         raise ConfigError(f"{len(data.train)} training images are fewer than one batch of {profile.batch_size}")
-    out_dir = Path(out_dir)
-    checkpoints.checkpoint_dir(out_dir).mkdir(parents=True, exist_ok=True)
+    out_dir, arch = Path(out_dir), to_arch(arch)
     with _numerics(dev, num_threads):
-        return _train(to_arch(arch), profile, data, out_dir, seed, dev, resume, progress, compile, amp)
+        identity = run_identity(arch, profile, seed, dev, amp=amp, compile=compile)
+        checkpoints.claim_run_folder(out_dir, arch.arch_id, identity, resume=resume)
+        return _train(arch, profile, data, out_dir, seed, dev, resume, progress, compile, amp, identity)
+
+
+def run_identity(arch: Arch, profile: Profile, seed: int, device: torch.device, *, amp: bool,
+                 compile: bool) -> dict[str, Any]:
+    """Everything that changes the result of a run, as JSON values: a run resumes only its own folder.
+
+    ``precision`` is ``"bf16-autocast"`` on CUDA with ``amp``, else ``"fp32"``; ``cpu_threads`` is
+    torch's thread count on the CPU (CPU results depend on it) and None on CUDA.
+    """
+    cuda = device.type == "cuda"
+    return {
+        "arch": list(arch.to_tuple()), "profile": profile.to_dict(), "seed": int(seed), "device": device.type,
+        "precision": "bf16-autocast" if amp and cuda else "fp32", "compile": bool(compile),
+        "cpu_threads": None if cuda else torch.get_num_threads(),
+    }
 
 
 @dataclass
@@ -265,8 +284,7 @@ def _restore(path: Path, identity: dict[str, Any], model: nn.Module, optimizer: 
     saved = checkpoints.load_resume_state(path, map_location=device)
     found = {key: saved.get(key) for key in identity}
     if found != identity:
-        raise ConfigError(f"{path} belongs to another run ({found}, this run is {identity}); "
-                          "use another out_dir or resume=False")
+        raise ConfigError(f"{path} belongs to another run ({found}, this run is {identity}); use another out_dir")
     model.load_state_dict(saved["model_state_dict"])
     optimizer.load_state_dict(saved["optimizer_state_dict"])
     for name, gen in gens.items():
@@ -277,7 +295,7 @@ def _restore(path: Path, identity: dict[str, Any], model: nn.Module, optimizer: 
 
 
 def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: int, dev: torch.device,
-           resume: bool, show_progress: bool, compile: bool, amp: bool) -> TrainResult:
+           resume: bool, show_progress: bool, compile: bool, amp: bool, identity: dict[str, Any]) -> TrainResult:
     arch_id = arch.arch_id
     seeds = as_generator(seed).integers(0, 2**62, size=1 + len(GENERATORS))
     model = build_model(arch, profile.base_channels, generator=torch.Generator().manual_seed(int(seeds[0])))
@@ -288,7 +306,6 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
             for name, s in zip(GENERATORS, seeds[1:])}
     net = torch.compile(model) if compile else model
     forward = Bf16Logits(net, dev.type, enabled=amp and dev.type == "cuda")
-    identity = {"arch": list(arch.to_tuple()), "profile": profile.to_dict(), "seed": int(seed)}
     resume_path = checkpoints.checkpoint_path(out_dir, arch_id, "resume")
     if resume and resume_path.is_file():
         progress = _restore(resume_path, identity, model, optimizer, gens, dev)
@@ -331,7 +348,8 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
                 global_step=progress.global_step, flops=flops, val_acc=history["val_acc"], pgd_acc=history["pgd"],
                 cw_acc=history["cw"], cw_stable=history["cw_stable"], cw_lip=history["cw_lip"],
             )
-            ckpt = checkpoints.checkpoint_dict(epoch, model.state_dict(), optimizer.state_dict(), env)
+            ckpt = checkpoints.checkpoint_dict(epoch, model.state_dict(), optimizer.state_dict(), env, arch=arch,
+                                               profile=profile)
             checkpoints.write_epoch(out_dir, arch_id, epoch, ckpt,
                                     _resume_state(identity, progress, model, optimizer, gens),
                                     is_best=is_best, save_epoch=epoch in profile.save_epochs)

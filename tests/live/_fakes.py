@@ -12,9 +12,13 @@ from nares_nas.metrics import HISTORY_KEYS, TEST_KEYS
 from nares_nas.space import to_arch
 
 
-def fake_record(arch, profile, seed: int = 0, epochs: int = 6) -> dict:
-    """A record with values drawn from (seed, arch_id, profile): what a real run would return."""
+def fake_record(arch, profile, seed: int = 0, epochs: int | None = None) -> dict:
+    """A record with values drawn from (seed, arch_id, profile): what a real run would return.
+
+    ``epochs``: the length of its histories (default: the profile's, a full training).
+    """
     arch, profile = to_arch(arch), resolve_profile(profile)
+    epochs = profile.epochs if epochs is None else epochs
     rng = np.random.default_rng([seed, arch.arch_id, int(profile.key, 16)])
     history = {key: np.round(rng.uniform(1, 60, epochs), 2) for key in HISTORY_KEYS}
     history["train_acc"] = np.round(rng.uniform(0.2, 0.9, epochs), 4)  # a fraction, as the trainer writes
@@ -51,3 +55,63 @@ def fake_reporting_gpu(arch, profile, *, seed, data_dir, out_dir, device="auto",
     record = fake_train_and_evaluate(arch, profile, seed=seed, data_dir=data_dir, out_dir=out_dir)
     record["train"][0]["gpu_type"] = f"free-GPU-{free}"
     return record
+
+
+def fake_reporting_numerics(arch, profile, *, seed, data_dir, out_dir, device="auto", progress=True,
+                            compile=False, num_threads=None) -> dict:
+    """Like the fake trainer, but its ``gpu_type`` is a JSON report of the worker process it ran in: torch's
+    threads and deterministic flag, the arguments ``num_threads`` and ``compile``, ``CUDA_VISIBLE_DEVICES``,
+    the worker's thread count and its free GPU resource while the task ran."""
+    import json
+    import time
+
+    import torch
+    from distributed import get_worker
+
+    worker = get_worker()
+    report = {"torch_threads": torch.get_num_threads(), "deterministic": torch.are_deterministic_algorithms_enabled(),
+              "num_threads": num_threads, "compile": compile, "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
+              "nthreads": worker.state.nthreads, "free_gpu": worker.state.available_resources.get("GPU"),
+              "pid": os.getpid()}
+    time.sleep(0.2)  # long enough for the other worker to take the next task
+    record = fake_train_and_evaluate(arch, profile, seed=seed, data_dir=data_dir, out_dir=out_dir)
+    record["train"][0]["gpu_type"] = json.dumps(report)
+    return record
+
+
+# ------------------------------------------------------------------ a fake, slow trainer behind the real run lock
+TRAININGS_FILE = "trainings.txt"  # one line (the pid) per training that ran in a run folder
+
+
+def _slow_fake_train(arch, profile, bundle, out_dir, *, seed, device="auto", progress=True, compile=False,
+                     num_threads=None, **kwargs):
+    """``trainer.train``'s signature: notes its pid in ``out_dir/trainings.txt``, takes a second, and returns
+    a ``TrainResult`` of :func:`fake_record`'s values."""
+    import time
+
+    from nares_nas.live.trainer import TrainResult
+
+    with open(Path(out_dir) / TRAININGS_FILE, "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+    time.sleep(1.0)
+    train = fake_record(arch, profile, seed)["train"][0]
+    return TrainResult(arch=to_arch(arch), profile=profile, seed=seed, history={k: train[k] for k in HISTORY_KEYS},
+                       best_epoch=train["best_epoch"], gpu_type=f"fake-pid{os.getpid()}", timestamp=train["timestamp"],
+                       training_time=train["training_time"], best_checkpoint=Path(out_dir) / "best.pth")
+
+
+def train_behind_the_lock(arch, profile, out_dir, barrier, result_path) -> None:
+    """A child process: the real ``pipeline.train_and_evaluate`` (and its lock) with :func:`_slow_fake_train`
+    and a fake evaluation; starts when ``barrier`` lets it and writes the record it got to ``result_path``."""
+    import json
+
+    from nares_nas.live import data, evaluator, pipeline, trainer
+
+    trainer.train = _slow_fake_train  # in this child process only
+    evaluator.evaluate_checkpoint = lambda path, profile, bundle, *, arch, seed, **kwargs: \
+        fake_record(arch, profile, seed)["test_best"][0]
+    data.datasets_for = lambda profile, data_dir=None: None
+    barrier.wait(timeout=120)
+    record = pipeline.train_and_evaluate(arch, profile, seed=0, data_dir=None, out_dir=out_dir, device="cpu",
+                                         progress=False)
+    Path(result_path).write_text(json.dumps(record))

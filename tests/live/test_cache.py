@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import multiprocessing
 import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pytest
 
 from nares_nas.benchmark import Benchmark
-from nares_nas.errors import CacheError, DataFormatError
-from nares_nas.live.cache import RecordCache, default_cache_path, records_to_table
+from nares_nas.errors import CacheConflictError, CacheError, ConfigError, DataFormatError
+from nares_nas.live.cache import SCHEMA_VERSION, RecordCache, default_cache_path, records_to_table
 from nares_nas.live.profiles import DIGITS, NARES
 
 from ._fakes import fake_record
@@ -39,15 +41,120 @@ def test_seed_defaults_to_the_record_and_lowest_seed_wins(tmp_path):
     assert [e["seed"] for e in cache.entries(DIGITS)] == [2, 5]
 
 
-def test_replace_keeps_one_row_per_key(tmp_path):
-    cache = RecordCache(tmp_path / "c.sqlite")
+def test_a_different_record_for_a_cached_key_is_refused_by_name(tmp_path):
+    path = tmp_path / "c.sqlite"
+    cache = RecordCache(path)
     first = fake_record(9, DIGITS, seed=0)
-    second = dict(first, MACs=first["MACs"])
-    second["train"] = [dict(first["train"][0], training_time=0.5)]
-    cache.put(first, DIGITS, 0)
-    cache.put(second, DIGITS, 0)
-    assert len(cache) == 1
-    assert cache.get(9, DIGITS, 0)["train"][0]["training_time"] == 0.5
+    second = dict(first, train=[dict(first["train"][0], training_time=0.5, gpu_type="other-gpu")])
+    assert cache.put(first, DIGITS, 0) is True
+    with pytest.raises(CacheConflictError) as info:
+        cache.put(second, DIGITS, 0)
+    message = str(info.value)
+    assert isinstance(info.value, ValueError) and info.value.path == str(path)
+    assert info.value.key == {"arch_id": 9, "profile": "digits", "profile_key": DIGITS.key, "seed": 0,
+                              "epochs": DIGITS.epochs}
+    assert str(path) in message and "arch_id 9" in message and f"epochs {DIGITS.epochs}" in message
+    assert f"gpu_type {first['train'][0]['gpu_type']!r}" in message and "gpu_type 'other-gpu'" in message
+    assert "train[0].gpu_type" in message  # the first difference, by path
+    assert f"nares-nas cache rm 4,10,4,8,4,8 --profile digits --seed 0 --epochs {DIGITS.epochs} --cache {path}" \
+        in message
+    assert len(cache) == 1 and cache.get(9, DIGITS, 0) == first  # never overwritten
+    assert cache.remove(9, DIGITS, 0) is True and cache.remove(9, DIGITS, 0) is False
+    assert cache.put(second, DIGITS, 0) is True and cache.get(9, DIGITS, 0) == second
+
+
+def test_putting_the_identical_record_again_is_a_no_op(tmp_path):
+    cache = RecordCache(tmp_path / "c.sqlite")
+    record = fake_record(9, DIGITS, seed=0)
+    assert cache.put(record, DIGITS, 0) is True
+    created = cache.entries()[0]["created"]
+    again = json.loads(json.dumps(record))  # an equal copy, as a retry or the Dask driver sends it
+    assert cache.put(again, DIGITS, 0) is False
+    assert len(cache) == 1 and cache.entries()[0]["created"] == created and cache.get(9, DIGITS, 0) == record
+
+
+def test_the_key_holds_the_epochs_trained(tmp_path):
+    cache = RecordCache(tmp_path / "c.sqlite")
+    full = fake_record(9, DIGITS, seed=0)
+    partial = fake_record(9, DIGITS, seed=0, epochs=3)
+    cache.put(full, DIGITS, 0)
+    cache.put(partial, DIGITS, 0, epochs=3)
+    assert len(cache) == 2
+    assert cache.get(9, DIGITS, 0) == full  # no epochs: the profile's full training
+    assert cache.get(9, DIGITS, 0, epochs=DIGITS.epochs) == full
+    assert cache.get(9, DIGITS, 0, epochs=3) == partial and cache.get(9, DIGITS, 0, epochs=4) is None
+    assert [(e["arch_id"], e["epochs"]) for e in cache.entries()] == [(9, 3), (9, DIGITS.epochs)]
+    assert cache.records(DIGITS) == [full] and cache.records(DIGITS, epochs=3) == [partial]
+    assert cache.to_table(DIGITS).epochs == DIGITS.epochs
+    with pytest.raises(DataFormatError, match=f"3 epochs of history.*says {DIGITS.epochs}"):
+        cache.put(fake_record(10, DIGITS, seed=0, epochs=3), DIGITS, 0)  # a partial record as the full one
+    with pytest.raises(ConfigError, match=f"epochs must be an int in 1..{DIGITS.epochs}"):
+        cache.get(9, DIGITS, 0, epochs=DIGITS.epochs + 1)
+    assert cache.remove(9, DIGITS, 0, epochs=3) is True
+    assert cache.get(9, DIGITS, 0) == full and len(cache) == 1
+
+
+# The schema as the unversioned cache (before schema versions) created it, verbatim.
+OLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    arch_id      INTEGER NOT NULL,
+    profile_key  TEXT    NOT NULL,
+    seed         INTEGER NOT NULL,
+    profile_name TEXT    NOT NULL,
+    device       TEXT    NOT NULL,
+    created      REAL    NOT NULL,
+    record       TEXT    NOT NULL,
+    PRIMARY KEY (arch_id, profile_key, seed)
+)
+"""
+
+
+def _old_cache(path, rows):
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(OLD_SCHEMA)
+        for record, profile, seed in rows:
+            conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (record["arch_id"], profile.key, seed, profile.name, record["train"][0]["gpu_type"],
+                          1700000000.0 + seed, json.dumps(record)))
+
+
+def test_an_unversioned_cache_is_migrated_to_version_1_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    rows = [(fake_record(441, DIGITS, seed=0), DIGITS, 0), (fake_record(441, DIGITS, seed=1), DIGITS, 1),
+            (fake_record(9, NARES, seed=0), NARES, 0)]
+    _old_cache(path, rows)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    cache = RecordCache(path)
+    assert cache.schema_version == SCHEMA_VERSION == 1
+    assert len(cache) == 3
+    for record, profile, seed in rows:
+        assert cache.get(record["arch_id"], profile, seed) == record
+    assert [(e["arch_id"], e["seed"], e["epochs"], e["created"]) for e in cache.entries()] == [
+        (441, 0, DIGITS.epochs, 1700000000.0), (441, 1, DIGITS.epochs, 1700000001.0),
+        (9, 0, NARES.epochs, 1700000000.0)]
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(records)")]
+        assert columns == ["arch_id", "profile_key", "seed", "epochs", "profile_name", "device", "created",
+                           "record"]
+        assert [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == [
+            "records"]
+    assert len(RecordCache(path)) == 3  # opening again changes nothing
+
+
+def test_a_cache_of_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite"
+    RecordCache(path).put(fake_record(9, DIGITS), DIGITS, 0)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA user_version = 2")
+        conn.commit()
+    with pytest.raises(CacheError, match=r"new.sqlite: live cache schema version 2 is newer than the version 1 "
+                                         r"this nares-nas reads; upgrade nares-nas"):
+        RecordCache(path)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1  # untouched
 
 
 def test_profiles_never_mix(tmp_path):

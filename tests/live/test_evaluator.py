@@ -11,9 +11,15 @@ from torch import nn
 
 from nares_nas.errors import DataFormatError
 from nares_nas.live.attacks import evaluate_clean
-from nares_nas.live.checkpoints import checkpoint_dict
+from nares_nas.live.checkpoints import CHECKPOINT_KEYS, load_checkpoint
 from nares_nas.live.data import DataBundle, ImageSet
-from nares_nas.live.evaluator import evaluate, evaluate_checkpoint, evaluate_corruptions, resolve_device
+from nares_nas.live.evaluator import (
+    checkpoint_profile,
+    evaluate,
+    evaluate_checkpoint,
+    evaluate_corruptions,
+    resolve_device,
+)
 from nares_nas.live.model import build_model
 from nares_nas.live.profiles import Profile
 from nares_nas.metrics import CORRUPTIONS, SEVERITIES, TEST_KEYS
@@ -117,20 +123,44 @@ def test_incomplete_or_unknown_corruption_sets_are_refused(skip, extra, match):
         evaluate_corruptions(linear_model(32), corruption_sets(skip, extra), 16, progress=False)
 
 
-@pytest.fixture
-def checkpoint(tmp_path):
-    model = build_model(ARCH, base_channels=1, generator=torch.Generator().manual_seed(3))
-    state = checkpoint_dict(7, model.state_dict(), {}, {})
-    path = tmp_path / "arch_1_best.pth"
-    torch.save({**state, "arch": dict(zip(("D1", "W1", "D2", "W2", "D3", "W3"), ARCH.to_tuple()))}, path)
-    return model, state, path
+# One epoch of real training on a few digits: the checkpoint is the trainer's own.
+TRAINED = Profile(name="t-trained", dataset="digits", base_channels=1, resolution=8, epochs=1, batch_size=32,
+                  lr_milestones=(), crop_padding=0, hflip=False, train_step=0.05, train_steps=1,
+                  val_pgd_steps=1, val_cw_steps=1, corruptions=False, save_epochs=(), train_limit=32, val_limit=16,
+                  test_limit=16, **{**SMALL, "eps": 0.125, "attack_step": 0.03})
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """The best checkpoint of a run the trainer wrote, its model, and its state without our keys."""
+    from nares_nas.live.data import datasets_for
+    from nares_nas.live.trainer import train
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("run")
+    result = train(ARCH, TRAINED, datasets_for(TRAINED), out, seed=0, device="cpu", progress=False, num_threads=1)
+    state = load_checkpoint(result.best_checkpoint)
+    model = build_model(ARCH, TRAINED.base_channels)
+    model.load_state_dict(state["model_state_dict"], strict=True)
+    reference = {key: state[key] for key in CHECKPOINT_KEYS}
+    return model, reference, result.best_checkpoint
+
+
+def test_our_checkpoints_name_their_arch_and_profile(checkpoint):
+    model, _, path = checkpoint
+    state = load_checkpoint(path)
+    assert state["arch"] == {"D1": 4, "W1": 8, "D2": 4, "W2": 8, "D3": 4, "W3": 8}
+    assert Profile.from_dict(state["profile"]) == TRAINED
+    assert checkpoint_profile(path) == TRAINED
 
 
 def test_checkpoint_evaluation_equals_evaluating_the_model(checkpoint):
     model, _, path = checkpoint
     data = DataBundle(images(8, 8, 2), images(8, 8, 2), images(8, 8, 2))
-    expected = evaluate(model, DIGITS, data, seed=1, device="cpu", progress=False)
-    assert evaluate_checkpoint(path, DIGITS, data, seed=1, device="cpu", progress=False) == expected
+    expected = evaluate(model, TRAINED, data, seed=1, device="cpu", progress=False)
+    assert evaluate_checkpoint(path, TRAINED, data, seed=1, device="cpu", progress=False) == expected
+    assert evaluate_checkpoint(path, None, data, seed=1, device="cpu", progress=False) == expected  # its own profile
+    assert expected["test_clean_acc"] >= 0 and list(expected) == list(TEST_KEYS)
 
 
 def test_reference_checkpoints_need_the_arch_and_may_carry_a_module_prefix(checkpoint, tmp_path):
@@ -140,18 +170,21 @@ def test_reference_checkpoints_need_the_arch_and_may_carry_a_module_prefix(check
     prefixed = {f"module.{k}": v for k, v in state["model_state_dict"].items()}
     torch.save({**state, "model_state_dict": prefixed}, path)
     with pytest.raises(DataFormatError, match="arch="):
-        evaluate_checkpoint(path, DIGITS, data, device="cpu", progress=False)
-    expected = evaluate(model, DIGITS, data, seed=0, device="cpu", progress=False)
-    assert evaluate_checkpoint(path, DIGITS, data, arch=ARCH, device="cpu", progress=False) == expected
+        evaluate_checkpoint(path, TRAINED, data, device="cpu", progress=False)
+    with pytest.raises(DataFormatError, match="no 'profile' entry"):
+        evaluate_checkpoint(path, None, data, arch=ARCH, device="cpu", progress=False)
+    assert checkpoint_profile(path) is None
+    expected = evaluate(model, TRAINED, data, seed=0, device="cpu", progress=False)
+    assert evaluate_checkpoint(path, TRAINED, data, arch=ARCH, device="cpu", progress=False) == expected
 
 
 def test_checkpoint_of_another_shape_is_refused_by_name(checkpoint):
     _, _, path = checkpoint
     data = DataBundle(images(8, 8, 2), images(8, 8, 2), images(8, 8, 2))
     with pytest.raises(DataFormatError, match="base_channels 2"):
-        evaluate_checkpoint(path, dataclasses.replace(DIGITS, base_channels=2), data, device="cpu")
+        evaluate_checkpoint(path, dataclasses.replace(TRAINED, base_channels=2), data, device="cpu")
     with pytest.raises(DataFormatError, match="not"):
-        evaluate_checkpoint(path, DIGITS, data, arch=Arch(5, 8, 4, 8, 4, 8), device="cpu")
+        evaluate_checkpoint(path, TRAINED, data, arch=Arch(5, 8, 4, 8, 4, 8), device="cpu")
 
 
 def test_auto_device_is_cuda_only_when_available():

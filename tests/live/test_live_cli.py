@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
 import time
 
 import pytest
+import torch
 
 from nares_nas import cli
 from nares_nas.commands import live as live_cmd
 from nares_nas.errors import NaresError
 from nares_nas.live import pipeline
 from nares_nas.live.cache import RecordCache
+from nares_nas.live.checkpoints import checkpoint_dict
 from nares_nas.live.profiles import DIGITS, NARES
 from nares_nas.space import Arch
 
@@ -111,6 +114,48 @@ def test_cache_ls_and_show(tmp_path, capsys):
     assert code == 2 and "arch_id 441" in err and "nares-nas train" in err
 
 
+def test_cache_ls_shows_the_epochs_and_rm_removes_one_record_on_purpose(tmp_path, capsys):
+    cache_path = tmp_path / "c.sqlite"
+    cache = RecordCache(cache_path)
+    cache.put(fake_record(441, DIGITS, seed=0), DIGITS, 0)
+    cache.put(fake_record(441, DIGITS, seed=1), DIGITS, 1)
+    cache.put(fake_record(441, DIGITS, seed=1, epochs=3), DIGITS, 1, epochs=3)
+    code, out, _ = run_cli(["cache", "ls", "--cache", str(cache_path)], capsys)
+    assert code == 0 and "3 records" in out
+    assert re.search(rf"arch_id   441 .* seed 1  epochs 3  profile digits \({DIGITS.key}\)", out)
+    assert re.search(rf"arch_id   441 .* seed 1  epochs {DIGITS.epochs}  profile digits", out)
+    arch = Arch.from_id(441)
+    argv = ["cache", "rm", str(arch), "--profile", "digits", "--seed", "1", "--cache", str(cache_path)]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert f"removed arch_id 441 [{arch}] profile digits ({DIGITS.key}) seed 1 epochs {DIGITS.epochs}" in out
+    assert cache.get(441, DIGITS, 1) is None and cache.get(441, DIGITS, 1, epochs=3) is not None
+    assert cache.get(441, DIGITS, 0) == fake_record(441, DIGITS, seed=0)
+    code, _, err = run_cli(argv, capsys)  # nothing left under that key
+    assert code == 2 and "arch_id 441" in err and "seed 1" in err and f"epochs {DIGITS.epochs}" in err
+    # the profile key that `cache ls` prints names the profile too
+    code, out, err = run_cli(["cache", "rm", "441", "--profile", DIGITS.key, "--seed", "1", "--epochs", "3",
+                              "--cache", str(cache_path)], capsys)
+    assert code == 0, err
+    assert len(cache) == 1 and cache.get(441, DIGITS, 0) is not None
+    code, _, err = run_cli(["cache", "rm", "441", "--profile", "0123456789ab", "--seed", "0", "--cache",
+                            str(cache_path)], capsys)
+    assert code == 2 and "0123456789ab" in err and len(cache) == 1
+
+
+def test_train_into_a_cache_holding_another_record_is_a_one_line_error(tmp_path, capsys, fake_pipeline):
+    cache_path = tmp_path / "c.sqlite"
+    stored = fake_record(ARCH, DIGITS, seed=2)
+    stored["train"][0]["training_time"] = 1.5
+    RecordCache(cache_path).put(stored, DIGITS, 2)
+    code, _, err = run_cli(["train", str(ARCH), "--profile", "digits", "--out", str(tmp_path / "run"), "--seed", "2",
+                            "--quiet", "--cache", str(cache_path)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "already holds a different record" in err and "train[0].training_time (1.5 vs 0.001)" in err
+    assert f"nares-nas cache rm {ARCH} --profile digits --seed 2 --epochs {DIGITS.epochs}" in err
+    assert RecordCache(cache_path).get(ARCH.arch_id, DIGITS, 2) == stored
+
+
 def test_evaluate_uses_the_runs_profile_and_prints_json(tmp_path, capsys, monkeypatch):
     from nares_nas.live import data
 
@@ -119,7 +164,7 @@ def test_evaluate_uses_the_runs_profile_and_prints_json(tmp_path, capsys, monkey
     pipeline.write_record(record, run / pipeline.RECORD_FILE)
     checkpoint = run / "checkpoints" / f"arch_{ARCH.arch_id}_best.pth"
     checkpoint.parent.mkdir()
-    checkpoint.write_bytes(b"weights")
+    torch.save(checkpoint_dict(0, {}, {}, {}), checkpoint)  # the reference's layout: no profile of its own
     seen = {}
     evaluator = pytest.importorskip("nares_nas.live.evaluator")
     monkeypatch.setattr(data, "datasets_for", lambda profile, data_dir: ("bundle", profile.name, data_dir))
@@ -138,6 +183,29 @@ def test_evaluate_uses_the_runs_profile_and_prints_json(tmp_path, capsys, monkey
     code, out, _ = run_cli(["evaluate", str(checkpoint), "--profile", "digits", "--arch", "4,8,4,8,4,8"], capsys)
     assert code == 0 and seen["arch"] == ARCH
     assert "Linf_aa_acc" in out and f"{record['test_best'][0]['Linf_aa_acc']:.4f}" in out
+
+
+TINY = dataclasses.replace(
+    DIGITS, name="digits-tiny", epochs=1, lr_milestones=(), save_epochs=(), train_limit=32, batch_size=32,
+    val_limit=16, test_limit=16, train_steps=1, val_pgd_steps=1, val_cw_steps=1, test_pgd_steps=2, test_cw_steps=2,
+    aa_iters=3, aa_targets=1,
+)
+
+
+def test_evaluate_a_checkpoint_that_train_wrote(tmp_path, capsys):
+    """The README's `evaluate runs/digits-1/checkpoints/arch_1_best.pth`: no --arch, no --profile."""
+    out_dir = tmp_path / "run"
+    record = pipeline.train_and_evaluate(ARCH, TINY, seed=0, data_dir=None, out_dir=out_dir, device="cpu",
+                                         progress=False, num_threads=1)
+    best = out_dir / "checkpoints" / f"arch_{ARCH.arch_id}_best.pth"
+    code, out, err = run_cli(["evaluate", str(best), "--json", "--quiet", "--device", "cpu"], capsys)
+    assert code == 0, err
+    assert json.loads(out) == record["test_best"][0]  # the very values the run recorded
+    (out_dir / pipeline.RECORD_FILE).unlink()  # the checkpoint alone names its arch and profile
+    code, out, err = run_cli(["evaluate", str(best), "--quiet", "--device", "cpu"], capsys)
+    assert code == 0, err
+    assert f"profile digits-tiny ({TINY.key})" in out and "notice" not in err
+    assert f"Linf_pgd_acc       {record['test_best'][0]['Linf_pgd_acc']:.4f}" in out
 
 
 def test_evaluate_missing_checkpoint(tmp_path, capsys):
@@ -171,3 +239,47 @@ def test_train_digits_end_to_end(tmp_path, capsys):
     assert test["Linf_aa_acc"] <= test["Linf_cw_acc"] and test["Linf_aa_acc"] <= test["Linf_pgd_acc"]
     assert (out_dir / "checkpoints" / f"arch_{ARCH.arch_id}_best.pth").exists()
     assert record["profile"] == DIGITS.to_dict()
+
+
+# ----------------------------------------------------------------------------- search --live and its table
+def _first_queries(budget: int, seed: int) -> list[int]:
+    """The arch_ids random search asks first (they do not depend on the answers)."""
+    import numpy as np
+
+    from nares_nas.oracle import TabularOracle
+    from nares_nas.searchers import RandomSearch
+    from nares_nas.space import N_ARCHS, SPACE
+
+    oracle = TabularOracle(np.arange(N_ARCHS + 1, dtype=float), budget=budget)
+    return RandomSearch().run(SPACE, oracle, budget, np.random.default_rng(seed)).arch_ids.tolist()
+
+
+def test_live_search_under_nares_refuses_the_synthetic_stand_in(tmp_path, capsys):
+    """No NARes data imported (the test home has none) and no --data: the stand-in must not answer."""
+    cache_path = tmp_path / "c.sqlite"
+    argv = ["search", "--algo", "random_search", "--runs", "1", "--budget", "2", "--live", "--profile", "nares",
+            "--cache", str(cache_path), "--quiet"]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("nares-nas search: error: ") and "SYNTHETIC stand-in" in err
+    assert "nares-nas data import PATH" in err and "--data none" in err
+    code, _, err = run_cli([*argv, "--data", "synthetic"], capsys)
+    assert code == 2 and "SYNTHETIC stand-in" in err
+
+
+def test_live_search_with_data_none_answers_from_the_cache_or_trains(tmp_path, capsys):
+    ids = _first_queries(3, seed=7)
+    cache_path = tmp_path / "c.sqlite"
+    cache = RecordCache(cache_path)
+    records = {arch_id: fake_record(arch_id, NARES, seed=0) for arch_id in ids}
+    for record in records.values():
+        cache.put(record, NARES, 0)
+    argv = ["search", "--algo", "random_search", "--runs", "1", "--seed", "7", "--budget", "3", "--live",
+            "--profile", "nares", "--data", "none", "--cache", str(cache_path), "--quiet"]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    values = [train["pgd"][train["best_epoch"]] for train in (records[a]["train"][0] for a in ids)]
+    assert f"best VAL_PGD_ACC: {max(values):.4f}" in out
+    assert "data: none" in out and "SYNTHETIC" not in out + err
+    code, _, err = run_cli(["search", "--algo", "random_search", "--runs", "1", "--data", "none"], capsys)
+    assert code == 2 and "--data none" in err and "--live" in err

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nares_nas.benchmark import Benchmark
-from nares_nas.errors import BudgetExhaustedError, DataFormatError, MetricError, UnknownArchError
+from nares_nas.errors import BudgetExhaustedError, ConfigError, DataFormatError, MetricError, UnknownArchError
 from nares_nas.jsonl import read_source
 from nares_nas.live import pipeline
 from nares_nas.live.cache import RecordCache, records_to_table
@@ -17,6 +17,7 @@ from nares_nas.live.oracle import LiveOracle, make_live_oracle, record_metric
 from nares_nas.live.profiles import DIGITS, NARES
 from nares_nas.metrics import HISTORY_KEYS, TEST_KEYS
 from nares_nas.space import Arch
+from nares_nas.table import Table
 
 from ._fakes import fake_record, fake_train_and_evaluate
 
@@ -111,8 +112,10 @@ class CountingTrainer:
     def __init__(self) -> None:
         self.calls: list[tuple[int, int, Path]] = []
 
-    def __call__(self, arch, profile, *, seed, data_dir, out_dir, device="auto", progress=True, num_threads=None):
+    def __call__(self, arch, profile, *, seed, data_dir, out_dir, device="auto", progress=True, num_threads=None,
+                 compile=False):
         self.calls.append((arch.arch_id, seed, Path(out_dir)))
+        self.compile = compile
         return fake_train_and_evaluate(arch, profile, seed=seed, data_dir=data_dir, out_dir=out_dir)
 
 
@@ -136,6 +139,39 @@ def test_table_answers_under_the_nares_profile(tmp_path, small_bench):
     oracle = LiveOracle(bench, profile="nares", cache=tmp_path / "c.sqlite", trainer=refuse_training)
     assert oracle.query(20) == pytest.approx(_value(by_id[20], "pgd"))
     assert "small table" in oracle.source
+
+
+def test_a_synthetic_table_never_answers_for_the_nares_profile(tmp_path, small_bench):
+    bench, by_id = small_bench
+    synthetic = Benchmark(Table(bench.table.columns, {**bench.table.meta, "synthetic": True}))
+    for make in (lambda: LiveOracle(synthetic, profile="nares", cache=tmp_path / "c.sqlite", trainer=refuse_training),
+                 lambda: make_live_oracle(synthetic, profile=NARES, cache_path=tmp_path / "c.sqlite")):
+        with pytest.raises(ConfigError) as info:
+            make()
+        message = str(info.value)
+        assert "small table" in message and "SYNTHETIC stand-in" in message and "profile 'nares'" in message
+        assert "nares-nas data import PATH" in message and "partial NARes-format table" in message
+        assert "--data none" in message and "bench=None" in message
+    # under another profile the table is never read, so a synthetic one is harmless
+    trainer = CountingTrainer()
+    oracle = LiveOracle(synthetic, profile="digits", cache=tmp_path / "c.sqlite", trainer=trainer,
+                        runs_dir=tmp_path / "runs")
+    assert oracle.query(20) == pytest.approx(_value(fake_record(20, DIGITS, seed=0), "pgd"))
+    assert [c[0] for c in trainer.calls] == [20]
+    # without a table everything comes from the cache or training, under NARes's profile too
+    trainer = CountingTrainer()
+    oracle = LiveOracle(None, profile="nares", cache=tmp_path / "c.sqlite", trainer=trainer, runs_dir=tmp_path / "r")
+    assert oracle.query(20) == pytest.approx(_value(fake_record(20, NARES, seed=0), "pgd"))
+    assert [c[0] for c in trainer.calls] == [20]
+
+
+def test_compile_reaches_the_trainer(tmp_path):
+    for compile in (False, True):
+        trainer = CountingTrainer()
+        oracle = make_live_oracle(None, profile=DIGITS, cache_path=tmp_path / f"c{compile}.sqlite", compile=compile)
+        oracle.trainer, oracle.runs_dir = trainer, tmp_path / "runs"
+        oracle.query(12)
+        assert trainer.compile is compile and [c[0] for c in trainer.calls] == [12]
 
 
 def test_live_miss_trains_once_and_caches(tmp_path, small_bench):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -183,7 +184,10 @@ def test_tiny_run_writes_reference_checkpoints_and_history(reference):
     files = sorted(p.name for p in (out / "checkpoints").iterdir())
     assert files == ["arch_1_0e.pth", "arch_1_1e.pth", "arch_1_best.pth", "arch_1_last.pth", "arch_1_resume.pth"]
     last = checkpoints.load_checkpoint(out / "checkpoints" / "arch_1_last.pth")
-    assert list(last) == list(checkpoints.CHECKPOINT_KEYS) and list(last["ENV"]) == list(checkpoints.ENV_KEYS)
+    assert list(last) == [*checkpoints.CHECKPOINT_KEYS, "arch", "profile"]  # the reference's keys, then ours
+    assert list(last["ENV"]) == list(checkpoints.ENV_KEYS)
+    assert last["arch"] == {"D1": 4, "W1": 8, "D2": 4, "W2": 8, "D3": 4, "W3": 8}
+    assert Profile.from_dict(last["profile"]) == TINY
     assert last["epoch"] == 2 and last["genotype"] is None and last["scheduler_state_dict"] is None
     env = last["ENV"]
     assert env["eval_history"] == result.history["val_acc"] and env["lip_history"] == result.history["cw_lip"]
@@ -216,6 +220,76 @@ def test_finished_run_returns_without_training_and_refuses_other_seeds(reference
     assert last.stat().st_mtime_ns == mtime
     with pytest.raises(ConfigError, match="belongs to another run"):
         run_tiny(out, seed=4)
+
+
+# --------------------------------------------------------------------------- run identity
+IDENTITY = {"arch": [4, 8, 4, 8, 4, 8], "profile": TINY.to_dict(), "seed": 3, "device": "cpu", "precision": "fp32",
+            "compile": False, "cpu_threads": 1}
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_the_run_identity_is_recorded(reference):
+    out, _ = reference
+    assert json.loads((out / "arch_1_run.json").read_text()) == IDENTITY
+    state = checkpoints.load_resume_state(out / "checkpoints" / "arch_1_resume.pth")
+    assert {key: state[key] for key in IDENTITY} == IDENTITY
+
+
+@pytest.mark.parametrize(("changes", "differ", "requested"), [
+    ({"seed": 4, "resume": False}, "seed (3 vs 4)", '"seed": 4'),
+    ({"seed": 4}, "seed (3 vs 4)", '"seed": 4'),
+    ({"compile": True}, "compile (false vs true)", '"compile": true'),
+])
+def test_a_folder_of_another_run_is_refused_and_left_untouched(reference, tmp_path, changes, differ, requested):
+    out = tmp_path / "run"
+    shutil.copytree(reference[0], out)
+    before = snapshot(out)
+    with pytest.raises(ConfigError, match="belongs to another run") as info:
+        run_tiny(out, **changes)
+    message = str(info.value)
+    assert str(out) in message and f"they differ in {differ}" in message
+    assert '"seed": 3' in message and '"compile": false' in message and requested in message  # both, in full
+    assert snapshot(out) == before  # nothing appended, nothing removed
+
+
+def test_a_run_folder_from_before_identities_is_refused_naming_both(reference, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(reference[0], out)
+    (out / "arch_1_run.json").unlink()
+    path = out / "checkpoints" / "arch_1_resume.pth"
+    state = checkpoints.load_resume_state(path)
+    for key in ("device", "precision", "compile", "cpu_threads"):
+        del state[key]
+    torch.save(state, path)
+    before = snapshot(out)
+    with pytest.raises(ConfigError, match="belongs to another run") as info:
+        run_tiny(out)
+    assert 'they differ in device (absent vs "cpu"), precision (absent vs "fp32")' in str(info.value)
+    assert snapshot(out) == before
+
+
+def test_a_folder_with_files_of_an_unknown_run_is_refused(tmp_path):
+    (tmp_path / "arch_1.log").write_text("an old log\n")
+    with pytest.raises(ConfigError, match=r"files of arch_id 1 of a run of unknown identity \(arch_1.log\)") as info:
+        run_tiny(tmp_path)
+    assert '"seed": 3' in str(info.value)
+    assert (tmp_path / "arch_1.log").read_text() == "an old log\n"
+
+
+def test_resume_false_starts_the_same_run_over(reference, tmp_path):
+    ref_out, ref = reference
+    out = tmp_path / "run"
+    shutil.copytree(ref_out, out)
+    fresh = run_tiny(out, resume=False)
+    assert fresh.history == ref.history and fresh.best_epoch == ref.best_epoch
+    log = (out / "arch_1.log").read_text()
+    assert log.count("Training Epoch 0=") == 1 and log.count("Running Cost") == 1  # a new log, not appended
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == sorted(
+        p.name for p in (ref_out / "checkpoints").iterdir())
 
 
 def test_same_seed_same_history_other_seed_differs(reference, tmp_path):

@@ -251,3 +251,34 @@ def test_num_init_must_be_a_positive_integer(bad):
 
     with pytest.raises(ConfigError, match="num_init"):
         run(coarse_toy(), LocalSearch(num_init=bad), 50, 0)
+
+
+@pytest.mark.parametrize("cast", [np.int64, np.int32, np.uint8])
+def test_num_init_accepts_numpy_integers(cast):
+    values = coarse_toy()
+    expected = run(values, LocalSearch(num_init=7), 90, 2)
+    got = run(values, LocalSearch(num_init=cast(7)), 90, 2)
+    assert got.arch_ids.tolist() == expected.arch_ids.tolist() and len(got) == 90
+
+
+def test_initial_best_is_the_first_of_equal_values_in_both_directions():
+    # the reference keeps the first best of the num_init random archs ("strictly better
+    # replaces"), whatever the direction; a flat landscape makes every initial arch tie
+    flat = np.full(N_ARCHS + 1, np.nan)
+    flat[1:] = 1.0
+    for maximize in (True, False):
+        oracle = TabularOracle(flat, maximize=maximize, budget=11)
+        traj = LocalSearch(num_init=10).run(SPACE, oracle, 11, np.random.default_rng(5))
+        assert traj.arch_ids[10] in neighbour_table()[traj.arch_ids[0]]  # it climbs from the first
+
+
+def test_numpy_hyper_parameters_run_to_a_folder(tmp_path):
+    import json
+
+    import nares_nas
+    from nares_nas.harness import run_to_dir
+
+    bench = nares_nas.load("synthetic")
+    runs = run_to_dir(tmp_path / "ls", LocalSearch(num_init=np.int64(4)), bench, seeds=[0, 1], budget=20)
+    assert [len(r.trajectory) for r in runs] == [20, 20]
+    assert json.loads((tmp_path / "ls" / "config.json").read_text())["params"]["num_init"] == 4

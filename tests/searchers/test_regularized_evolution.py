@@ -162,7 +162,17 @@ def test_minimising_a_negated_objective_is_maximising_it():
 
 @pytest.mark.parametrize("params", [dict(population_size=0), dict(tournament_size=-2),
                                     dict(mutation_rate=0.0), dict(mutation_rate=1.5),
-                                    dict(population_size=2.5)])
+                                    dict(population_size=2.5), dict(population_size=True),
+                                    dict(tournament_size=np.float64(3.0)), dict(mutation_rate="1"),
+                                    dict(mutation_rate=True)])
 def test_bad_hyper_parameters_are_refused(params):
     with pytest.raises(ConfigError):
         run(toy_objective(0), RegularizedEvolution(**params), 50, 0)
+
+
+def test_numpy_integers_and_floats_are_accepted():
+    values = toy_objective(2)
+    expected, _ = run(values, RegularizedEvolution(population_size=12, tournament_size=4, mutation_rate=0.5), 80, 1)
+    got, _ = run(values, RegularizedEvolution(population_size=np.int64(12), tournament_size=np.int32(4),
+                                              mutation_rate=np.float32(0.5)), 80, 1)
+    assert got.arch_ids.tolist() == expected.arch_ids.tolist() and len(got) == 80

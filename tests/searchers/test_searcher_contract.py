@@ -22,9 +22,18 @@ def test_variants_pass(searcher):
     check_searcher(searcher, budget=80)
 
 
-@pytest.mark.slow
-def test_bananas_passes():
+def test_bananas_at_its_default_configuration_passes():
+    # default hyper-parameters (500 epochs, 5 x 20-layer MLPs): one fit per run keeps it to seconds
     check_searcher(resolve("bananas"), budget=20, seeds=(0,))
+
+
+@pytest.mark.parametrize("budget", [1, 7, 60])
+def test_built_ins_spend_exactly_their_budget(budget):
+    for name in CHEAP:
+        check_searcher(resolve(name), budget=budget, seeds=(3,))
+    for searcher in (LocalSearch(query_full_nbhd=True), LocalSearch(num_init=1), LocalSearch(num_init=50),
+                     RegularizedEvolution(mutation_rate=0.3)):
+        check_searcher(searcher, budget=budget, seeds=(3,))
 
 
 def test_toy_objective_is_seeded_and_has_ties():
@@ -80,7 +89,24 @@ class Unpicklable(Searcher):
         self._hook = lambda: None
 
     def search(self, space, oracle, budget, rng):
-        oracle.query(int(rng.integers(1, 15626)))
+        while oracle.remaining > 0:
+            oracle.query(int(rng.integers(1, 15626)))
+
+
+class Quitter(Searcher):
+    """Stops after one query of its budget (it used to pass the contract)."""
+
+    def search(self, space, oracle, budget, rng):
+        oracle.query(space.sample(rng))
+
+
+class Stall(Searcher):
+    """Stops one short of its budget, repeating a free query instead."""
+
+    def search(self, space, oracle, budget, rng):
+        for arch_id in rng.choice(np.arange(1, 15626), size=budget - 1, replace=False).tolist():
+            oracle.query(arch_id)
+        oracle.query(arch_id)
 
 
 class SharedRng(Searcher):
@@ -99,7 +125,8 @@ class SharedRng(Searcher):
 @pytest.mark.parametrize(("cls", "message"), [
     (Greedy, "query cap"), (Unseeded, "two runs differ"), (Renamer, "unchanged"),
     (Bypass, "not the oracle's record"), (Unpicklable, "does not pickle"),
-    (SharedRng, "run_many over seeds"),
+    (SharedRng, "run_many over seeds"), (Quitter, "stopped after 1 distinct queries of a budget of 20"),
+    (Stall, "stopped after 19 distinct queries"),
 ])
 def test_broken_searchers_are_caught(cls, message):
     with pytest.raises(AssertionError, match=message):

@@ -1,0 +1,121 @@
+"""The ask/tell protocol between a searcher and whatever evaluates its proposals.
+
+A searcher that can keep several evaluations in flight writes its run as a generator
+(:data:`Proposals`): it yields a :class:`Proposal` whenever it has one, or ``None`` when it
+must hear more first, and is sent the list of :class:`Result` s that finished since it last
+heard (often empty). It may also yield *side work* (a predictor fit, say): any other object
+with a ``resolve_batch(requests) -> replies`` class method, answered by the next send, so a
+driver can batch the side work of many runs (:func:`lockstep`).
+
+Two evaluators drive such a generator: :class:`OracleRun` here, over any
+:class:`~nares_nas.oracle.Oracle` with one evaluation in flight (each proposal is answered
+before the next), and the simulated clock of :mod:`nares_nas.clock` with N workers. On one
+worker both tell the searcher exactly the same things in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import ConfigError
+from .oracle import Oracle
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Evaluate ``arch_id`` after ``epochs`` epochs of training (None: the profile's full run)."""
+
+    arch_id: int
+    epochs: int | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished evaluation as a searcher hears it; ``score`` is larger-is-better.
+
+    ``epochs`` is None where the evaluator has no fidelities (a plain oracle: full training).
+    """
+
+    arch_id: int
+    epochs: int | None
+    score: float
+
+
+Proposals = Generator[Any, list[Result], None]
+"""A searcher's run: yields :class:`Proposal`, None (wait) or side work; is sent results."""
+
+
+class Run(Protocol):
+    """One run that can be advanced until it needs side work (returned) or ends (None)."""
+
+    def advance(self, reply: Any = None) -> Any: ...
+
+
+class OracleRun:
+    """Drive :data:`Proposals` against an oracle, one evaluation at a time.
+
+    Each new proposal is queried at once and its result sent back before the searcher goes
+    on. The run ends when the searcher returns, waits with nothing in flight, or proposes a
+    new architecture the oracle's budget cannot pay.
+    """
+
+    def __init__(self, proposals: Proposals, oracle: Oracle) -> None:
+        self.proposals = proposals
+        self.oracle = oracle
+        self._started = False
+        self.finished = False
+
+    def _send(self, value: Any) -> Any:
+        try:
+            if not self._started:
+                self._started = True
+                return next(self.proposals)
+            return self.proposals.send(value)
+        except StopIteration:
+            self.finished = True
+            return None
+
+    def advance(self, reply: Any = None) -> Any:
+        if self.finished:
+            return None
+        command = self._send(reply)
+        oracle = self.oracle
+        while not self.finished:
+            if isinstance(command, Proposal):
+                if command.epochs is not None:
+                    raise ConfigError(f"an oracle answers full trainings only; proposal {command} asks for "
+                                      "a fidelity (run it on the simulated clock instead)")
+                if not oracle.seen(command.arch_id) and oracle.remaining <= 0:
+                    break
+                command = self._send([Result(command.arch_id, None, oracle.query(command.arch_id))])
+            elif command is None:
+                break  # nothing is in flight here, so there is nothing to wait for
+            else:
+                return command
+        self.finished = True
+        self.proposals.close()
+        return None
+
+
+def lockstep(runs: Sequence[Run]) -> None:
+    """Advance ``runs`` together until all end, answering their side work a batch at a time.
+
+    Each round collects the side request every unfinished run is blocked on and answers
+    those of one kind with one ``resolve_batch`` call (in run order), so that, for example,
+    several runs' predictor fits become one stacked program.
+    """
+    pending = {i: request for i, run in enumerate(runs) if (request := run.advance()) is not None}
+    while pending:
+        kinds: dict[type, list[int]] = {}
+        for i in sorted(pending):
+            kinds.setdefault(type(pending[i]), []).append(i)
+        for kind, indices in kinds.items():
+            replies = kind.resolve_batch([pending[i] for i in indices])
+            for i, reply in zip(indices, replies):
+                request = runs[i].advance(reply)
+                if request is None:
+                    del pending[i]
+                else:
+                    pending[i] = request

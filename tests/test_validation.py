@@ -1,0 +1,42 @@
+"""The one integer check behind every count, seed and arch_id a user hands in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nares_nas._rng import as_generator
+from nares_nas._validation import check_int, integer_problem
+from nares_nas.errors import ConfigError
+
+
+@pytest.mark.parametrize("value", [1, 7, np.int64(7), np.int8(3), np.uint64(2**40)])
+def test_python_and_numpy_integers_pass_as_ints(value):
+    assert check_int(value, "n") == int(value) and type(check_int(value, "n")) is int
+
+
+@pytest.mark.parametrize(("value", "kwargs", "message"), [
+    (0, {}, "n must be a positive integer, got 0"),
+    (True, {}, "n must be a positive integer, got True"),
+    (np.bool_(True), {}, "n must be a positive integer"),
+    (3.0, {}, "n must be a positive integer, got 3.0"),
+    ("3", {}, "n must be a positive integer, got '3'"),
+    (-1, {"low": 0}, "n must be a non-negative integer, got -1"),
+    (11, {"low": 1, "high": 10}, "n must be an integer in 1..10, got 11"),
+    (1, {"low": 2}, "n must be an integer >= 2, got 1"),
+])
+def test_everything_else_is_refused_by_name(value, kwargs, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        check_int(value, "n", **kwargs)
+
+
+def test_the_problem_alone():
+    assert integer_problem(5, 1, 9) is None and integer_problem(5.0) == "not an integer"
+    assert integer_problem(0, 1, 9) == "not in 1..9" and integer_problem(10, None, 9) == "not <= 9"
+
+
+def test_seeds_go_through_it():
+    assert as_generator(np.int64(3)).integers(100) == np.random.default_rng(3).integers(100)
+    for bad in (-1, True, 2.0, None):
+        with pytest.raises(ConfigError, match="seed"):
+            as_generator(bad)
