@@ -203,11 +203,11 @@ class Simulation:
         start_epoch = 0 if self.table.from_scratch else self._trained.get(arch_id, 0)
         cost = self.table.cost_ticks(arch_id, epochs, start_epoch)
         if self._cost_limit is not None and self._spent + cost > self._cost_limit:
-            raise _Stop
+            self._stop(f"max_cost {budget.cost} GPU-days", proposal, cost)
         if budget.total_epochs is not None and self._epochs + epochs - start_epoch > budget.total_epochs:
-            raise _Stop
+            self._stop(f"max_total_epochs {budget.total_epochs}", proposal, cost)
         if self._time_limit is not None and self.now + cost > self._time_limit:
-            raise _Stop
+            self._stop(f"max_time {budget.time} days", proposal, cost)
         worker = heapq.heappop(self._free)
         log = self.log
         heapq.heappush(self._busy, (self.now + cost, worker, len(log)))
@@ -224,6 +224,15 @@ class Simulation:
         self._started.add(arch_id)
         self._in_flight.add(key)
         return True
+
+    def _stop(self, limit: str, proposal: Proposal, cost: int) -> None:
+        """End the run; a budget that buys not even the first evaluation is an error."""
+        if not len(self.log):
+            days = cost / self.table.ticks_per_day
+            raise ConfigError(f"the budget buys no evaluation: {limit} does not pay the first proposal "
+                              f"(arch_id {proposal.arch_id}, {proposal.epochs or self.table.max_epochs} epochs, "
+                              f"{days:.4g} GPU-days)")
+        raise _Stop
 
     def tick(self) -> None:
         """Advance to the next completion time and finish everything ending then, in worker order."""
@@ -392,6 +401,9 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     Proposing searchers run in lockstep, their side work (BANANAS' fits) batched across
     seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`.
     """
+    if searcher.multi_fidelity and table.max_epochs == 1:
+        raise ConfigError(f"{type(searcher).__name__} evaluates at several fidelities, but objective {objective} "
+                          "has no per-epoch history (choose one that has, e.g. VAL_PGD_ACC)")
     search_budget = budget.archs if search_budget is None else search_budget
     if search_budget is None and budget.unlimited:
         raise ConfigError("a run needs a budget: distinct architectures, total epochs, cost or time")

@@ -35,6 +35,9 @@ class Searcher:
 
     The harness hands it aligned blocks of seeds (``seed // lockstep_runs``) and pins the value
     with a run folder: on a GPU the grouping may change results."""
+    multi_fidelity: ClassVar[bool] = False
+    """Whether it proposes evaluations at fewer epochs than a full training (it then needs an
+    objective with a per-epoch history, and :meth:`propose`)."""
     execution_params: ClassVar[tuple[str, ...]] = ()
     """Hyper-parameters that say how runs execute, not what they find (a thread count, a device's
     name): a run folder does not pin them, so a resumed job may change them. The harness pins

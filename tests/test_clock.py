@@ -118,6 +118,9 @@ def test_bad_input_is_named():
     with pytest.raises(ConfigError, match="workers"):
         simulate([], {}, workers=0)
     assert Budget().unlimited and not Budget(time=1.0).unlimited
+    with pytest.raises(ConfigError, match=r"budget buys no evaluation: max_cost 0.3 GPU-days does not pay the "
+                                          r"first proposal \(arch_id 1, 4 epochs, 0.4 GPU-days\)"):
+        simulate([Proposal(1)], {1: 1}, budget=Budget(cost=0.3))
     with pytest.raises(ConfigError, match="max_cost"):
         Budget(cost=-1.0)
 
