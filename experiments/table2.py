@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import nares_nas
-from nares_nas import harness, report
+from nares_nas import cost_report, harness, report
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -27,7 +27,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--data", default=None, help="cifar10.jsonl, 'nares' or 'synthetic' (default: auto)")
     parser.add_argument("--runs", type=int, default=400)
-    parser.add_argument("--budget", type=int, default=500)
+    parser.add_argument("--budget", type=int, default=None,
+                        help="distinct architectures per run (default 500, or no limit with --max-cost)")
+    parser.add_argument("--searchers", default=",".join(report.DEFAULT_SEARCHERS),
+                        help="comma-separated searcher names (default: the four of Table 2)")
+    parser.add_argument("--workers", type=int, default=1, help="simulated workers (default 1)")
+    parser.add_argument("--max-cost", default=None,
+                        help="GPU-days per run, or 'equal': 500 full trainings at the mean training_time")
     parser.add_argument("--preset", choices=report.PRESETS, default="default",
                         help="default: corrected behaviour (as nares-nas table2); reference: the paper's code "
                              "as published; fast: BANANAS' cheap settings")
@@ -44,10 +50,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     bench = nares_nas.load(args.data)
-    results = report.run_table2(bench, args.out, runs=args.runs, budget=args.budget, preset=args.preset,
+    searchers = [name.strip() for name in args.searchers.split(",") if name.strip()]
+    max_cost = args.max_cost if args.max_cost in (None, "equal") else float(args.max_cost)
+    budget = report.table2_budget(bench, searchers, budget=args.budget, max_cost=max_cost)
+    results = report.run_table2(bench, args.out, searchers=searchers, runs=args.runs, budget=budget.archs,
+                                max_cost=budget.cost, workers=args.workers, preset=args.preset,
                                 n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                                 resume=args.resume, progress=True)
-    table = report.summarize(bench, results, preset=args.preset, budget=args.budget)
+    table = report.summarize(bench, results, preset=args.preset, budget=budget.archs,
+                             budget_note=cost_report.budget_note(budget, bench, args.workers))
     report.write_report(table, results, args.out, reference=True)
     print(table.to_markdown())
     print(report.published_table2().to_markdown())

@@ -43,7 +43,7 @@ from .asktell import Proposal, Proposals, Result, lockstep
 from .errors import BudgetExhaustedError, ConfigError
 from .oracle import Oracle, Trajectory
 from .searchers import Searcher
-from .space import SPACE, check_arch_id
+from .space import N_ARCHS, SPACE, check_arch_id
 
 
 class EvaluationTable(Protocol):
@@ -59,6 +59,12 @@ class EvaluationTable(Protocol):
 
     def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
         """Ticks of training ``arch_id`` from ``epoch_from`` to ``epochs`` epochs."""
+
+
+# A table may also offer ``unchecked_value(arch_id, epochs) -> float`` (a Python float) and
+# ``unchecked_cost_ticks(arch_id, epochs, epoch_from) -> int``: the same without validating
+# their arguments, which the clock has checked once per proposal (as EvaluationModel does).
+_NAN = math.nan
 
 
 def _limit(name: str, value: Any, integer: bool) -> None:
@@ -152,12 +158,22 @@ class Simulation:
         self._time_limit = budget.ticks(budget.time, table.ticks_per_day)
         self._spent = 0
         self._epochs = 0
+        self._top = int(table.max_epochs)
+        self._stride = self._top + 1  # an (arch, epochs) pair as one int key: arch * stride + epochs
+        self._from_scratch = bool(table.from_scratch)
+        # what the table answers for arguments checked here (its checked methods where it has no others)
+        self._value = getattr(table, "unchecked_value", None)
+        self._value_float = self._value
+        if self._value is None:
+            self._value = table.value
+            self._value_float = lambda arch_id, epochs: float(table.value(arch_id, epochs))
+        self._cost = getattr(table, "unchecked_cost_ticks", None) or table.cost_ticks
         self._free = list(range(self.workers))  # a heap of idle worker ids
         self._busy: list[tuple[int, int, int]] = []  # (end, worker, log index)
-        self._known: dict[tuple[int, int], float] = {}  # (arch, epochs) -> score
+        self._known: dict[int, float] = {}  # (arch, epochs) key -> score
         self._trained: dict[int, int] = {}  # arch -> furthest finished epochs
         self._started: set[int] = set()  # archs with an evaluation started
-        self._in_flight: set[tuple[int, int]] = set()
+        self._in_flight: set[int] = set()  # (arch, epochs) keys
         self._inbox: list[Result] = []
         self._gen = proposals
         self._primed = False
@@ -176,9 +192,16 @@ class Simulation:
         return self._spent / self.table.ticks_per_day
 
     def _check_proposal(self, proposal: Any) -> tuple[int, int]:
-        top = self.table.max_epochs
-        epochs = top if proposal.epochs is None else check_int(proposal.epochs, "epochs", 1, top)
-        return check_arch_id(proposal.arch_id), epochs
+        """``(arch_id, epochs)`` of ``proposal`` as plain ints; the one check of what a searcher proposes."""
+        epochs, arch_id = proposal.epochs, proposal.arch_id
+        top = self._top
+        if epochs is None:
+            epochs = top
+        elif type(epochs) is not int or not 0 < epochs <= top:  # the fast path is a plain int
+            epochs = check_int(epochs, "epochs", 1, top)
+        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
+            arch_id = check_arch_id(arch_id)
+        return arch_id, epochs
 
     def propose(self, proposal: Proposal) -> bool:
         """Start ``proposal`` on the lowest free worker, or answer it for free.
@@ -187,41 +210,46 @@ class Simulation:
         cannot pay it. The caller guarantees a free worker.
         """
         arch_id, epochs = self._check_proposal(proposal)
-        key = (arch_id, epochs)
+        key = arch_id * self._stride + epochs
         if key in self._in_flight:
             return False
         known = self._known.get(key)
-        if known is None and self._trained.get(arch_id, 0) >= epochs:
-            known = self.sign * self.table.value(arch_id, epochs)  # in the recorded history
-            self._known[key] = known
+        if known is None:
+            trained = self._trained.get(arch_id, 0)
+            if trained >= epochs:
+                known = self.sign * self._value(arch_id, epochs)  # in the recorded history
+                self._known[key] = known
         if known is not None:
             self._inbox.append(Result(arch_id, epochs, known))
             return False
         budget = self.budget
-        if arch_id not in self._started and budget.archs is not None and len(self._started) >= budget.archs:
+        started = self._started
+        if arch_id not in started and budget.archs is not None and len(started) >= budget.archs:
             raise _Stop
-        start_epoch = 0 if self.table.from_scratch else self._trained.get(arch_id, 0)
-        cost = self.table.cost_ticks(arch_id, epochs, start_epoch)
+        start_epoch = 0 if self._from_scratch else trained
+        cost = self._cost(arch_id, epochs, start_epoch)
+        now = self.now
+        end = now + cost
         if self._cost_limit is not None and self._spent + cost > self._cost_limit:
             self._stop(f"max_cost {budget.cost} GPU-days", proposal, cost)
         if budget.total_epochs is not None and self._epochs + epochs - start_epoch > budget.total_epochs:
             self._stop(f"max_total_epochs {budget.total_epochs}", proposal, cost)
-        if self._time_limit is not None and self.now + cost > self._time_limit:
+        if self._time_limit is not None and end > self._time_limit:
             self._stop(f"max_time {budget.time} days", proposal, cost)
         worker = heapq.heappop(self._free)
         log = self.log
-        heapq.heappush(self._busy, (self.now + cost, worker, len(log)))
+        heapq.heappush(self._busy, (end, worker, len(log.arch_id)))
         log.arch_id.append(arch_id)
         log.epoch_from.append(start_epoch)
         log.epoch_to.append(epochs)
         log.worker.append(worker)
-        log.start.append(self.now)
-        log.end.append(self.now + cost)
+        log.start.append(now)
+        log.end.append(end)
         log.cost.append(cost)
-        log.value.append(float("nan"))
+        log.value.append(_NAN)
         self._spent += cost
         self._epochs += epochs - start_epoch
-        self._started.add(arch_id)
+        started.add(arch_id)
         self._in_flight.add(key)
         return True
 
@@ -236,21 +264,26 @@ class Simulation:
 
     def tick(self) -> None:
         """Advance to the next completion time and finish everything ending then, in worker order."""
-        end = self._busy[0][0]
+        busy = self._busy
+        end = busy[0][0]
         self.now = end
         log = self.log
-        while self._busy and self._busy[0][0] == end:
-            _, worker, index = heapq.heappop(self._busy)
-            arch_id, epochs = log.arch_id[index], log.epoch_to[index]
-            value = float(self.table.value(arch_id, epochs))
-            log.value[index] = value
-            score = self.sign * value
-            self._known[(arch_id, epochs)] = score
-            self._in_flight.discard((arch_id, epochs))
-            if epochs > self._trained.get(arch_id, 0):
-                self._trained[arch_id] = epochs
-            heapq.heappush(self._free, worker)
-            self._inbox.append(Result(arch_id, epochs, score))
+        archs, epochs_to, values = log.arch_id, log.epoch_to, log.value
+        known, in_flight, trained, free, inbox = self._known, self._in_flight, self._trained, self._free, self._inbox
+        value_of, sign, stride = self._value_float, self.sign, self._stride
+        while busy and busy[0][0] == end:
+            _, worker, index = heapq.heappop(busy)
+            arch_id, epochs = archs[index], epochs_to[index]
+            value = value_of(arch_id, epochs)
+            values[index] = value
+            score = sign * value
+            key = arch_id * stride + epochs
+            known[key] = score
+            in_flight.discard(key)
+            if epochs > trained.get(arch_id, 0):
+                trained[arch_id] = epochs
+            heapq.heappush(free, worker)
+            inbox.append(Result(arch_id, epochs, score))
 
     def drain(self) -> None:
         """Let everything in flight finish."""
@@ -258,7 +291,9 @@ class Simulation:
             self.tick()
 
     def known_score(self, arch_id: int, epochs: int) -> float | None:
-        return self._known.get((arch_id, epochs))
+        if not 0 < epochs <= self._top:
+            return None
+        return self._known.get(arch_id * self._stride + epochs)
 
     # ------------------------------------------------------------------ driving a generator
     def _send(self) -> Any:
@@ -290,23 +325,32 @@ class Simulation:
                 return None
         else:
             command = self._send()
-        while not self.finished:
-            if isinstance(command, Proposal):
+        if self.finished:
+            self._end()
+            return None
+        send, propose, tick = self._gen.send, self.propose, self.tick
+        free, busy = self._free, self._busy
+        while True:
+            if command is None:
+                if not self._inbox:
+                    if not busy:
+                        break  # the searcher waits on nothing: it has no more to propose
+                    tick()
+            elif isinstance(command, Proposal):
                 try:
-                    self.propose(command)
+                    propose(command)
                 except _Stop:
                     self.stopped = True
                     break
-                if not self._free:
-                    self.tick()
-            elif command is None:
-                if not self._inbox:
-                    if not self._busy:
-                        break  # the searcher waits on nothing: it has no more to propose
-                    self.tick()
+                if not free:
+                    tick()
             else:
                 return command
-            command = self._send()
+            news, self._inbox = self._inbox, []
+            try:
+                command = send(news)
+            except StopIteration:
+                break
         self._end()
         return None
 

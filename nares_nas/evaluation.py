@@ -240,17 +240,32 @@ class EvaluationModel:
 
     def value(self, arch_id: int, epochs: int) -> float:
         """The objective of ``arch_id`` after ``epochs`` epochs (1-based count)."""
-        arch_id = check_arch_id(arch_id)
-        value = self._values[arch_id][check_epochs(epochs, self.max_epochs) - 1]
+        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:  # the fast path is a plain int
+            arch_id = check_arch_id(arch_id)
+        if type(epochs) is not int or not 0 < epochs <= self.max_epochs:
+            epochs = check_epochs(epochs, self.max_epochs)
+        return self.unchecked_value(arch_id, epochs)
+
+    def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
+        """The exact cost, in ticks, of training ``arch_id`` from ``epoch_from`` to ``epochs`` epochs."""
+        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
+            arch_id = check_arch_id(arch_id)
+        if type(epochs) is not int or not 0 < epochs <= self.max_epochs:
+            epochs = check_epochs(epochs, self.max_epochs)
+        if type(epoch_from) is not int or not 0 <= epoch_from < epochs:
+            epoch_from = self._check_from(epoch_from, epochs)
+        return self.unchecked_cost_ticks(arch_id, epochs, epoch_from)
+
+    # The clock validates each proposal once and then calls these two directly.
+    def unchecked_value(self, arch_id: int, epochs: int) -> float:
+        """:meth:`value` for a plain int ``arch_id`` in 1..15,625 and ``epochs`` in 1..E (not checked)."""
+        value = self._values[arch_id][epochs - 1]
         if value != value:  # NaN: not in the table
             raise self._missing(arch_id)
         return value
 
-    def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
-        """The exact cost, in ticks, of training ``arch_id`` from ``epoch_from`` to ``epochs`` epochs."""
-        arch_id = check_arch_id(arch_id)
-        epochs = check_epochs(epochs, self.max_epochs)
-        epoch_from = self._check_from(epoch_from, epochs)
+    def unchecked_cost_ticks(self, arch_id: int, epochs: int, epoch_from: int) -> int:
+        """:meth:`cost_ticks` for arguments already checked (``0 <= epoch_from < epochs <= E``)."""
         if self.free:
             return 0
         seconds = self._seconds[arch_id]

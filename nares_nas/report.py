@@ -96,6 +96,8 @@ class Table2:
     ddof: int | None
     preset: str | None = None
     budget: int | None = None
+    budget_note: str | None = None
+    """What a run could spend (the clock's budgets and workers), where it ran on the clock."""
     optimal_arch_id: int | None = None
     n_archs: int | None = None
     runs: Mapping[str, int] = field(default_factory=dict)
@@ -149,7 +151,8 @@ class Table2:
                    if s in self.queries else "")
                 for s in self.searchers
             )
-            lines.append(f"Preset: {self.preset or 'n/a'}; budget: {self.budget or 'n/a'}; runs: {runs}.")
+            budget = self.budget_note or f"budget: {self.budget or 'n/a'}"
+            lines.append(f"Preset: {self.preset or 'n/a'}; {budget}; runs: {runs}.")
         lines.append(f"Best mean of each row among the searchers marked; ties at {self.decimals} decimals "
                      "all marked.")
         return lines
@@ -253,6 +256,7 @@ class Table2:
             "data": {"source": self.source, "synthetic": self.synthetic, "published": self.published,
                      "label": self.data_line},
             "objective": self.objective, "ddof": self.ddof, "preset": self.preset, "budget": self.budget,
+            "budget_note": self.budget_note,
             "decimals": self.decimals, "notes": self.notes(),
             "optimal": {"mode": self.optimal_mode, "arch_id": self.optimal_arch_id,
                         "values": {m: num(self.optimal[m]) for m in self.metrics}},
@@ -294,13 +298,19 @@ def best_arch_ids(trajectories: Sequence[Trajectory]) -> np.ndarray:
     return np.array([t.best_arch_id for t in trajectories], dtype=np.int64)
 
 
-def summarize(bench: Benchmark, results: Mapping[str, Sequence[Trajectory]],
+def trajectories_of(results: Mapping[str, Sequence[Any]]) -> dict[str, list[Trajectory]]:
+    """Per searcher, the trajectories of its runs (given as trajectories or as harness run results)."""
+    return {name: [getattr(run, "trajectory", run) for run in runs] for name, runs in results.items()}
+
+
+def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
               metrics: Sequence[str] = TABLE2_METRICS, ddof: int = 1, optimal: str = "per-metric", *,
-              preset: str | None = None, budget: int | None = None, decimals: int = 2) -> Table2:
+              preset: str | None = None, budget: int | None = None, budget_note: str | None = None,
+              decimals: int = 2) -> Table2:
     """Aggregate the runs of each searcher into a :class:`Table2`.
 
-    ``results`` maps a searcher name to its runs (one :class:`Trajectory` each); all runs
-    must share one objective. ``optimal`` is ``"per-metric"`` (spec §7) or ``"best-arch"``.
+    ``results`` maps a searcher name to its runs (a :class:`Trajectory` or a harness run
+    result each); all runs must share one objective. ``optimal`` is ``"per-metric"`` (spec §7) or ``"best-arch"``.
     A run whose best architecture lacks a metric (NaN) is left out of that cell; ``n`` counts
     the runs that entered it.
     """
@@ -310,9 +320,10 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Trajectory]],
         raise ConfigError(f"ddof must be >= 0, got {ddof}")
     if not results:
         raise ConfigError("no results to summarise: give at least one searcher with runs")
+    results = trajectories_of(results)
     empty = [name for name, runs in results.items() if not runs or any(len(t) == 0 for t in runs)]
     if empty:
-        raise ConfigError(f"searchers {empty} have no runs or a run without queries")
+        raise ConfigError(f"searchers {empty} have no runs or a run without a full training (raise the budget)")
     objectives = {(t.objective, t.maximize) for runs in results.values() for t in runs}
     if len(objectives) != 1:
         raise ConfigError(f"runs mix objectives {sorted(objectives)}; summarise one objective at a time")
@@ -343,7 +354,7 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Trajectory]],
         frame=_frame(rows, metrics, list(results), decimals), optimal=pd.Series(opt, name="optimal"),
         optimal_mode=optimal,
         objective=objective, source=bench.source, synthetic=bench.synthetic, ddof=ddof, preset=preset,
-        budget=budget, optimal_arch_id=arch_id, n_archs=len(bench),
+        budget=budget, budget_note=budget_note, optimal_arch_id=arch_id, n_archs=len(bench),
         runs={name: len(runs) for name, runs in results.items()}, queries=queries, decimals=decimals,
     )
 
@@ -402,7 +413,7 @@ def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, 
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     objective = None
-    for name, runs in results.items():
+    for name, runs in trajectories_of(results).items():
         x, mean, low, high = anytime_curve(runs, band)
         label = f"{SEARCHER_LABELS.get(name, name)} ({len(runs)} runs)"
         line, = ax.plot(x, mean, lw=1.5, marker="o" if len(x) == 1 else None, label=label)
@@ -410,7 +421,7 @@ def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, 
         objective = runs[0].objective
     if budget is not None:
         ax.axvline(budget, color="grey", ls=":", lw=1, label=f"budget {budget}")
-    ax.set_xlabel("distinct queries")
+    ax.set_xlabel("distinct full trainings")
     ax.set_ylabel(f"best-so-far {objective}")
     ax.set_title(f"Mean over runs; band: {BANDS[band]}", fontsize=8)
     ax.legend(fontsize=8, loc="lower right")
@@ -425,25 +436,44 @@ def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, 
     return path
 
 
-def write_report(table: Table2, results: Mapping[str, Sequence[Trajectory]], out_dir: str | Path, *,
-                 band: str = "sem", reference: bool = False) -> dict[str, Path]:
+def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: str | Path, *,
+                 band: str = "sem", reference: bool = False, any_fidelity: bool = False) -> dict[str, Path]:
     """Write table2.md/.csv/.tex/.json and anytime.png into ``out_dir``; return their paths.
 
-    ``reference=True`` appends the published table to table2.md as a separate section.
+    Runs with the simulated clock's account (harness run results) add the cost table (in
+    table2.md, table2.json and costs.csv) and the anytime plots against simulated days and
+    GPU-days (anytime_sim_days.png, anytime_gpu_days.png; the incumbent at full fidelity, or
+    at any fidelity with ``any_fidelity``). ``reference=True`` appends the published table to
+    table2.md as a separate section.
     """
+    from . import cost_report
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    clocked = all(getattr(run, "clock", None) for runs in results.values() for run in runs)
+    costs = cost_report.cost_frame(results) if clocked else None
     markdown = table.to_markdown()
+    payload = {**table.to_dict(), "anytime_band": BANDS[band]}
+    if costs is not None:
+        markdown += "\n" + cost_report.cost_markdown(costs, table.budget_note or "")
+        payload["costs"] = json.loads(costs.reset_index().to_json(orient="records"))
     if reference:
         markdown += "\n---\n\n" + published_table2().to_markdown()
     texts = {"md": markdown, "csv": table.to_csv(), "tex": table.to_latex(),
-             "json": json.dumps({**table.to_dict(), "anytime_band": BANDS[band]}, indent=1) + "\n"}
+             "json": json.dumps(payload, indent=1) + "\n"}
     paths = {}
     for ext, text in texts.items():
         paths[ext] = out / f"table2.{ext}"
         paths[ext].write_text(text, encoding="utf-8")
-    paths["png"] = plot_anytime(results, out / "anytime.png", band=band, budget=table.budget,
-                                data_label=f"Data: {table.data_line}; preset: {table.preset or 'n/a'}")
+    label = f"Data: {table.data_line}; preset: {table.preset or 'n/a'}"
+    paths["png"] = plot_anytime(results, out / "anytime.png", band=band, budget=table.budget, data_label=label)
+    if costs is not None:
+        paths["costs"] = out / "costs.csv"
+        costs.to_csv(paths["costs"])
+        for axis in cost_report.AXES:
+            paths[axis] = cost_report.plot_anytime_clock(results, out / f"anytime_{axis}.png", axis,
+                                                         any_fidelity=any_fidelity, band=band, data_label=label,
+                                                         note=table.budget_note)
     return paths
 
 
@@ -473,17 +503,24 @@ def preset_params(preset: str, searcher: str) -> dict[str, Any]:
 
 
 def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str] = DEFAULT_SEARCHERS,
-               runs: int = 400, seed_start: int = 0, budget: int = 500, preset: str = "default",
-               params: Mapping[str, Mapping[str, Any]] | None = None, n_jobs: int = 1, backend: str = "loky",
-               scheduler: str | None = None, resume: bool = False,
-               progress: bool = False) -> dict[str, list[Trajectory]]:
+               runs: int = 400, seed_start: int = 0, budget: int | None = None, preset: str = "default",
+               params: Mapping[str, Mapping[str, Any]] | None = None, workers: int = 1,
+               max_cost: float | str | None = None, max_time: float | None = None,
+               max_total_epochs: int | None = None, from_scratch: bool = False, n_jobs: int = 1,
+               backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+               progress: bool = False) -> dict[str, list[Any]]:
     """Run each searcher for seeds ``seed_start ..`` on ``bench`` (objective VAL_PGD_ACC, maximised).
 
     Runs go to ``out_dir/<searcher>/`` through :func:`nares_nas.harness.run_to_dir`
     (``resume=True`` keeps those already there): ``n_jobs`` local processes, or
-    ``backend="dask"`` on the workers of the ``distributed`` scheduler at ``scheduler``.
-    ``params`` overrides the preset per searcher. Returns the trajectories per searcher, in
-    seed order, for :func:`summarize`.
+    ``backend="dask"`` on the workers of the ``distributed`` scheduler at ``scheduler``; on
+    ``workers`` simulated workers. ``budget`` is distinct archs per run (None: 500), and
+    ``max_cost`` (GPU-days; ``"equal"``: :func:`~nares_nas.cost_report.equal_cost`),
+    ``max_time`` and ``max_total_epochs`` limit what a run spends; with a multi-fidelity
+    searcher and no limit given, every searcher gets the equal-cost budget. ``params``
+    overrides the preset per searcher. Returns the harness run results per searcher, in
+    seed order, for :func:`summarize` and :func:`write_report`; :func:`table2_budget` says
+    which budget they ran under.
     """
     from .harness import run_to_dir
     from .searchers import resolve
@@ -493,6 +530,8 @@ def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str
     if unknown:
         raise ConfigError(f"parameters given for {unknown}, which are not among the searchers "
                           f"{list(searchers)}")
+    run_budget = table2_budget(bench, searchers, budget=budget, max_cost=max_cost, max_time=max_time,
+                               max_total_epochs=max_total_epochs)
     results = {}
     for name in searchers:
         cls = resolve(name)
@@ -503,9 +542,26 @@ def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str
             raise ConfigError(f"searcher {name!r} has no hyper-parameters {bad}; "
                               f"it accepts {sorted(accepted)}")
         folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-        log.info("running %s: %d runs, budget %d, preset %s, params %s", name, runs, budget, preset, kwargs)
-        done = run_to_dir(folder, cls(**kwargs), bench, seeds=range(seed_start, seed_start + runs),
-                          budget=budget, n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
-                          progress=progress)
-        results[name] = [r.trajectory for r in done]
+        log.info("running %s: %d runs, %s, preset %s, params %s", name, runs, run_budget, preset, kwargs)
+        results[name] = run_to_dir(folder, cls(**kwargs), bench, seeds=range(seed_start, seed_start + runs),
+                                   budget=run_budget, workers=workers, from_scratch=from_scratch, n_jobs=n_jobs,
+                                   backend=backend, scheduler=scheduler, resume=resume, progress=progress)
     return results
+
+
+def table2_budget(bench: Benchmark, searchers: Sequence[str], *, budget: int | None = None,
+                  max_cost: float | str | None = None, max_time: float | None = None,
+                  max_total_epochs: int | None = None):
+    """The :class:`~nares_nas.clock.Budget` of a Table 2 run (see :func:`run_table2`)."""
+    from .cost_report import equal_cost
+    from .harness import make_budget
+    from .searchers import resolve
+
+    if max_cost == "equal":
+        max_cost = equal_cost(bench)
+    elif isinstance(max_cost, str):
+        raise ConfigError(f"max_cost must be GPU-days or 'equal', got {max_cost!r}")
+    limited = budget is not None or max_cost is not None or max_time is not None or max_total_epochs is not None
+    if not limited and any(resolve(name).multi_fidelity for name in searchers):
+        max_cost = equal_cost(bench)  # distinct architectures say nothing about the cost of partial trainings
+    return make_budget(budget, max_cost=max_cost, max_time=max_time, max_total_epochs=max_total_epochs)

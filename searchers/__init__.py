@@ -1,7 +1,8 @@
 """Search algorithms and their registry (import as ``nares_nas.searchers``).
 
-Built-ins: :class:`RandomSearch`, :class:`LocalSearch`, :class:`RegularizedEvolution` and
-:class:`Bananas` (loaded on first use, so importing this package does not import torch).
+Built-ins: :class:`RandomSearch`, :class:`LocalSearch`, :class:`RegularizedEvolution`,
+:class:`Asha` and :class:`Bananas` (Bananas is loaded on first use, so importing this package does
+not import torch).
 Find any searcher, built-in or plugin, with :func:`resolve`; list them with :func:`available`.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._asha import Asha
 from ._base import Searcher
 from ._evolution import RegularizedEvolution
 from ._local import LocalSearch
@@ -16,7 +18,7 @@ from ._random import RandomSearch
 from ._registry import available, register, resolve, searcher_name
 
 __all__ = [
-    "Bananas", "LocalSearch", "RandomSearch", "RegularizedEvolution", "Searcher",
+    "Asha", "Bananas", "LocalSearch", "RandomSearch", "RegularizedEvolution", "Searcher",
     "available", "register", "resolve", "searcher_name",
 ]
 

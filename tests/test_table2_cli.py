@@ -200,3 +200,28 @@ def test_experiment_script_defaults_and_backend(tmp_path, monkeypatch):
                      "--scheduler", "tcp://10.0.0.1:8786"])
     assert (seen["backend"], seen["scheduler"], seen["preset"], seen["runs"]) == ("dask", "tcp://10.0.0.1:8786",
                                                                                   "default", 2)
+
+
+def test_table2_at_equal_cost_on_simulated_workers(tmp_path, capsys):
+    out = tmp_path / "cost"
+    assert cli.main(["table2", "--data", "synthetic", "--out", str(out), "--runs", "2", "--searchers",
+                     "random_search,regularized_evolution", "--workers", "4", "--max-cost"]) == 0
+    printed = capsys.readouterr().out
+    bench = nares_nas.load("synthetic")
+    cap = 500 * float(np.nanmean(bench.metric_array("TRAINING_TIME")[1:]))
+    assert f"budget per run: {cap:.4g} GPU-days (= 500 full trainings" in printed and "4 simulated workers" in printed
+    assert "| random_search | 2 |" in printed and SYNTHETIC_LABEL in printed
+    md = (out / "table2.md").read_text()
+    assert "Cost (simulated clock" in md and "4 simulated workers" in md
+    costs = pd.read_csv(out / "costs.csv", index_col="searcher")
+    assert list(costs.index) == ["random_search", "regularized_evolution"]
+    for name in costs.index:
+        for run in read_runs(out / name):
+            assert run.budget is None and run.clock["workers"] == 4
+            assert cap - 1.0 < run.clock["gpu_days"] <= cap  # every training costs less than 1 GPU-day here
+            assert run.clock["sim_days"] < run.clock["gpu_days"] / 3
+        spent = [r.clock["gpu_days"] for r in read_runs(out / name)]
+        assert costs.loc[name, "gpu_days_mean"] == pytest.approx(np.mean(spent))
+    assert (out / "anytime_sim_days.png").stat().st_size > 0 and (out / "anytime_gpu_days.png").stat().st_size > 0
+    config = json.loads((out / "random_search" / "config.json").read_text())
+    assert config["workers"] == 4 and config["max_cost"] == pytest.approx(cap) and config["budget"] is None

@@ -58,16 +58,27 @@ def add_clock_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("the simulated clock (every training costs its recorded time)")
     group.add_argument("--workers", type=int, default=1,
                        help="simulated workers (one GPU each) evaluating at once (default 1)")
-    group.add_argument("--max-cost", type=float, metavar="GPU_DAYS", help="GPU-days a run may spend")
+    group.add_argument("--max-cost", type=_cost, nargs="?", const="equal", metavar="GPU_DAYS",
+                       help="GPU-days a run may spend; without a value: the cost of 500 full trainings at the "
+                            "table's mean training_time")
     group.add_argument("--max-time", type=float, metavar="DAYS", help="simulated days a run may take")
     group.add_argument("--max-total-epochs", type=int, metavar="N", help="training epochs a run may spend")
     group.add_argument("--from-scratch", action="store_true",
                        help="charge every evaluation as a fresh training (default: a promotion continues)")
 
 
-def clock_budget(args: argparse.Namespace):
-    """The :class:`~nares_nas.clock.Budget` of the parsed options."""
-    from ..harness import make_budget
+def _cost(text: str) -> float | str:
+    if text == "equal":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GPU-days (a number) or 'equal', got {text!r}") from None
 
-    return make_budget(args.budget, max_cost=args.max_cost, max_time=args.max_time,
-                       max_total_epochs=args.max_total_epochs)
+
+def clock_budget(args: argparse.Namespace, bench: Benchmark, searchers: list[str] | None = None):
+    """The :class:`~nares_nas.clock.Budget` of the parsed options (see :func:`nares_nas.report.table2_budget`)."""
+    from ..report import table2_budget
+
+    return table2_budget(bench, searchers or [], budget=args.budget, max_cost=args.max_cost, max_time=args.max_time,
+                         max_total_epochs=args.max_total_epochs)

@@ -106,6 +106,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         runs = _table_runs(args, searcher, bench, seeds)
         trajectories = [r.trajectory for r in runs]
+        args.budget = runs[0].budget
     objective = trajectories[0].objective
     found = [t.best_value for t in trajectories if len(t)]
     best = np.array(found)
@@ -116,7 +117,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {budget} distinct archs, objective {objective} ({direction})")
     if runs is not None:
-        print(clock_line(args, runs))
+        print(clock_line(args, runs, bench))
     if len(found) < len(trajectories):
         print(f"{len(trajectories) - len(found)} runs finished no full training within the budget")
     if len(found):
@@ -134,7 +135,7 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
     from ..harness import RunResult, evaluation_model, run_to_dir, simulate_search
     from ..searchers import searcher_name
 
-    budget = clock_budget(args)
+    budget = clock_budget(args, bench, [args.algo])
     common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=not args.minimize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
@@ -147,14 +148,14 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
             for run in runs]
 
 
-def clock_line(args: argparse.Namespace, runs: list) -> str:
-    """What the runs cost: GPU-days and simulated days with the workers, mean over runs."""
+def clock_line(args: argparse.Namespace, runs: list, bench: Any) -> str:
+    """What the runs cost (GPU-days, simulated days with the workers; mean over runs) and could spend."""
+    from ..cost_report import budget_note
+
     gpu = np.array([r.clock["gpu_days"] for r in runs])
     sim = np.array([r.clock["sim_days"] for r in runs])
-    limits = [f"{name} {value}" for name, value in (("max-cost", args.max_cost), ("max-time", args.max_time),
-                                                     ("max-total-epochs", args.max_total_epochs)) if value]
-    return (f"cost per run: {gpu.mean():.2f} GPU-days, {sim.mean():.2f} simulated days on {args.workers} "
-            f"worker{'s' if args.workers != 1 else ''} (mean over runs){'; ' if limits else ''}{', '.join(limits)}")
+    return (f"cost per run: {gpu.mean():.2f} GPU-days, {sim.mean():.2f} simulated days (mean over runs); "
+            + budget_note(clock_budget(args, bench, [args.algo]), bench, args.workers))
 
 
 def fidelity_line(runs: list) -> str:

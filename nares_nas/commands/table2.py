@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import add_data_option, add_parallel_options, load_data
+from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, load_data
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "and DIR/anytime.png")
     p.add_argument("--runs", type=int, default=400, help="runs per searcher (default 400, as published)")
     p.add_argument("--seed-start", type=int, default=0, help="seeds are seed-start .. seed-start+runs-1")
-    p.add_argument("--budget", type=int, default=500, help="distinct queries per run (default 500)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="distinct architectures per run (default 500; no limit when --max-cost, --max-time or "
+                        "--max-total-epochs is given; with a multi-fidelity searcher and no budget given, the "
+                        "equal-cost budget of --max-cost)")
     p.add_argument("--searchers", default=",".join(DEFAULT_SEARCHERS),
                    help="comma-separated searcher names or module:Class (default: the four of Table 2)")
     p.add_argument("--preset", choices=PRESETS, default="default",
@@ -33,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "code at once; fast: BANANAS' cheap settings")
     p.add_argument("--param", action="append", default=[], metavar="SEARCHER.KEY=VALUE",
                    help="override one hyper-parameter (VALUE read as JSON, else a string); repeatable")
+    add_clock_options(p)
+    p.add_argument("--incumbent", choices=("full", "any"), default="full",
+                   help="anytime plots against time and cost: the best at full fidelity (default) or at any")
     add_parallel_options(p)
     p.add_argument("--resume", action="store_true",
                    help="keep the runs already in DIR/<searcher>/ (--jobs and --backend may change)")
@@ -66,6 +72,7 @@ def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, 
 
 
 def cmd_table2(args: argparse.Namespace) -> int:
+    from ..cost_report import budget_note
     from ..report import SYNTHETIC_LABEL, published_table2, run_table2, summarize, write_report
 
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
@@ -75,14 +82,22 @@ def cmd_table2(args: argparse.Namespace) -> int:
         raise ConfigError(f"--runs must be >= 1, got {args.runs}")
     params = parse_params(args.param, searchers)
     bench = load_data(args)
+    budget = clock_budget(args, bench, searchers)
     results = run_table2(
-        bench, args.out, searchers=searchers, runs=args.runs, seed_start=args.seed_start, budget=args.budget,
-        preset=args.preset, params=params, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-        resume=args.resume, progress=sys.stderr.isatty(),
+        bench, args.out, searchers=searchers, runs=args.runs, seed_start=args.seed_start, budget=budget.archs,
+        max_cost=budget.cost, max_time=budget.time, max_total_epochs=budget.total_epochs, workers=args.workers,
+        from_scratch=args.from_scratch, preset=args.preset, params=params, n_jobs=args.jobs, backend=args.backend,
+        scheduler=args.scheduler, resume=args.resume, progress=sys.stderr.isatty(),
     )
-    table = summarize(bench, results, optimal=args.optimal, preset=args.preset, budget=args.budget)
-    paths = write_report(table, results, args.out, band=args.band, reference=args.reference_table)
+    table = summarize(bench, results, optimal=args.optimal, preset=args.preset, budget=budget.archs,
+                      budget_note=budget_note(budget, bench, args.workers))
+    paths = write_report(table, results, args.out, band=args.band, reference=args.reference_table,
+                         any_fidelity=args.incumbent == "any")
     print(table.to_markdown())
+    if "costs" in paths:
+        from ..cost_report import cost_frame, cost_markdown
+
+        print(cost_markdown(cost_frame(results), table.budget_note))
     if args.reference_table:
         print("=" * 100)
         print(published_table2().to_markdown())

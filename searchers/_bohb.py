@@ -1,0 +1,187 @@
+"""BOHB (Falkner et al., 2018): Hyperband whose new architectures come from a TPE-style density model.
+
+The model follows the paper and its reference implementation (HpBandSter's ``BOHB``
+config generator), on the six decision variables encoded as HpBandSter encodes integer
+hyper-parameters: choice ``k`` of 5 is the centre ``(k + 0.5) / 5`` of its bin of ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import ClassVar
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from nares_nas._validation import check_int
+from nares_nas.asktell import Proposals, Result
+from nares_nas.errors import ConfigError
+from nares_nas.space import CHOICES, N_ARCHS, SearchSpace, arch_ids_of, archs_by_id
+
+from ._hyperband import DEFAULT_MIN_EPOCHS, _Synchronous, hyperband_iteration, run_brackets
+
+N_DIMS = len(CHOICES)
+N_CHOICES = len(CHOICES[0])
+
+
+@functools.cache
+def unit_vectors() -> np.ndarray:
+    """Read-only ``(15626, 6)``: row ``arch_id`` holds its decision variables as bin centres in ``[0, 1]``."""
+    archs = archs_by_id()
+    index = np.stack([np.searchsorted(CHOICES[col], archs[:, col]) for col in range(N_DIMS)], axis=1)
+    vectors = np.full((N_ARCHS + 1, N_DIMS), np.nan)
+    vectors[1:] = (index + 0.5) / N_CHOICES
+    vectors.setflags(write=False)
+    return vectors
+
+
+def decode(vectors: np.ndarray) -> np.ndarray:
+    """arch_ids of points of ``[0, 1]^6`` (each coordinate rounded to the choice whose bin holds it)."""
+    index = np.clip(np.floor(np.asarray(vectors) * N_CHOICES).astype(np.int64), 0, N_CHOICES - 1)
+    choices = np.asarray(CHOICES)
+    return arch_ids_of(choices[np.arange(N_DIMS), index])
+
+
+def bandwidths(data: np.ndarray, min_bandwidth: float) -> np.ndarray:
+    """Scott's normal-reference rule per dimension (statsmodels' ``normal_reference``), at least ``min_bandwidth``."""
+    n, d = data.shape
+    return np.maximum(1.06 * data.std(axis=0) * n ** (-1.0 / (4 + d)), min_bandwidth)
+
+
+def kde_pdf(points: np.ndarray, data: np.ndarray, bw: np.ndarray) -> np.ndarray:
+    """Product-Gaussian kernel density of ``data`` (bandwidths ``bw``) at each row of ``points``."""
+    z = (points[:, None, :] - data[None, :, :]) / bw
+    kernels = np.exp(-0.5 * z**2) / (np.sqrt(2.0 * np.pi) * bw)
+    return kernels.prod(axis=2).mean(axis=1)
+
+
+class _Pool:
+    """The architectures not drawn yet: uniform draws and removals in O(1) (swap with the last)."""
+
+    def __init__(self) -> None:
+        self.ids = list(range(1, N_ARCHS + 1))
+        self.where = list(range(-1, N_ARCHS))  # where[arch_id] = its index in ids
+
+    def __contains__(self, arch_id: int) -> bool:
+        return self.where[arch_id] >= 0
+
+    def remove(self, arch_id: int) -> int:
+        i, last = self.where[arch_id], self.ids[-1]
+        self.ids[i], self.where[last] = last, i
+        self.ids.pop()
+        self.where[arch_id] = -1
+        return arch_id
+
+    def draw(self, rng: np.random.Generator) -> int:
+        return self.remove(self.ids[int(rng.integers(len(self.ids)))])
+
+
+class BOHB(_Synchronous):
+    """BOHB: Hyperband's brackets, new architectures proposed by a density model per budget.
+
+    The brackets, the rounding rule, promotions (continuing from the epochs reached; equal
+    scores: the earliest proposed in the rung), the budget rules and ``min_epochs`` (default 4:
+    see :class:`~._hyperband.Hyperband` for the trade-off the fidelity study shows) are
+    Hyperband's, with ``eta = 3`` as in the paper. Every architecture a first rung needs is
+    chosen when it is proposed, from all results heard so far:
+
+    * with no model yet, or with probability ``random_fraction`` (1/3), uniformly at random
+      among the architectures not drawn before in the run;
+    * else from the model of the largest budget (epochs) with at least ``N_min + 2``
+      observations, ``N_min = min_points_in_model`` (default ``d + 1 = 7`` for the six
+      decision variables): of its ``N_b`` observations the best ``max(N_min, floor(top_fraction *
+      N_b))`` (``top_fraction`` 0.15; equal scores: the earliest heard) give the "good" density
+      ``l`` and the worst ``max(N_min, N_b - that)`` the "bad" one ``g``; each a product-Gaussian
+      kernel density on the bin-centre encoding, bandwidths by the normal-reference rule and at
+      least ``min_bandwidth`` (1e-3). ``num_samples`` (64) points are drawn around random good
+      observations from truncated normals on ``[0, 1]`` widened by ``bandwidth_factor`` (3), and
+      the one minimising ``max(g, 1e-32) / max(l, 1e-32)`` is taken (the first among equals).
+      Where it decodes to an architecture drawn before, the next best sample that does not
+      is taken, and if all do, a uniform one (architectures never repeat within a run).
+
+    **Workers.** By default (``overlap_brackets=True``) it runs in parallel as the paper does
+    (§4.2): a free worker takes the next proposal of the oldest running bracket, and when every
+    running bracket waits for a rung's results, the next bracket starts (so workers never idle
+    while a budget of distinct architectures is left). ``overlap_brackets=False`` runs the
+    brackets one after another, as :class:`~._hyperband.Hyperband` does; on one worker both are
+    the same. Random numbers come only from the ``rng`` given.
+    """
+
+    name: ClassVar[str] = "bohb"
+
+    def __init__(self, min_epochs: int = DEFAULT_MIN_EPOCHS, max_epochs: int | None = None, eta: float = 3,
+                 top_fraction: float = 0.15, min_points_in_model: int | None = None,
+                 random_fraction: float = 1 / 3, bandwidth_factor: float = 3.0, min_bandwidth: float = 1e-3,
+                 num_samples: int = 64, overlap_brackets: bool = True) -> None:
+        self.min_epochs = min_epochs
+        self.max_epochs = max_epochs
+        self.eta = eta
+        self.top_fraction = top_fraction
+        self.min_points_in_model = min_points_in_model
+        self.random_fraction = random_fraction
+        self.bandwidth_factor = bandwidth_factor
+        self.min_bandwidth = min_bandwidth
+        self.num_samples = num_samples
+        self.overlap_brackets = overlap_brackets
+
+    def _validate_model(self) -> int:
+        """``N_min``; raises :class:`ConfigError` for a bad model setting."""
+        def number(key: str, low: float, high: float | None, open_low: bool = False) -> None:
+            value = getattr(self, key)
+            ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.number))
+            ok = ok and np.isfinite(value) and (value > low if open_low else value >= low)
+            ok = ok and (high is None or value <= high)
+            if not ok:
+                bounds = f"{'(' if open_low else '['}{low}, {'inf)' if high is None else f'{high}]'}"
+                raise ConfigError(f"BOHB {key} must be a number in {bounds}, got {value!r}")
+
+        number("top_fraction", 0.0, 1.0, open_low=True)
+        number("random_fraction", 0.0, 1.0)
+        number("bandwidth_factor", 0.0, None, open_low=True)
+        number("min_bandwidth", 0.0, None, open_low=True)
+        check_int(self.num_samples, "BOHB num_samples")
+        if self.min_points_in_model is None:
+            return N_DIMS + 1
+        return check_int(self.min_points_in_model, "BOHB min_points_in_model")
+
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        low, top, eta = self._schedule(max_epochs)
+        n_min = self._validate_model()
+        vectors = unit_vectors()
+        pool = _Pool()
+        observed: dict[int, tuple[list[int], list[float]]] = {}  # epochs -> (arch_ids, scores) as heard
+
+        def hear(result: Result) -> None:
+            archs, scores = observed.setdefault(result.epochs, ([], []))
+            archs.append(result.arch_id)
+            scores.append(result.score)
+
+        def draw() -> int:
+            budgets = [b for b, (archs, _) in observed.items() if len(archs) >= n_min + 2]
+            if not budgets or rng.random() < self.random_fraction:
+                return pool.draw(rng)
+            archs, scores = observed[max(budgets)]
+            data = vectors[archs]
+            order = np.argsort(-np.asarray(scores), kind="stable")  # best first, ties: earliest heard
+            n_good = max(n_min, int(self.top_fraction * len(archs)))
+            good, bad = data[order[:n_good]], data[order[-max(n_min, len(archs) - n_good):]]
+            bw_good = bandwidths(good, self.min_bandwidth)
+            bw_bad = bandwidths(bad, self.min_bandwidth)
+            # samples around random good points, truncated normals on [0, 1] (inverse CDF)
+            centres = good[rng.integers(0, len(good), size=self.num_samples)]
+            scale = bw_good * self.bandwidth_factor
+            lo, hi = ndtr(-centres / scale), ndtr((1.0 - centres) / scale)
+            u = rng.random(centres.shape)
+            samples = np.clip(centres + scale * ndtri(lo + u * (hi - lo)), 0.0, 1.0)
+            samples = np.where(np.isnan(samples), centres, samples)
+            ratio = (np.maximum(kde_pdf(samples, bad, bw_bad), 1e-32)
+                     / np.maximum(kde_pdf(samples, good, bw_good), 1e-32))
+            for arch_id in decode(samples)[np.argsort(ratio, kind="stable")].tolist():
+                if arch_id in pool:
+                    return pool.remove(arch_id)
+            return pool.draw(rng)
+
+        brackets = itertools.cycle(hyperband_iteration(low, top, eta))
+        yield from run_brackets(brackets, top, eta, budget, draw, hear, overlap=bool(self.overlap_brackets))
