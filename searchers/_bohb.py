@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
+from fractions import Fraction
 from typing import ClassVar
 
 import numpy as np
@@ -17,7 +19,7 @@ from scipy.special import ndtr, ndtri
 from nares_nas._validation import check_int
 from nares_nas.asktell import Proposals, Result
 from nares_nas.errors import ConfigError
-from nares_nas.space import CHOICES, N_ARCHS, SearchSpace, arch_ids_of, archs_by_id
+from nares_nas.space import CHOICES, N_ARCHS, SearchSpace, archs_by_id
 
 from ._hyperband import DEFAULT_MIN_EPOCHS, _Synchronous, hyperband_iteration, run_brackets
 
@@ -36,11 +38,23 @@ def unit_vectors() -> np.ndarray:
     return vectors
 
 
+@functools.cache
+def _id_by_code() -> np.ndarray:
+    """arch_id by the base-5 code of its choice indices (D1 most significant)."""
+    index = np.floor(unit_vectors()[1:] * N_CHOICES).astype(np.int64)
+    ids = np.empty(N_ARCHS, dtype=np.int64)
+    ids[index @ _WEIGHTS] = np.arange(1, N_ARCHS + 1)
+    ids.setflags(write=False)
+    return ids
+
+
+_WEIGHTS = N_CHOICES ** np.arange(N_DIMS - 1, -1, -1)
+
+
 def decode(vectors: np.ndarray) -> np.ndarray:
     """arch_ids of points of ``[0, 1]^6`` (each coordinate rounded to the choice whose bin holds it)."""
     index = np.clip(np.floor(np.asarray(vectors) * N_CHOICES).astype(np.int64), 0, N_CHOICES - 1)
-    choices = np.asarray(CHOICES)
-    return arch_ids_of(choices[np.arange(N_DIMS), index])
+    return _id_by_code()[index @ _WEIGHTS]
 
 
 def bandwidths(data: np.ndarray, min_bandwidth: float) -> np.ndarray:
@@ -51,9 +65,11 @@ def bandwidths(data: np.ndarray, min_bandwidth: float) -> np.ndarray:
 
 def kde_pdf(points: np.ndarray, data: np.ndarray, bw: np.ndarray) -> np.ndarray:
     """Product-Gaussian kernel density of ``data`` (bandwidths ``bw``) at each row of ``points``."""
-    z = (points[:, None, :] - data[None, :, :]) / bw
-    kernels = np.exp(-0.5 * z**2) / (np.sqrt(2.0 * np.pi) * bw)
-    return kernels.prod(axis=2).mean(axis=1)
+    squares = np.zeros((len(points), len(data)))
+    for j in range(data.shape[1]):
+        z = (points[:, j, None] - data[None, :, j]) / bw[j]
+        squares += z * z
+    return np.exp(-0.5 * squares).mean(axis=1) / np.prod(np.sqrt(2.0 * np.pi) * bw)
 
 
 class _Pool:
@@ -149,6 +165,7 @@ class BOHB(_Synchronous):
                 *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
         low, top, eta = self._schedule(max_epochs)
         n_min = self._validate_model()
+        top_fraction = Fraction(repr(float(self.top_fraction)))  # exact: floor(0.29 * 100) is 29
         vectors = unit_vectors()
         pool = _Pool()
         observed: dict[int, tuple[list[int], list[float]]] = {}  # epochs -> (arch_ids, scores) as heard
@@ -158,17 +175,27 @@ class BOHB(_Synchronous):
             archs.append(result.arch_id)
             scores.append(result.score)
 
+        models: dict[int, tuple[int, tuple[np.ndarray, ...]]] = {}  # epochs -> (observations, model)
+
+        def model(epochs: int) -> tuple[np.ndarray, ...]:
+            """``(good, bw_good, bad, bw_bad)`` fitted on the observations at ``epochs`` so far."""
+            archs, scores = observed[epochs]
+            cached = models.get(epochs)
+            if cached is not None and cached[0] == len(archs):
+                return cached[1]
+            data = vectors[archs]
+            order = np.argsort(-np.asarray(scores), kind="stable")  # best first, ties: earliest heard
+            n_good = max(n_min, math.floor(top_fraction * len(archs)))
+            good, bad = data[order[:n_good]], data[order[-max(n_min, len(archs) - n_good):]]
+            fitted = (good, bandwidths(good, self.min_bandwidth), bad, bandwidths(bad, self.min_bandwidth))
+            models[epochs] = (len(archs), fitted)
+            return fitted
+
         def draw() -> int:
             budgets = [b for b, (archs, _) in observed.items() if len(archs) >= n_min + 2]
             if not budgets or rng.random() < self.random_fraction:
                 return pool.draw(rng)
-            archs, scores = observed[max(budgets)]
-            data = vectors[archs]
-            order = np.argsort(-np.asarray(scores), kind="stable")  # best first, ties: earliest heard
-            n_good = max(n_min, int(self.top_fraction * len(archs)))
-            good, bad = data[order[:n_good]], data[order[-max(n_min, len(archs) - n_good):]]
-            bw_good = bandwidths(good, self.min_bandwidth)
-            bw_bad = bandwidths(bad, self.min_bandwidth)
+            good, bw_good, bad, bw_bad = model(max(budgets))
             # samples around random good points, truncated normals on [0, 1] (inverse CDF)
             centres = good[rng.integers(0, len(good), size=self.num_samples)]
             scale = bw_good * self.bandwidth_factor
