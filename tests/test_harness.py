@@ -17,7 +17,16 @@ import nares_nas
 from nares_nas import cli
 from nares_nas.clock import Budget
 from nares_nas.errors import ConfigError, MetricError
-from nares_nas.harness import SUMMARY_COLUMNS, as_model, iter_groups, read_runs, run_search, run_to_dir
+from nares_nas.harness import (
+    SUMMARY_COLUMNS,
+    as_model,
+    evaluation_model,
+    iter_groups,
+    read_runs,
+    run_search,
+    run_to_dir,
+    simulate_search,
+)
 from nares_nas.searchers import Bananas, LocalSearch, RandomSearch, RegularizedEvolution
 from nares_nas.searchers.contract import toy_objective
 from nares_nas.space import KEYS, Arch
@@ -65,14 +74,26 @@ def test_process_parallel_equals_sequential(values):
         assert same(seq, par), searcher
 
 
-def test_dask_equals_sequential(values):
+def logs(runs):
+    return [run.log.rows() for run in runs]
+
+
+def test_dask_equals_sequential(values, bench):
     distributed = pytest.importorskip("distributed")
+    model = evaluation_model(bench, "VAL_PGD_ACC")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster:
         for searcher in (RegularizedEvolution(), LocalSearch(), TINY_BANANAS):
             on_dask = run_search(searcher, values, seeds=range(8), budget=150, backend="dask",
                                  scheduler=cluster.scheduler_address)
             assert same(on_dask, run_search(searcher, values, seeds=range(8), budget=150))
+        # on simulated workers, every evaluation (worker, start, end) is the same wherever the runs go
+        options = dict(seeds=range(4), budget=Budget(cost=15.0), workers=4)
+        seq = simulate_search(RegularizedEvolution(), model, **options)
+        assert logs(simulate_search(RegularizedEvolution(), model, backend="dask",
+                                    scheduler=cluster.scheduler_address, **options)) == logs(seq)
+        assert logs(simulate_search(RegularizedEvolution(), model, n_jobs=2, **options)) == logs(seq)
+        assert len({r["worker"] for r in seq[0].log.rows()}) == 4
 
 
 def test_name_resolution_and_minimising(values):
