@@ -206,8 +206,10 @@ class EvaluationModel:
         self.from_scratch = bool(from_scratch)
         self.free = bool(free)
         self.source = source
-        self._values = values.tolist()  # nested Python floats: the fastest scalar lookup
-        self._seconds = training_seconds(times).tolist()
+        # Nested tuples of Python floats: the fastest scalar lookup, and (holding no containers)
+        # untracked by the cyclic garbage collector, so the table adds nothing to its passes.
+        self._values = tuple(map(tuple, values.tolist()))
+        self._seconds = tuple(training_seconds(times).tolist())
 
     @classmethod
     def from_benchmark(cls, bench, objective: str = "VAL_PGD_ACC", *, from_scratch: bool = False,

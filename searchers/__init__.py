@@ -1,8 +1,8 @@
 """Search algorithms and their registry (import as ``nares_nas.searchers``).
 
 Built-ins: :class:`RandomSearch`, :class:`LocalSearch`, :class:`RegularizedEvolution`,
-:class:`Asha` and :class:`Bananas` (Bananas is loaded on first use, so importing this package does
-not import torch).
+:class:`SuccessiveHalving`, :class:`Hyperband`, :class:`BOHB`, :class:`Asha` and :class:`Bananas`
+(Bananas is loaded on first use, so importing this package does not import torch).
 Find any searcher, built-in or plugin, with :func:`resolve`; list them with :func:`available`.
 """
 
@@ -12,14 +12,16 @@ from typing import Any
 
 from ._asha import Asha
 from ._base import Searcher
+from ._bohb import BOHB
 from ._evolution import RegularizedEvolution
+from ._hyperband import Hyperband, SuccessiveHalving
 from ._local import LocalSearch
 from ._random import RandomSearch
 from ._registry import available, register, resolve, searcher_name
 
 __all__ = [
-    "Asha", "Bananas", "LocalSearch", "RandomSearch", "RegularizedEvolution", "Searcher",
-    "available", "register", "resolve", "searcher_name",
+    "BOHB", "Asha", "Bananas", "Hyperband", "LocalSearch", "RandomSearch", "RegularizedEvolution",
+    "Searcher", "SuccessiveHalving", "available", "register", "resolve", "searcher_name",
 ]
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from nares_nas._validation import check_int
 from nares_nas.asktell import Proposals, Result
@@ -72,6 +72,42 @@ def kde_pdf(points: np.ndarray, data: np.ndarray, bw: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * squares).mean(axis=1) / np.prod(np.sqrt(2.0 * np.pi) * bw)
 
 
+def split(scores: Sequence[float], n_min: int, top_fraction: float | Fraction) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the observations that model the good and the bad density (Falkner et al., 2018, §3.1).
+
+    Of ``N_b = len(scores)`` (larger is better) the best ``N_l = max(n_min, floor(top_fraction *
+    N_b))`` are good and the worst ``max(n_min, N_b - N_l)`` bad (the two overlap while
+    ``N_b < 2 * n_min``); equal scores rank in the order given (the earliest heard first).
+    """
+    fraction = top_fraction if isinstance(top_fraction, Fraction) else Fraction(repr(float(top_fraction)))
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    n_good = max(n_min, math.floor(fraction * len(order)))  # exact: 0.15 of 100 is 15, not 14
+    return order[:n_good], order[len(order) - max(n_min, len(order) - n_good):]
+
+
+def tpe_candidates(rng: np.random.Generator, good: np.ndarray, bad: np.ndarray, num_samples: int,
+                   bandwidth_factor: float, min_bandwidth: float) -> np.ndarray:
+    """arch_ids of ``num_samples`` draws from the widened good density, the best (lowest ``g/l``) first.
+
+    ``good`` and ``bad`` are encoded observations (rows of :func:`unit_vectors`). Each draw picks
+    a good observation uniformly and, per coordinate, a normal around it with standard
+    deviation ``bandwidth_factor`` times its bandwidth, truncated to ``[0, 1]`` (by the inverse
+    CDF); draws are ranked by ``max(g, 1e-32) / max(l, 1e-32)`` at the drawn point (stable:
+    the first drawn among equals), as HpBandSter does, and decoded to architectures.
+    """
+    from scipy.special import ndtr, ndtri  # here, so importing the searchers does not import scipy
+
+    bw_good, bw_bad = bandwidths(good, min_bandwidth), bandwidths(bad, min_bandwidth)
+    centres = good[rng.integers(0, len(good), size=num_samples)]
+    scale = bw_good * bandwidth_factor
+    lo, hi = ndtr(-centres / scale), ndtr((1.0 - centres) / scale)
+    u = rng.random(centres.shape)
+    samples = np.clip(centres + scale * ndtri(lo + u * (hi - lo)), 0.0, 1.0)
+    samples = np.where(np.isnan(samples), centres, samples)
+    ratio = np.maximum(kde_pdf(samples, bad, bw_bad), 1e-32) / np.maximum(kde_pdf(samples, good, bw_good), 1e-32)
+    return decode(samples)[np.argsort(ratio, kind="stable")]
+
+
 class _Pool:
     """The architectures not drawn yet: uniform draws and removals in O(1) (swap with the last)."""
 
@@ -97,7 +133,7 @@ class BOHB(_Synchronous):
     """BOHB: Hyperband's brackets, new architectures proposed by a density model per budget.
 
     The brackets, the rounding rule, promotions (continuing from the epochs reached; equal
-    scores: the earliest proposed in the rung), the budget rules and ``min_epochs`` (default 4:
+    scores: the earliest proposed in the rung), the budget rules and ``min_epochs`` (default 1:
     see :class:`~._hyperband.Hyperband` for the trade-off the fidelity study shows) are
     Hyperband's, with ``eta = 3`` as in the paper. Every architecture a first rung needs is
     chosen when it is proposed, from all results heard so far:
@@ -115,6 +151,10 @@ class BOHB(_Synchronous):
       the one minimising ``max(g, 1e-32) / max(l, 1e-32)`` is taken (the first among equals).
       Where it decodes to an architecture drawn before, the next best sample that does not
       is taken, and if all do, a uniform one (architectures never repeat within a run).
+
+    On the SYNTHETIC stand-in at the cost of 500 full trainings (one worker, 50 seeds, mean
+    best ``VAL_PGD_ACC`` ± s.e.) it finds 38.76 ± 0.02 (38.72 ± 0.02 with ``min_epochs=4``),
+    against Hyperband's 38.32 ± 0.04 and random search's 38.22 ± 0.03.
 
     **Workers.** By default (``overlap_brackets=True``) it runs in parallel as the paper does
     (§4.2): a free worker takes the next proposal of the oldest running bracket, and when every
@@ -165,7 +205,7 @@ class BOHB(_Synchronous):
                 *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
         low, top, eta = self._schedule(max_epochs)
         n_min = self._validate_model()
-        top_fraction = Fraction(repr(float(self.top_fraction)))  # exact: floor(0.29 * 100) is 29
+        top_fraction = Fraction(repr(float(self.top_fraction)))  # its shortest decimal, exactly
         vectors = unit_vectors()
         pool = _Pool()
         observed: dict[int, tuple[list[int], list[float]]] = {}  # epochs -> (arch_ids, scores) as heard
@@ -175,37 +215,16 @@ class BOHB(_Synchronous):
             archs.append(result.arch_id)
             scores.append(result.score)
 
-        models: dict[int, tuple[int, tuple[np.ndarray, ...]]] = {}  # epochs -> (observations, model)
-
-        def model(epochs: int) -> tuple[np.ndarray, ...]:
-            """``(good, bw_good, bad, bw_bad)`` fitted on the observations at ``epochs`` so far."""
-            archs, scores = observed[epochs]
-            cached = models.get(epochs)
-            if cached is not None and cached[0] == len(archs):
-                return cached[1]
-            data = vectors[archs]
-            order = np.argsort(-np.asarray(scores), kind="stable")  # best first, ties: earliest heard
-            n_good = max(n_min, math.floor(top_fraction * len(archs)))
-            good, bad = data[order[:n_good]], data[order[-max(n_min, len(archs) - n_good):]]
-            fitted = (good, bandwidths(good, self.min_bandwidth), bad, bandwidths(bad, self.min_bandwidth))
-            models[epochs] = (len(archs), fitted)
-            return fitted
-
         def draw() -> int:
             budgets = [b for b, (archs, _) in observed.items() if len(archs) >= n_min + 2]
             if not budgets or rng.random() < self.random_fraction:
                 return pool.draw(rng)
-            good, bw_good, bad, bw_bad = model(max(budgets))
-            # samples around random good points, truncated normals on [0, 1] (inverse CDF)
-            centres = good[rng.integers(0, len(good), size=self.num_samples)]
-            scale = bw_good * self.bandwidth_factor
-            lo, hi = ndtr(-centres / scale), ndtr((1.0 - centres) / scale)
-            u = rng.random(centres.shape)
-            samples = np.clip(centres + scale * ndtri(lo + u * (hi - lo)), 0.0, 1.0)
-            samples = np.where(np.isnan(samples), centres, samples)
-            ratio = (np.maximum(kde_pdf(samples, bad, bw_bad), 1e-32)
-                     / np.maximum(kde_pdf(samples, good, bw_good), 1e-32))
-            for arch_id in decode(samples)[np.argsort(ratio, kind="stable")].tolist():
+            archs, scores = observed[max(budgets)]
+            good, bad = split(scores, n_min, top_fraction)
+            data = vectors[archs]
+            picks = tpe_candidates(rng, data[good], data[bad], self.num_samples, self.bandwidth_factor,
+                                   self.min_bandwidth)
+            for arch_id in picks.tolist():
                 if arch_id in pool:
                     return pool.remove(arch_id)
             return pool.draw(rng)

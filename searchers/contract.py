@@ -10,6 +10,12 @@ the budget is respected and spent (a run stops at ``budget`` distinct queries, n
 unless it has queried the whole space), that repeated queries are free and recorded once,
 that a seed determines the run (alone or handed to ``run_many`` with other seeds), and that
 the searcher pickles (the harness ships it to worker processes).
+
+A :attr:`~Searcher.multi_fidelity` searcher proposes trainings of fewer epochs, which a plain
+oracle refuses, so it is checked on the simulated clock instead (:func:`nares_nas.clock.simulate`
+over :class:`ToyFidelityTable`, on 1 and 3 workers) for the same properties: its budget of
+distinct architectures spent and not exceeded, a seed determining the run (alone, after a
+pickle round trip, and with other seeds), hyper-parameters unchanged.
 """
 
 from __future__ import annotations
@@ -51,6 +57,69 @@ class _CallLog(TabularOracle):
     def query(self, arch_id: int) -> float:
         self.calls.append(arch_id)
         return super().query(arch_id)
+
+
+class ToyFidelityTable:
+    """:func:`toy_objective` with a history, as the clock reads a table (:class:`nares_nas.clock.EvaluationTable`).
+
+    ``max_epochs`` epochs; after ``e`` of them an architecture scores its toy value less
+    ``0.1 * (max_epochs - e)`` (rounded to two decimals); an epoch of ``arch_id`` costs
+    ``1 + arch_id % 3`` ticks, a simulated day is one tick.
+    """
+
+    ticks_per_day = 1
+    from_scratch = False
+
+    def __init__(self, values: np.ndarray, max_epochs: int = 27) -> None:
+        self.values = values
+        self.max_epochs = max_epochs
+
+    def value(self, arch_id: int, epochs: int) -> float:
+        return round(float(self.values[arch_id]) - 0.1 * (self.max_epochs - epochs), 2)
+
+    def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
+        return (1 + arch_id % 3) * (epochs - epoch_from)
+
+
+def _check_multi_fidelity(searcher: Searcher, values: np.ndarray, budget: int, seeds: Sequence[int]) -> None:
+    """The contract on the simulated clock, for a searcher that proposes fidelities."""
+    from nares_nas.clock import Budget, simulate  # the clock imports this package: import it late
+
+    params = searcher.get_params()
+    table = ToyFidelityTable(values)
+    cap = searcher.query_cap(budget)
+    limit = Budget(archs=cap)
+    for workers in (1, 3):
+        alone = {}
+        for seed in seeds:
+            (run,) = simulate(searcher, table, [seed], budget=limit, search_budget=budget, workers=workers)
+            archs = len(set(run.log.arch_id))
+            if run.stopped:
+                _fail(searcher, f"seed {seed}, {workers} workers: asked for a new architecture after its query "
+                                f"cap {cap} (budget {budget})")
+            if archs < min(budget, N_ARCHS):
+                _fail(searcher, f"seed {seed}, {workers} workers: stopped after {archs} distinct architectures of "
+                                f"a budget of {budget} (start new ones until the budget is spent)")
+            if searcher.get_params() != params:
+                _fail(searcher, "a run changed the hyper-parameters")
+            (again,) = simulate(type(searcher)(**params), table, [seed], budget=limit, search_budget=budget,
+                                workers=workers)
+            if again.log != run.log:
+                _fail(searcher, f"seed {seed}, {workers} workers: two runs differ; draw every random number from "
+                                "the rng passed in")
+            try:
+                copy = pickle.loads(pickle.dumps(searcher))
+            except Exception as exc:  # any pickling failure breaks the harness's workers
+                raise AssertionError(f"{searcher!r} does not pickle: {type(exc).__name__}: {exc}") from exc
+            (unpickled,) = simulate(copy, table, [seed], budget=limit, search_budget=budget, workers=workers)
+            if unpickled.log != run.log:
+                _fail(searcher, f"seed {seed}, {workers} workers: the unpickled searcher runs differently")
+            alone[seed] = run.log
+        together = simulate(searcher, table, list(seeds), budget=limit, search_budget=budget, workers=workers)
+        for seed, run in zip(seeds, together):
+            if run.log != alone[seed]:
+                _fail(searcher, f"seed {seed}, {workers} workers: a run among seeds {list(seeds)} differs from "
+                                "the run alone")
 
 
 def _fail(searcher: Searcher, message: str) -> None:
@@ -97,7 +166,9 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
                    values: np.ndarray | None = None) -> None:
     """Raise ``AssertionError`` if ``searcher`` (a class or an instance) breaks the contract.
 
-    Checks: hyper-parameters round-trip through ``get_params`` and are not changed by a run;
+    A :attr:`~Searcher.multi_fidelity` searcher runs on the simulated clock instead of an oracle
+    (see the module docstring). Checks: hyper-parameters round-trip through ``get_params`` and
+    are not changed by a run;
     at most ``query_cap(budget)`` distinct queries (never fewer allowed than ``budget``) and
     at least ``budget`` (or the whole space): a searcher spends its budget;
     repeats are free and recorded once; the same seed gives the same trajectory, also after
@@ -114,6 +185,9 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
     clone = type(searcher)(**params)
     if clone.get_params() != params:
         _fail(searcher, "__init__ must store its hyper-parameters unchanged (get_params round trip)")
+    if searcher.multi_fidelity:
+        _check_multi_fidelity(searcher, values, budget, seeds)
+        return
 
     alone: dict[int, Trajectory] = {}
     for seed in seeds:
