@@ -65,6 +65,7 @@ class EvaluationTable(Protocol):
 # ``unchecked_cost_ticks(arch_id, epochs, epoch_from) -> int``: the same without validating
 # their arguments, which the clock has checked once per proposal (as EvaluationModel does).
 _NAN = math.nan
+_IN_FLIGHT = object()  # stands for the score of an evaluation in flight
 
 
 def _limit(name: str, value: Any, integer: bool) -> None:
@@ -156,6 +157,7 @@ class Simulation:
         self.now = 0
         self._cost_limit = budget.ticks(budget.cost, table.ticks_per_day)
         self._time_limit = budget.ticks(budget.time, table.ticks_per_day)
+        self._limited = budget.cost is not None or budget.time is not None or budget.total_epochs is not None
         self._spent = 0
         self._epochs = 0
         self._top = int(table.max_epochs)
@@ -170,10 +172,8 @@ class Simulation:
         self._cost = getattr(table, "unchecked_cost_ticks", None) or table.cost_ticks
         self._free = list(range(self.workers))  # a heap of idle worker ids
         self._busy: list[tuple[int, int, int]] = []  # (end, worker, log index)
-        self._known: dict[int, float] = {}  # (arch, epochs) key -> score
-        self._trained: dict[int, int] = {}  # arch -> furthest finished epochs
-        self._started: set[int] = set()  # archs with an evaluation started
-        self._in_flight: set[int] = set()  # (arch, epochs) keys
+        self._known: dict[int, Any] = {}  # (arch, epochs) key -> score, or _IN_FLIGHT
+        self._trained: dict[int, int] = {}  # every arch started -> furthest finished epochs (0: none yet)
         self._inbox: list[Result] = []
         self._gen = proposals
         self._primed = False
@@ -184,24 +184,12 @@ class Simulation:
     @property
     def n_archs(self) -> int:
         """Distinct architectures started."""
-        return len(self._started)
+        return len(self._trained)
 
     @property
     def spent_days(self) -> float:
         """GPU-days charged so far (in-flight evaluations included)."""
         return self._spent / self.table.ticks_per_day
-
-    def _check_proposal(self, proposal: Any) -> tuple[int, int]:
-        """``(arch_id, epochs)`` of ``proposal`` as plain ints; the one check of what a searcher proposes."""
-        epochs, arch_id = proposal.epochs, proposal.arch_id
-        top = self._top
-        if epochs is None:
-            epochs = top
-        elif type(epochs) is not int or not 0 < epochs <= top:  # the fast path is a plain int
-            epochs = check_int(epochs, "epochs", 1, top)
-        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
-            arch_id = check_arch_id(arch_id)
-        return arch_id, epochs
 
     def propose(self, proposal: Proposal) -> bool:
         """Start ``proposal`` on the lowest free worker, or answer it for free.
@@ -209,33 +197,39 @@ class Simulation:
         Returns True if it started a new evaluation. Raises :class:`_Stop` if the budget
         cannot pay it. The caller guarantees a free worker.
         """
-        arch_id, epochs = self._check_proposal(proposal)
+        epochs, arch_id = proposal.epochs, proposal.arch_id  # the one check of a proposal
+        if epochs is None:
+            epochs = self._top
+        elif type(epochs) is not int or not 0 < epochs <= self._top:  # the fast path is a plain int
+            epochs = check_int(epochs, "epochs", 1, self._top)
+        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
+            arch_id = check_arch_id(arch_id)
         key = arch_id * self._stride + epochs
-        if key in self._in_flight:
-            return False
         known = self._known.get(key)
-        if known is None:
-            trained = self._trained.get(arch_id, 0)
-            if trained >= epochs:
-                known = self.sign * self._value(arch_id, epochs)  # in the recorded history
-                self._known[key] = known
+        if known is _IN_FLIGHT:
+            return False
+        trained = self._trained.get(arch_id)
+        if known is None and trained is not None and trained >= epochs:
+            known = self._known[key] = self.sign * self._value(arch_id, epochs)  # in the recorded history
         if known is not None:
             self._inbox.append(Result(arch_id, epochs, known))
             return False
         budget = self.budget
-        started = self._started
-        if arch_id not in started and budget.archs is not None and len(started) >= budget.archs:
-            raise _Stop
+        if trained is None:
+            if budget.archs is not None and len(self._trained) >= budget.archs:
+                raise _Stop
+            trained = 0
         start_epoch = 0 if self._from_scratch else trained
         cost = self._cost(arch_id, epochs, start_epoch)
         now = self.now
         end = now + cost
-        if self._cost_limit is not None and self._spent + cost > self._cost_limit:
-            self._stop(f"max_cost {budget.cost} GPU-days", proposal, cost)
-        if budget.total_epochs is not None and self._epochs + epochs - start_epoch > budget.total_epochs:
-            self._stop(f"max_total_epochs {budget.total_epochs}", proposal, cost)
-        if self._time_limit is not None and end > self._time_limit:
-            self._stop(f"max_time {budget.time} days", proposal, cost)
+        if self._limited:
+            if self._cost_limit is not None and self._spent + cost > self._cost_limit:
+                self._stop(f"max_cost {budget.cost} GPU-days", proposal, cost)
+            if budget.total_epochs is not None and self._epochs + epochs - start_epoch > budget.total_epochs:
+                self._stop(f"max_total_epochs {budget.total_epochs}", proposal, cost)
+            if self._time_limit is not None and end > self._time_limit:
+                self._stop(f"max_time {budget.time} days", proposal, cost)
         worker = heapq.heappop(self._free)
         log = self.log
         heapq.heappush(self._busy, (end, worker, len(log.arch_id)))
@@ -249,8 +243,8 @@ class Simulation:
         log.value.append(_NAN)
         self._spent += cost
         self._epochs += epochs - start_epoch
-        started.add(arch_id)
-        self._in_flight.add(key)
+        self._trained[arch_id] = trained
+        self._known[key] = _IN_FLIGHT
         return True
 
     def _stop(self, limit: str, proposal: Proposal, cost: int) -> None:
@@ -264,26 +258,21 @@ class Simulation:
 
     def tick(self) -> None:
         """Advance to the next completion time and finish everything ending then, in worker order."""
-        busy = self._busy
-        end = busy[0][0]
+        busy, log, trained = self._busy, self.log, self._trained
+        end, worker, index = heapq.heappop(busy)
         self.now = end
-        log = self.log
-        archs, epochs_to, values = log.arch_id, log.epoch_to, log.value
-        known, in_flight, trained, free, inbox = self._known, self._in_flight, self._trained, self._free, self._inbox
-        value_of, sign, stride = self._value_float, self.sign, self._stride
-        while busy and busy[0][0] == end:
-            _, worker, index = heapq.heappop(busy)
-            arch_id, epochs = archs[index], epochs_to[index]
-            value = value_of(arch_id, epochs)
-            values[index] = value
-            score = sign * value
-            key = arch_id * stride + epochs
-            known[key] = score
-            in_flight.discard(key)
-            if epochs > trained.get(arch_id, 0):
+        while True:
+            arch_id, epochs = log.arch_id[index], log.epoch_to[index]
+            value = log.value[index] = self._value_float(arch_id, epochs)
+            score = self.sign * value
+            self._known[arch_id * self._stride + epochs] = score
+            if epochs > trained[arch_id]:
                 trained[arch_id] = epochs
-            heapq.heappush(free, worker)
-            inbox.append(Result(arch_id, epochs, score))
+            heapq.heappush(self._free, worker)
+            self._inbox.append(Result(arch_id, epochs, score))
+            if not busy or busy[0][0] != end:
+                return
+            _, worker, index = heapq.heappop(busy)
 
     def drain(self) -> None:
         """Let everything in flight finish."""
@@ -291,9 +280,11 @@ class Simulation:
             self.tick()
 
     def known_score(self, arch_id: int, epochs: int) -> float | None:
+        """The score of ``(arch_id, epochs)`` if an evaluation of it finished (or its history holds it)."""
         if not 0 < epochs <= self._top:
             return None
-        return self._known.get(arch_id * self._stride + epochs)
+        score = self._known.get(arch_id * self._stride + epochs)
+        return None if score is _IN_FLIGHT else score
 
     # ------------------------------------------------------------------ driving a generator
     def _send(self) -> Any:

@@ -42,7 +42,8 @@ TABLE2_METRICS: tuple[str, ...] = tuple(name for name, _ in TABLE2_ROWS)
 ROW_LABELS: dict[str, str] = dict(TABLE2_ROWS)
 SEARCHER_LABELS: dict[str, str] = {
     "random_search": "Random Search", "local_search": "Local Search",
-    "regularized_evolution": "RE", "bananas": "BANANAS",
+    "regularized_evolution": "RE", "bananas": "BANANAS", "successive_halving": "SH", "hyperband": "Hyperband",
+    "asha": "ASHA", "bohb": "BOHB",
 }
 SYNTHETIC_LABEL = "SYNTHETIC stand-in data, not NARes results"
 OPTIMAL_MODES: tuple[str, ...] = ("per-metric", "best-arch")
@@ -147,7 +148,7 @@ class Table2:
                              f"(arch_id {self.optimal_arch_id}, [{arch}]; lowest arch_id among ties).")
             runs = ", ".join(
                 f"{self.label(s)} {self.runs.get(s, 'n/a')}"
-                + (" ({}/{:g}/{} distinct queries min/median/max)".format(*self.queries[s])
+                + (" ({}/{:g}/{} distinct full trainings min/median/max)".format(*self.queries[s])
                    if s in self.queries else "")
                 for s in self.searchers
             )

@@ -105,3 +105,19 @@ def test_a_cost_budget_is_never_exceeded_and_is_spent(bench, model):
     for searcher in (RandomSearch(), RegularizedEvolution(), LocalSearch()):
         run = simulate(searcher, model, [2], budget=Budget(cost=cap), workers=3)[0]
         assert run.stopped and cap - dearest < run.cost_days <= cap
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--algo", "random_search", "--workers", "0"], "workers must be a positive integer, got 0"),
+    (["--algo", "random_search", "--max-cost", "0.01"],
+     "the budget buys no evaluation: max_cost 0.01 GPU-days does not pay the first proposal"),
+    (["--algo", "asha", "--objective", "TRAINING_TIME", "--max-cost"],
+     "Asha evaluates at several fidelities, but objective TRAINING_TIME has no per-epoch history"),
+    (["--algo", "hyperband", "--param", "min_epochs=0", "--max-cost"], "min_epochs"),
+])
+def test_bad_clock_input_is_one_line(argv, fragment, capsys):
+    from nares_nas.cli import main
+
+    assert main(["search", "--data", "synthetic", "--runs", "1", *argv]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("notice: SYNTHETIC")]
+    assert len(lines) == 1 and fragment in lines[0] and lines[0].startswith("nares-nas search: error: ")

@@ -75,3 +75,15 @@ def test_cost_table_and_budget_lines():
     assert "(= 500 full trainings at the table's mean training_time" in note and "8 simulated workers" in note
     assert budget_note(Budget(archs=500)) == "budget per run: 500 distinct architectures; 1 simulated worker"
     json.dumps(frame.reset_index().to_json())
+
+
+def test_a_multi_fidelity_searcher_makes_table2_compare_at_equal_cost():
+    from nares_nas.report import table2_budget
+
+    bench = nares_nas.load("synthetic")
+    assert table2_budget(bench, ["random_search", "asha"]) == Budget(cost=equal_cost(bench))
+    assert table2_budget(bench, ["random_search"]) == Budget(archs=500)
+    assert table2_budget(bench, ["asha"], budget=300) == Budget(archs=300)
+    assert table2_budget(bench, ["asha"], max_cost="equal", max_time=3.0) == Budget(cost=equal_cost(bench), time=3.0)
+    with pytest.raises(ValueError, match="max_cost must be GPU-days or 'equal'"):
+        table2_budget(bench, ["asha"], max_cost="lots")

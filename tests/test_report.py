@@ -121,7 +121,7 @@ def test_a_missing_value_leaves_that_run_out_of_the_cell():
     assert t.optimal["TEST_CLEAN_ACC"] == 84.0                      # arch 6 has no value now
     t = summarize(make_bench(False, missing=("test_clean_acc", 1)), RESULTS)
     assert t.frame.loc[("TEST_CLEAN_ACC", "c"), "n"] == 0
-    assert "runs: a 3 (2/2/3 distinct queries min/median/max), b 3" in t.to_markdown()
+    assert "runs: a 3 (2/2/3 distinct full trainings min/median/max), b 3" in t.to_markdown()
     assert "| Test Clean | 85.00 | **83.00±1.73** | 82.33±1.15 | n/a |" in t.to_markdown()
 
 
