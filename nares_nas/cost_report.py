@@ -164,7 +164,7 @@ def plot_anytime_clock(results: Mapping[str, Sequence[RunResult]], path: str | P
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .report import SEARCHER_LABELS, SYNTHETIC_LABEL
+    from .report import SEARCHER_LABELS, save_curves
 
     top = max(_clock(r)["sim_days" if axis == "sim_days" else "gpu_days"] for runs in results.values()
               for r in runs)
@@ -182,13 +182,4 @@ def plot_anytime_clock(results: Mapping[str, Sequence[RunResult]], path: str | P
     ax.set_xlabel(AXES[axis])
     ax.set_ylabel(f"incumbent {objective} ({view})")
     ax.set_title(textwrap.fill(f"Mean over runs (those with an incumbent); {note or ''}", 110), fontsize=7)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
-    if data_label:
-        red = SYNTHETIC_LABEL in data_label
-        fig.text(0.01, 0.005, data_label, fontsize=7, color="red" if red else "black",
-                 weight="bold" if red else "normal")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    path = Path(path)
-    fig.savefig(path, format="png", metadata={"Description": f"{data_label or ''} {note or ''}"})
-    return path
+    return save_curves(fig, ax, path, data_label, note or "")

@@ -425,6 +425,11 @@ def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, 
     ax.set_xlabel("distinct full trainings")
     ax.set_ylabel(f"best-so-far {objective}")
     ax.set_title(f"Mean over runs; band: {BANDS[band]}", fontsize=8)
+    return save_curves(fig, ax, path, data_label, f"Band: {BANDS[band]}")
+
+
+def save_curves(fig: Any, ax: Any, path: str | Path, data_label: str | None, description: str) -> Path:
+    """Finish a figure of curves (legend, grid, the data label in red when synthetic) and write it as PNG."""
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     if data_label:
@@ -433,7 +438,7 @@ def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, 
                  weight="bold" if red else "normal")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     path = Path(path)
-    fig.savefig(path, format="png", metadata={"Description": f"{data_label or ''} Band: {BANDS[band]}"})
+    fig.savefig(path, format="png", metadata={"Description": f"{data_label or ''} {description}"})
     return path
 
 
