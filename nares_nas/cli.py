@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nares_nas.commands.table2",
     "nares_nas.commands.live",
     "nares_nas.commands.fidelity",
+    "nares_nas.commands.figure",
     "nares_nas.commands.export",
 )
 
