@@ -488,6 +488,15 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
     return {r.seed: r for r in read_runs(out_dir)}
 
 
+def _release(out_dir: Path, keep_dir: bool) -> None:
+    """Undo :func:`open_run_dir` on a new folder that got no run: its config.json, runs/ and (unless
+    it was there before) the folder, each only if empty."""
+    (out_dir / "config.json").unlink(missing_ok=True)
+    for folder in (out_dir / "runs",) if keep_dir else (out_dir / "runs", out_dir):
+        with contextlib.suppress(OSError):  # not empty: keep it
+            folder.rmdir()
+
+
 def _run_path(out_dir: Path, seed: int) -> Path:
     return out_dir / "runs" / f"seed_{seed:05d}.json"
 
@@ -570,31 +579,37 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
                         from_scratch=from_scratch)
     model = _check_run_args(evaluation_model(bench, objective, from_scratch=from_scratch), objective, backend,
                             scheduler)
+    fresh, existed = not (out_dir / "config.json").exists(), out_dir.exists()
     done = open_run_dir(out_dir, config, resume=resume,
                         execution_params=getattr(searcher, "execution_params", ()))
     rows = {seed: summary_row(r) for seed, r in done.items()}
-    todo = [s for s in seeds if s not in done]
-    name, params = config["searcher"], config["params"]
-    execution = {"params": split_params(searcher)[1], "backend": backend,
-                 "n_jobs": n_jobs if backend == "loky" else None, "scheduler": scheduler}
-    bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="run", desc=name, file=sys.stderr,
-               disable=not progress, dynamic_ncols=True)
-    unsummarised = 0
-    with bar:
-        for group in iter_groups(searcher, model, seeds=todo, budget=budget, objective=objective,
-                                 maximize=maximize, workers=workers, n_jobs=n_jobs, backend=backend,
-                                 scheduler=scheduler, device=config["device"]):
-            together = [seed for seed, _ in group]
-            for seed, run in group:
-                result = RunResult.from_clock(name, params, budget.archs, run, workers,
-                                              {**execution, "group": together})
-                write_run(out_dir, result)
-                done[seed] = result
-                rows[seed] = summary_row(result)
-            bar.update(len(group))
-            unsummarised += len(group)
-            if len(group) > 1 or unsummarised >= SUMMARY_EVERY:
-                write_summary(out_dir, rows.values())
-                unsummarised = 0
+    try:
+        todo = [s for s in seeds if s not in done]
+        name, params = config["searcher"], config["params"]
+        execution = {"params": split_params(searcher)[1], "backend": backend,
+                     "n_jobs": n_jobs if backend == "loky" else None, "scheduler": scheduler}
+        bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="run", desc=name, file=sys.stderr,
+                   disable=not progress, dynamic_ncols=True)
+        unsummarised = 0
+        with bar:
+            for group in iter_groups(searcher, model, seeds=todo, budget=budget, objective=objective,
+                                     maximize=maximize, workers=workers, n_jobs=n_jobs, backend=backend,
+                                     scheduler=scheduler, device=config["device"]):
+                together = [seed for seed, _ in group]
+                for seed, run in group:
+                    result = RunResult.from_clock(name, params, budget.archs, run, workers,
+                                                  {**execution, "group": together})
+                    write_run(out_dir, result)
+                    done[seed] = result
+                    rows[seed] = summary_row(result)
+                bar.update(len(group))
+                unsummarised += len(group)
+                if len(group) > 1 or unsummarised >= SUMMARY_EVERY:
+                    write_summary(out_dir, rows.values())
+                    unsummarised = 0
+    except BaseException:
+        if fresh and not done:
+            _release(out_dir, existed)  # a job that failed before its first run leaves nothing to refuse a retry
+        raise
     write_summary(out_dir, rows.values())
     return [done[s] for s in seeds]

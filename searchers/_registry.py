@@ -2,14 +2,17 @@
 
 Modelled on flake8's plugin finder: names come from the entry-point group
 ``nares_nas.searchers`` (the built-ins are declared there too, so they take the same path as
-any plugin) and from the :func:`register` decorator; discovery is sorted so listings are
-deterministic, and nothing is imported until a searcher is resolved. A plugin that fails to
-load raises :class:`~nares_nas.errors.PluginError` naming the plugin and the cause.
+any plugin) and from the :func:`register` decorator; Optuna samplers (``"optuna:NAME"``, or a
+``module:Class`` naming a sampler class) resolve to the wrapper of
+:mod:`nares_nas.integrations.optuna`. Discovery is sorted so listings are deterministic, and
+nothing is imported until a searcher is resolved. A plugin that fails to load raises
+:class:`~nares_nas.errors.PluginError` naming the plugin and the cause.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib.metadata import entry_points
 
 from nares_nas.errors import PluginError
@@ -64,14 +67,26 @@ def available() -> dict[str, str]:
 
 
 def resolve(spec: str | type[Searcher]) -> type[Searcher]:
-    """The searcher class for a registered name or a ``"module:Class"`` reference."""
+    """The searcher class for a registered name or a ``"module:Class"`` reference.
+
+    ``"optuna:NAME"`` is the sampler ``NAME`` of ``optuna.samplers``, and a ``module:Class``
+    (or class) that is an Optuna sampler is wrapped the same way: as
+    :func:`nares_nas.integrations.optuna.optuna_searcher` of it.
+    """
     if isinstance(spec, type):
+        wrapped = _optuna_wrapped(spec)
+        if wrapped is not None:
+            return wrapped
         _check_class(spec.__name__, spec)
         return spec
     if not isinstance(spec, str) or not spec:
         raise PluginError(f"expected a searcher name or 'module:Class', got {spec!r}")
     if spec in _registered:
         return _registered[spec]
+    if spec.startswith("optuna:"):
+        from nares_nas.integrations.optuna import optuna_searcher
+
+        return optuna_searcher(spec)
     if ":" in spec:
         return _load(spec, spec)
     value = _entry_points().get(spec)
@@ -102,8 +117,21 @@ def _load(name: str, value: str) -> type[Searcher]:
         raise PluginError(
             f"searcher plugin {name!r} ({value}) failed to load: {type(exc).__name__}: {exc}"
         ) from exc
+    wrapped = _optuna_wrapped(obj)
+    if wrapped is not None:
+        return wrapped
     _check_class(name, obj)
     return obj
+
+
+def _optuna_wrapped(obj: object) -> type[Searcher] | None:
+    """The searcher of ``obj`` if it is an Optuna sampler class, else None (imports nothing new)."""
+    samplers = sys.modules.get("optuna.samplers")  # a sampler class exists only once Optuna is imported
+    if samplers is None or not (isinstance(obj, type) and issubclass(obj, samplers.BaseSampler)):
+        return None
+    from nares_nas.integrations.optuna import optuna_searcher
+
+    return optuna_searcher(obj)
 
 
 def _check_class(name: str, obj: object) -> None:

@@ -443,3 +443,20 @@ def test_a_folder_written_before_the_split_still_resumes(tmp_path, bench):
         run_to_dir(out, Bananas(**{**TINY, "lockstep_runs": 8}), bench, seeds=range(4), budget=20, resume=True)
     with pytest.raises(ConfigError, match=r"params\['epochs'\]: 2 there, 3 now"):
         run_to_dir(out, Bananas(**{**TINY, "epochs": 3}), bench, seeds=range(4), budget=20, resume=True)
+
+
+def test_a_job_that_fails_before_its_first_run_leaves_no_configuration_behind(tmp_path, bench):
+    out = tmp_path / "re"
+    with pytest.raises(ConfigError, match="population_size"):
+        run_to_dir(out, RegularizedEvolution(population_size=0), bench, seeds=[0], budget=20)
+    assert not out.exists()  # the corrected retry is not refused as "a different configuration"
+    assert len(run_to_dir(out, RegularizedEvolution(population_size=5), bench, seeds=[0], budget=20)) == 1
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    with pytest.raises(ConfigError):
+        run_to_dir(kept, RegularizedEvolution(population_size=0), bench, seeds=[0], budget=20)
+    assert kept.is_dir() and not any(kept.iterdir())
+    # a folder that already holds runs keeps them and its configuration, whatever fails later
+    with pytest.raises(ConfigError):
+        run_to_dir(out, RegularizedEvolution(population_size=5), bench, seeds=[0], budget=21, resume=True)
+    assert (out / "config.json").exists() and len(read_runs(out)) == 1
