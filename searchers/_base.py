@@ -31,10 +31,12 @@ class Searcher:
 
     name: ClassVar[str] = ""
     lockstep_runs: int = 1
-    """How many seeds the harness hands :meth:`run_many` at once (more than 1 where runs share work).
+    """How many seeds run together (more than 1 where runs share work, as BANANAS' fits do).
 
-    The harness hands it aligned blocks of seeds (``seed // lockstep_runs``) and pins the value
-    with a run folder: on a GPU the grouping may change results."""
+    The harness runs aligned blocks of seeds (``seed // lockstep_runs``) as one task on the
+    simulated clock, which answers the side work of a proposing searcher's runs a batch at a time
+    (as :meth:`run_many` does over plain oracles), and pins the value with a run folder: on a GPU
+    the grouping may change results."""
     multi_fidelity: ClassVar[bool] = False
     """Whether it proposes evaluations at fewer epochs than a full training (it then needs an
     objective with a per-epoch history, and :meth:`propose`)."""

@@ -347,15 +347,15 @@ from nares_nas.searchers import Bananas
 
 
 class StallingBananas(Bananas):
-    """Bananas whose second lockstep group in a process never ends while $NARES_TEST_STALL is set."""
+    """Bananas whose second lockstep group (of two runs) in a process never ends while $NARES_TEST_STALL is set."""
 
-    groups = 0
+    runs = 0
 
-    def run_many(self, space, oracles, budget, rngs):
-        StallingBananas.groups += 1
-        if os.environ.get("NARES_TEST_STALL") and StallingBananas.groups > 1:
+    def propose(self, *args, **kwargs):
+        StallingBananas.runs += 1
+        if os.environ.get("NARES_TEST_STALL") and StallingBananas.runs > 2:
             time.sleep(600)
-        return super().run_many(space, oracles, budget, rngs)
+        yield from super().propose(*args, **kwargs)
 '''
 
 
