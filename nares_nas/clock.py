@@ -47,7 +47,14 @@ from .space import N_ARCHS, SPACE, check_arch_id
 
 
 class EvaluationTable(Protocol):
-    """What the clock needs of a table: values by fidelity and the exact cost of training."""
+    """What the clock needs of a table: values by fidelity and the exact cost of training.
+
+    A table may also offer ``unchecked_value(arch_id, epochs) -> float`` (a Python float) and
+    ``unchecked_cost_ticks(arch_id, epochs, epoch_from) -> int``: the same answers for arguments
+    the caller has checked (plain ints, ``0 <= epoch_from < epochs <= max_epochs``). The clock
+    checks each proposal once and then calls those where they exist (:class:`EvaluationModel
+    <nares_nas.evaluation.EvaluationModel>` has them).
+    """
 
     max_epochs: int
     ticks_per_day: int
@@ -61,9 +68,6 @@ class EvaluationTable(Protocol):
         """Ticks of training ``arch_id`` from ``epoch_from`` to ``epochs`` epochs."""
 
 
-# A table may also offer ``unchecked_value(arch_id, epochs) -> float`` (a Python float) and
-# ``unchecked_cost_ticks(arch_id, epochs, epoch_from) -> int``: the same without validating
-# their arguments, which the clock has checked once per proposal (as EvaluationModel does).
 _NAN = math.nan
 _IN_FLIGHT = object()  # stands for the score of an evaluation in flight
 

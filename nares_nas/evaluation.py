@@ -27,6 +27,7 @@ that, so the two never disagree.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -180,6 +181,17 @@ def training_seconds(training_time: np.ndarray) -> np.ndarray:
     return seconds
 
 
+def _lookups(values: np.ndarray, seconds: np.ndarray) -> tuple[tuple, tuple]:
+    """Nested tuples of Python floats (and a tuple of ints): the fastest scalar lookup, and,
+    holding no containers, untracked by the cyclic garbage collector, so a table adds nothing
+    to its passes."""
+    return tuple(map(tuple, values.tolist())), tuple(seconds.tolist())
+
+
+_UNPICKLED: dict[str, tuple[tuple, tuple]] = {}  # model token -> lookups, built in this process
+_UNPICKLED_KEPT = 2
+
+
 class EvaluationModel:
     """The objective and cost of training architectures of one table for some epochs.
 
@@ -206,10 +218,28 @@ class EvaluationModel:
         self.from_scratch = bool(from_scratch)
         self.free = bool(free)
         self.source = source
-        # Nested tuples of Python floats: the fastest scalar lookup, and (holding no containers)
-        # untracked by the cyclic garbage collector, so the table adds nothing to its passes.
-        self._values = tuple(map(tuple, values.tolist()))
-        self._seconds = tuple(training_seconds(times).tolist())
+        self._array = np.array(values)  # own copies: what a pickle carries
+        self._seconds_array = training_seconds(times)
+        self._array.flags.writeable = self._seconds_array.flags.writeable = False
+        self._token = uuid.uuid4().hex  # names this model's lookups in worker processes
+        self._values, self._seconds = _lookups(self._array, self._seconds_array)
+
+    # A pickle (a joblib or Dask task) carries the arrays, which joblib memory-maps, not the
+    # lookups; a process rebuilds those once per model and reuses them for the next task.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_values"], state["_seconds"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        lookups = _UNPICKLED.pop(self._token, None)
+        if lookups is None:
+            lookups = _lookups(self._array, self._seconds_array)
+        _UNPICKLED[self._token] = lookups  # the most recent last
+        while len(_UNPICKLED) > _UNPICKLED_KEPT:
+            del _UNPICKLED[next(iter(_UNPICKLED))]
+        self._values, self._seconds = lookups
 
     @classmethod
     def from_benchmark(cls, bench, objective: str = "VAL_PGD_ACC", *, from_scratch: bool = False,

@@ -139,3 +139,24 @@ def test_evaluation_model_bad_input(bench):
         EvaluationModel.from_benchmark(bench, "TRAINING_TIME")
     with pytest.raises(MetricError, match="test set"):
         EvaluationModel.from_benchmark(bench, "TEST_PGD_ACC")
+
+
+def test_a_pickled_model_carries_its_arrays_and_answers_the_same(bench):
+    import pickle
+
+    from nares_nas import evaluation
+
+    model = EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC", from_scratch=True)
+    state = model.__getstate__()
+    assert "_values" not in state and "_seconds" not in state  # a task carries arrays, not Python lookups
+    evaluation._UNPICKLED.clear()
+    first, second = (pickle.loads(pickle.dumps(model)) for _ in range(2))
+    assert first._values is second._values  # a process builds a model's lookups once
+    for copy in (first, second):
+        assert copy.from_scratch and copy.max_epochs == EPOCHS and copy.source == model.source
+        for arch_id in ARCH_IDS:
+            for e in range(1, EPOCHS + 1):
+                assert copy.value(arch_id, e) == model.value(arch_id, e)
+                assert copy.cost_ticks(arch_id, e, e - 1) == model.cost_ticks(arch_id, e, e - 1)
+    with pytest.raises(UnknownArchError, match="arch_id 5"):
+        first.value(5, 3)
