@@ -460,3 +460,27 @@ def test_a_job_that_fails_before_its_first_run_leaves_no_configuration_behind(tm
     with pytest.raises(ConfigError):
         run_to_dir(out, RegularizedEvolution(population_size=5), bench, seeds=[0], budget=21, resume=True)
     assert (out / "config.json").exists() and len(read_runs(out)) == 1
+
+
+def test_a_folder_written_before_the_clock_resumes_through_the_cli(tmp_path, bench, session_home, monkeypatch,
+                                                                    capsys):
+    from nares_nas import cli
+
+    monkeypatch.setenv("NARES_NAS_HOME", str(session_home))
+    out = tmp_path / "before"
+    run_to_dir(out, RegularizedEvolution(population_size=5), bench, seeds=range(2), budget=20)
+    for path in (out / "runs").glob("*.json"):  # run files as they were: no clock account
+        obj = json.loads(path.read_text())
+        del obj["clock"]
+        path.write_text(json.dumps(obj))
+    config = json.loads((out / "config.json").read_text())
+    for key in ("max_cost", "max_time", "max_total_epochs", "workers", "from_scratch", "model_sha1"):
+        del config[key]
+    (out / "config.json").write_text(json.dumps(config))
+    args = ["search", "--algo", "regularized_evolution", "--param", "population_size=5", "--runs", "3",
+            "--budget", "20", "--data", "synthetic", "--out", str(out), "--resume", "--quiet"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "2 runs written by an older version carry no cost account" in printed
+    rows = (out / "summary.csv").read_text().splitlines()
+    assert len(rows) == 4 and rows[1].endswith(",,,") and not rows[3].endswith(",,,")

@@ -152,20 +152,25 @@ def clock_line(args: argparse.Namespace, runs: list, bench: Any) -> str:
     """What the runs cost (GPU-days, simulated days with the workers; mean over runs) and could spend."""
     from ..cost_report import budget_note
 
-    gpu = np.array([r.clock["gpu_days"] for r in runs])
-    sim = np.array([r.clock["sim_days"] for r in runs])
-    return (f"cost per run: {gpu.mean():.2f} GPU-days, {sim.mean():.2f} simulated days (mean over runs); "
-            + budget_note(clock_budget(args, bench, [args.algo]), bench, args.workers))
+    clocks = [r.clock for r in runs if r.clock]
+    older = len(runs) - len(clocks)
+    spent = "no cost account" if not clocks else (
+        f"{np.mean([c['gpu_days'] for c in clocks]):.2f} GPU-days, "
+        f"{np.mean([c['sim_days'] for c in clocks]):.2f} simulated days (mean over runs)")
+    if older:
+        spent += f"; {older} runs written by an older version carry no cost account"
+    return f"cost per run: {spent}; " + budget_note(clock_budget(args, bench, [args.algo]), bench, args.workers)
 
 
 def fidelity_line(runs: list) -> str:
-    """Evaluations per fidelity (epochs trained), mean over runs."""
+    """Evaluations per fidelity (epochs trained), mean over the runs that carry the clock's account."""
+    clocks = [r.clock for r in runs if r.clock]
     counts: dict[int, int] = {}
-    for run in runs:
-        for epochs in run.clock["evaluations"]["epoch_to"]:
+    for clock in clocks:
+        for epochs in clock["evaluations"]["epoch_to"]:
             counts[epochs] = counts.get(epochs, 0) + 1
-    return "evaluations per run by epochs trained: " + ", ".join(
-        f"{epochs}: {n / len(runs):.1f}" for epochs, n in sorted(counts.items()))
+    return "evaluations per run by epochs trained: " + (", ".join(
+        f"{epochs}: {n / len(clocks):.1f}" for epochs, n in sorted(counts.items())) or "n/a")
 
 
 def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
