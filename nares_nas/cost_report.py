@@ -63,6 +63,15 @@ def _clock(run: RunResult) -> Mapping:
     return run.clock
 
 
+def evaluations_by_epochs(clocks: Sequence[Mapping]) -> dict[int, int]:
+    """How many evaluations of these runs' clock accounts ended at each epoch count, ascending."""
+    counts: dict[int, int] = {}
+    for clock in clocks:
+        for epochs in clock["evaluations"]["epoch_to"]:
+            counts[epochs] = counts.get(epochs, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def cost_frame(results: Mapping[str, Sequence[RunResult]]) -> pd.DataFrame:
     """One row per searcher: GPU-days and simulated days (mean, std over runs), evaluations, fidelities."""
     rows = []
@@ -70,10 +79,7 @@ def cost_frame(results: Mapping[str, Sequence[RunResult]]) -> pd.DataFrame:
         clocks = [_clock(r) for r in runs]
         gpu = np.array([c["gpu_days"] for c in clocks])
         sim = np.array([c["sim_days"] for c in clocks])
-        counts: dict[int, int] = {}
-        for c in clocks:
-            for epochs in c["evaluations"]["epoch_to"]:
-                counts[epochs] = counts.get(epochs, 0) + 1
+        counts = evaluations_by_epochs(clocks)
         n = len(runs)
         rows.append({
             "searcher": name, "runs": n, "workers": clocks[0]["workers"],
@@ -81,7 +87,7 @@ def cost_frame(results: Mapping[str, Sequence[RunResult]]) -> pd.DataFrame:
             "sim_days_mean": sim.mean(), "sim_days_std": sim.std(ddof=1) if n > 1 else math.nan,
             "evaluations_mean": sum(counts.values()) / n,
             "full_trainings_mean": float(np.mean([len(r.trajectory) for r in runs])),
-            "evaluations_by_epochs": "; ".join(f"{e}: {k / n:.1f}" for e, k in sorted(counts.items())),
+            "evaluations_by_epochs": "; ".join(f"{e}: {k / n:.1f}" for e, k in counts.items()),
         })
     return pd.DataFrame(rows).set_index("searcher")
 

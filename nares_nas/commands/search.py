@@ -77,6 +77,7 @@ def parse_params(items: list[str], cls: type) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from ..cost_report import budget_note
     from ..searchers import resolve, searcher_name
 
     if args.runs < 1:
@@ -104,20 +105,21 @@ def cmd_search(args: argparse.Namespace) -> int:
         trajectories = _live_runs(args, searcher, bench, seeds)
         runs = None
     else:
-        runs = _table_runs(args, searcher, bench, seeds)
+        budget = clock_budget(args, bench, [args.algo])
+        args.budget = budget.archs  # None when a cost, epoch or time budget lifts the default 500
+        runs = _table_runs(args, searcher, bench, seeds, budget)
         trajectories = [r.trajectory for r in runs]
-        args.budget = runs[0].budget
     objective = trajectories[0].objective
     found = [t.best_value for t in trajectories if len(t)]
     best = np.array(found)
     queries = np.array([len(t) for t in trajectories])
     std = f"{best.std(ddof=1):.4f}" if len(best) > 1 else "n/a"
     direction = "min" if args.minimize else "max"
-    budget = "no limit" if args.budget is None else args.budget
+    archs = "no limit" if args.budget is None else args.budget
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
-          f"budget {budget} distinct archs, objective {objective} ({direction})")
+          f"budget {archs} distinct archs, objective {objective} ({direction})")
     if runs is not None:
-        print(clock_line(args, runs, bench))
+        print(clock_line(runs, budget_note(budget, bench, args.workers)))
     if len(found) < len(trajectories):
         print(f"{len(trajectories) - len(found)} runs finished no full training within the budget")
     if len(found):
@@ -130,12 +132,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
+def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:
     """Runs on the simulated clock, kept in ``--out`` when given (as :class:`~nares_nas.harness.RunResult`)."""
     from ..harness import RunResult, evaluation_model, run_to_dir, simulate_search
     from ..searchers import searcher_name
 
-    budget = clock_budget(args, bench, [args.algo])
     common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=not args.minimize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
@@ -148,10 +149,8 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
             for run in runs]
 
 
-def clock_line(args: argparse.Namespace, runs: list, bench: Any) -> str:
-    """What the runs cost (GPU-days, simulated days with the workers; mean over runs) and could spend."""
-    from ..cost_report import budget_note
-
+def clock_line(runs: list, note: str) -> str:
+    """What the runs cost (GPU-days, simulated days with the workers; mean over runs) and could spend (``note``)."""
     clocks = [r.clock for r in runs if r.clock]
     older = len(runs) - len(clocks)
     spent = "no cost account" if not clocks else (
@@ -159,18 +158,17 @@ def clock_line(args: argparse.Namespace, runs: list, bench: Any) -> str:
         f"{np.mean([c['sim_days'] for c in clocks]):.2f} simulated days (mean over runs)")
     if older:
         spent += f"; {older} runs written by an older version carry no cost account"
-    return f"cost per run: {spent}; " + budget_note(clock_budget(args, bench, [args.algo]), bench, args.workers)
+    return f"cost per run: {spent}; {note}"
 
 
 def fidelity_line(runs: list) -> str:
     """Evaluations per fidelity (epochs trained), mean over the runs that carry the clock's account."""
+    from ..cost_report import evaluations_by_epochs
+
     clocks = [r.clock for r in runs if r.clock]
-    counts: dict[int, int] = {}
-    for clock in clocks:
-        for epochs in clock["evaluations"]["epoch_to"]:
-            counts[epochs] = counts.get(epochs, 0) + 1
+    counts = evaluations_by_epochs(clocks)
     return "evaluations per run by epochs trained: " + (", ".join(
-        f"{epochs}: {n / len(clocks):.1f}" for epochs, n in sorted(counts.items())) or "n/a")
+        f"{epochs}: {n / len(clocks):.1f}" for epochs, n in counts.items()) or "n/a")
 
 
 def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
