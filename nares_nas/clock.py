@@ -152,11 +152,14 @@ class Simulation:
     """
 
     def __init__(self, table: EvaluationTable, proposals: Proposals | None, *, workers: int = 1,
-                 budget: Budget, maximize: bool = True) -> None:
+                 budget: Budget, maximize: bool | Sequence[bool] = True) -> None:
         self.table = table
         self.workers = check_int(workers, "workers")
         self.budget = budget
-        self.sign = 1.0 if maximize else -1.0
+        # one direction per objective where the table's values are vectors (multi-objective): a score
+        # is then the vector times these signs, larger-is-better in every component
+        self.sign = (np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0) if isinstance(maximize, Sequence)
+                     else 1.0 if maximize else -1.0)
         self.log = EvaluationLog(table.ticks_per_day)
         self.now = 0
         self._cost_limit = budget.ticks(budget.cost, table.ticks_per_day)
