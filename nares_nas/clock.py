@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,11 +50,11 @@ from .space import N_ARCHS, SPACE, check_arch_id
 class EvaluationTable(Protocol):
     """What the clock needs of a table: values by fidelity and the exact cost of training.
 
-    A table may also offer ``unchecked_value(arch_id, epochs) -> float`` (a Python float) and
-    ``unchecked_cost_ticks(arch_id, epochs, epoch_from) -> int``: the same answers for arguments
-    the caller has checked (plain ints, ``0 <= epoch_from < epochs <= max_epochs``). The clock
-    checks each proposal once and then calls those where they exist (:class:`EvaluationModel
-    <nares_nas.evaluation.EvaluationModel>` has them).
+    A table whose every epoch costs the same may also offer ``lookups() -> (values,
+    epoch_ticks)``: ``values[arch_id][epochs - 1]`` (NaN where unknown) and the ticks of one
+    epoch by arch_id (negative where unknown), which the clock then reads directly after
+    checking each proposal once, asking :meth:`value` and :meth:`cost_ticks` only for the error
+    of an unknown one (:class:`EvaluationModel <nares_nas.evaluation.EvaluationModel>` has them).
     """
 
     max_epochs: int
@@ -143,12 +144,19 @@ class _Stop(Exception):
     """The remaining budget cannot pay the proposal; the run ends."""
 
 
+_ROW = 7  # ints per evaluation in Simulation._starts
+_READY = object()  # the side request with which ClockOracle's generator hands control back
+
+
 class Simulation:
     """One run of a searcher's :data:`Proposals` on ``workers`` simulated workers.
 
     Call :meth:`advance` until it returns None; it returns early with any side request the
     searcher yields (e.g. a predictor fit), to be answered by the next :meth:`advance`, which
     lets a driver batch the side work of many runs.
+
+    The event loop is one method (:meth:`_run`) over local variables: a simulated evaluation
+    costs a few microseconds, most of them attribute lookups and calls where it was split up.
     """
 
     def __init__(self, table: EvaluationTable, proposals: Proposals | None, *, workers: int = 1,
@@ -160,26 +168,21 @@ class Simulation:
         # is then the vector times these signs, larger-is-better in every component
         self.sign = (np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0) if isinstance(maximize, Sequence)
                      else 1.0 if maximize else -1.0)
-        self.log = EvaluationLog(table.ticks_per_day)
         self.now = 0
         self._cost_limit = budget.ticks(budget.cost, table.ticks_per_day)
         self._time_limit = budget.ticks(budget.time, table.ticks_per_day)
-        self._limited = budget.cost is not None or budget.time is not None or budget.total_epochs is not None
         self._spent = 0
         self._epochs = 0
-        self._top = int(table.max_epochs)
-        self._stride = self._top + 1  # an (arch, epochs) pair as one int key: arch * stride + epochs
-        self._from_scratch = bool(table.from_scratch)
-        # what the table answers for arguments checked here (its checked methods where it has no others)
-        self._value = getattr(table, "unchecked_value", None)
-        self._value_float = self._value
-        if self._value is None:
-            self._value = table.value
-            self._value_float = lambda arch_id, epochs: float(table.value(arch_id, epochs))
-        self._cost = getattr(table, "unchecked_cost_ticks", None) or table.cost_ticks
+        # the table's values and per-epoch costs to read directly, or (None) its methods to ask
+        lookups = getattr(table, "lookups", None)
+        self._lookups = lookups() if lookups is not None else (None, None)
+        # the log but its values, start order, as flat int64 rows of (arch_id, epoch_from, epoch_to,
+        # worker, start, end, cost): no object per evaluation for the garbage collector to walk
+        self._starts = array("q")
+        self._values: list[Any] = []  # by start order; NaN while in flight
         self._free = list(range(self.workers))  # a heap of idle worker ids
-        self._busy: list[tuple[int, int, int]] = []  # (end, worker, log index)
-        self._known: dict[int, Any] = {}  # (arch, epochs) key -> score, or _IN_FLIGHT
+        self._busy: list[tuple[int, int, int, int, int]] = []  # (end, worker, log index, arch, epochs)
+        self._known: dict[int, Any] = {}  # (arch, epochs) as arch * (E + 1) + epochs -> score, or _IN_FLIGHT
         self._trained: dict[int, int] = {}  # every arch started -> furthest finished epochs (0: none yet)
         self._inbox: list[Result] = []
         self._gen = proposals
@@ -188,6 +191,13 @@ class Simulation:
         self.finished = proposals is None
 
     # ------------------------------------------------------------------ accounting
+    @property
+    def log(self) -> EvaluationLog:
+        """Every evaluation so far, in start order (values NaN while in flight)."""
+        starts = self._starts
+        return EvaluationLog(self.table.ticks_per_day, *(starts[i::_ROW].tolist() for i in range(_ROW)),
+                             list(self._values))
+
     @property
     def n_archs(self) -> int:
         """Distinct architectures started."""
@@ -198,159 +208,150 @@ class Simulation:
         """GPU-days charged so far (in-flight evaluations included)."""
         return self._spent / self.table.ticks_per_day
 
-    def propose(self, proposal: Proposal) -> bool:
-        """Start ``proposal`` on the lowest free worker, or answer it for free.
-
-        Returns True if it started a new evaluation. Raises :class:`_Stop` if the budget
-        cannot pay it. The caller guarantees a free worker.
-        """
-        epochs, arch_id = proposal.epochs, proposal.arch_id  # the one check of a proposal
-        if epochs is None:
-            epochs = self._top
-        elif type(epochs) is not int or not 0 < epochs <= self._top:  # the fast path is a plain int
-            epochs = check_int(epochs, "epochs", 1, self._top)
-        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
-            arch_id = check_arch_id(arch_id)
-        key = arch_id * self._stride + epochs
-        known = self._known.get(key)
-        if known is _IN_FLIGHT:
-            return False
-        trained = self._trained.get(arch_id)
-        if known is None and trained is not None and trained >= epochs:
-            known = self._known[key] = self.sign * self._value(arch_id, epochs)  # in the recorded history
-        if known is not None:
-            self._inbox.append(Result(arch_id, epochs, known))
-            return False
-        budget = self.budget
-        if trained is None:
-            if budget.archs is not None and len(self._trained) >= budget.archs:
-                raise _Stop
-            trained = 0
-        start_epoch = 0 if self._from_scratch else trained
-        cost = self._cost(arch_id, epochs, start_epoch)
-        now = self.now
-        end = now + cost
-        if self._limited:
-            if self._cost_limit is not None and self._spent + cost > self._cost_limit:
-                self._stop(f"max_cost {budget.cost} GPU-days", proposal, cost)
-            if budget.total_epochs is not None and self._epochs + epochs - start_epoch > budget.total_epochs:
-                self._stop(f"max_total_epochs {budget.total_epochs}", proposal, cost)
-            if self._time_limit is not None and end > self._time_limit:
-                self._stop(f"max_time {budget.time} days", proposal, cost)
-        worker = heapq.heappop(self._free)
-        log = self.log
-        heapq.heappush(self._busy, (end, worker, len(log.arch_id)))
-        log.arch_id.append(arch_id)
-        log.epoch_from.append(start_epoch)
-        log.epoch_to.append(epochs)
-        log.worker.append(worker)
-        log.start.append(now)
-        log.end.append(end)
-        log.cost.append(cost)
-        log.value.append(_NAN)
-        self._spent += cost
-        self._epochs += epochs - start_epoch
-        self._trained[arch_id] = trained
-        self._known[key] = _IN_FLIGHT
-        return True
-
-    def _stop(self, limit: str, proposal: Proposal, cost: int) -> None:
+    def _stop(self, limit: str, arch_id: int, epochs: int, cost: int) -> None:
         """End the run; a budget that buys not even the first evaluation is an error."""
-        if not len(self.log):
-            days = cost / self.table.ticks_per_day
+        if not self._values:
             raise ConfigError(f"the budget buys no evaluation: {limit} does not pay the first proposal "
-                              f"(arch_id {proposal.arch_id}, {proposal.epochs or self.table.max_epochs} epochs, "
-                              f"{days:.4g} GPU-days)")
+                              f"(arch_id {arch_id}, {epochs} epochs, {cost / self.table.ticks_per_day:.4g} "
+                              "GPU-days)")
         raise _Stop
 
-    def tick(self) -> None:
-        """Advance to the next completion time and finish everything ending then, in worker order."""
-        busy, log, trained = self._busy, self.log, self._trained
-        end, worker, index = heapq.heappop(busy)
-        self.now = end
-        while True:
-            arch_id, epochs = log.arch_id[index], log.epoch_to[index]
-            value = log.value[index] = self._value_float(arch_id, epochs)
-            score = self.sign * value
-            self._known[arch_id * self._stride + epochs] = score
-            if epochs > trained[arch_id]:
-                trained[arch_id] = epochs
-            heapq.heappush(self._free, worker)
-            self._inbox.append(Result(arch_id, epochs, score))
-            if not busy or busy[0][0] != end:
-                return
-            _, worker, index = heapq.heappop(busy)
-
-    def drain(self) -> None:
-        """Let everything in flight finish."""
-        while self._busy:
-            self.tick()
-
-    def known_score(self, arch_id: int, epochs: int) -> float | None:
-        """The score of ``(arch_id, epochs)`` if an evaluation of it finished (or its history holds it)."""
-        if not 0 < epochs <= self._top:
-            return None
-        score = self._known.get(arch_id * self._stride + epochs)
-        return None if score is _IN_FLIGHT else score
-
     # ------------------------------------------------------------------ driving a generator
-    def _send(self) -> Any:
-        news, self._inbox = self._inbox, []
-        try:
-            if not self._primed:
-                self._primed = True
-                self._inbox = news  # nothing can have happened before the first proposal
-                return next(self._gen)
-            return self._gen.send(news)
-        except StopIteration:
-            self.finished = True
-            return None
-
-    def _end(self) -> None:
-        self.finished = True
-        self.drain()
-        self._gen.close()
-
     def advance(self, reply: Any = None) -> Any:
         """Run the searcher until it needs side work (returned) or the run ends (None returned)."""
         if self.finished:
             return None
-        if reply is not None:
-            try:
+        try:
+            if reply is not None:
                 command = self._gen.send(reply)
-            except StopIteration:
-                self._end()
-                return None
-        else:
-            command = self._send()
-        if self.finished:
-            self._end()
-            return None
-        send, propose, tick = self._gen.send, self.propose, self.tick
-        free, busy = self._free, self._busy
-        while True:
-            if command is None:
-                if not self._inbox:
-                    if not busy:
-                        break  # the searcher waits on nothing: it has no more to propose
-                    tick()
-            elif isinstance(command, Proposal):
-                try:
-                    propose(command)
-                except _Stop:
-                    self.stopped = True
-                    break
-                if not free:
-                    tick()
+            elif not self._primed:
+                self._primed = True  # nothing can have happened before the first proposal
+                command = next(self._gen)
             else:
+                news, self._inbox = self._inbox, []
+                command = self._gen.send(news)
+        except StopIteration:
+            command = _Stop
+        if command is not _Stop:
+            command = self._run(command)
+            if command is not None:
                 return command
-            news, self._inbox = self._inbox, []
-            try:
-                command = send(news)
-            except StopIteration:
-                break
-        self._end()
+        self.finished = True
+        self._run(None, drain=True)
+        self._gen.close()
         return None
+
+    def _run(self, command: Any, drain: bool = False) -> Any:
+        """The event loop: start ``command`` and the proposals after it, finish evaluations as
+        workers are needed, until side work (returned) or the end of the run (None returned).
+
+        With ``drain``, only let everything in flight finish. At one instant every completion
+        comes before every start, completions in worker order; a start takes the lowest free worker.
+        """
+        send = self._gen.send
+        known, trained, free, busy = self._known, self._trained, self._free, self._busy
+        starts, values, inbox = self._starts, self._values, self._inbox
+        record, mark = starts.extend, values.append
+        table, sign = self.table, self.sign
+        rows, epoch_ticks = self._lookups
+        top = int(self.table.max_epochs)
+        stride = top + 1
+        from_scratch = bool(self.table.from_scratch)
+        budget = self.budget
+        archs_limit, epochs_limit = budget.archs, budget.total_epochs
+        cost_limit, time_limit = self._cost_limit, self._time_limit
+        limited = cost_limit is not None or time_limit is not None or epochs_limit is not None
+        now, spent, trained_epochs = self.now, self._spent, self._epochs
+        push, pop, new, in_flight, nan = heapq.heappush, heapq.heappop, tuple.__new__, _IN_FLIGHT, _NAN
+        try:
+            while True:
+                if drain:
+                    if not busy:
+                        return None
+                    wait = True
+                elif command is None:
+                    if not inbox and not busy:
+                        return None  # the searcher waits on nothing: it has no more to propose
+                    wait = not inbox
+                elif type(command) is Proposal or isinstance(command, Proposal):
+                    arch_id, epochs = command  # the one check of a proposal; the fast path is plain ints
+                    if epochs is None:
+                        epochs = top
+                    elif type(epochs) is not int or not 0 < epochs <= top:
+                        epochs = check_int(epochs, "epochs", 1, top)
+                    if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
+                        arch_id = check_arch_id(arch_id)
+                    key = arch_id * stride + epochs
+                    score = known.get(key)
+                    wait = False
+                    if score is not in_flight:
+                        furthest = trained.get(arch_id)
+                        if score is None and furthest is not None and furthest >= epochs:  # in its history
+                            score = known[key] = sign * (rows[arch_id][epochs - 1] if rows is not None
+                                                         else table.value(arch_id, epochs))
+                        if score is not None:
+                            inbox.append(new(Result, (arch_id, epochs, score)))
+                        else:
+                            if furthest is None:
+                                if archs_limit is not None and len(trained) >= archs_limit:
+                                    raise _Stop
+                                furthest = 0
+                            epoch_from = 0 if from_scratch else furthest
+                            if epoch_ticks is None or epoch_ticks[arch_id] < 0:
+                                cost = table.cost_ticks(arch_id, epochs, epoch_from)  # or its error
+                            else:
+                                cost = epoch_ticks[arch_id] * (epochs - epoch_from)
+                            end = now + cost
+                            if limited:
+                                if cost_limit is not None and spent + cost > cost_limit:
+                                    self._stop(f"max_cost {budget.cost} GPU-days", arch_id, epochs, cost)
+                                if epochs_limit is not None and trained_epochs + epochs - epoch_from > epochs_limit:
+                                    self._stop(f"max_total_epochs {epochs_limit}", arch_id, epochs, cost)
+                                if time_limit is not None and end > time_limit:
+                                    self._stop(f"max_time {budget.time} days", arch_id, epochs, cost)
+                            worker = pop(free)
+                            push(busy, (end, worker, len(values), arch_id, epochs))
+                            record((arch_id, epoch_from, epochs, worker, now, end, cost))
+                            mark(nan)
+                            spent += cost
+                            trained_epochs += epochs - epoch_from
+                            trained[arch_id] = furthest
+                            known[key] = in_flight
+                            wait = not free
+                else:
+                    return command
+                if wait:  # finish everything ending at the next completion time, in worker order
+                    end, worker, index, arch_id, epochs = pop(busy)
+                    now = end
+                    while True:
+                        if rows is None:
+                            value = table.value(arch_id, epochs)
+                        else:
+                            value = rows[arch_id][epochs - 1]
+                            if value != value:  # NaN: not in the table
+                                table.value(arch_id, epochs)  # raises its error
+                        values[index] = value
+                        score = known[arch_id * stride + epochs] = sign * value
+                        if epochs > trained[arch_id]:
+                            trained[arch_id] = epochs
+                        push(free, worker)
+                        inbox.append(new(Result, (arch_id, epochs, score)))
+                        if not busy or busy[0][0] != end:
+                            break
+                        _, worker, index, arch_id, epochs = pop(busy)
+                if drain:
+                    inbox.clear()
+                    continue
+                news, inbox = inbox, []
+                try:
+                    command = send(news)
+                except StopIteration:
+                    drain = True
+        except _Stop:
+            self.stopped = True
+            return None
+        finally:
+            self.now, self._spent, self._epochs, self._inbox = now, spent, trained_epochs, inbox
 
 
 class ClockOracle(Oracle):
@@ -359,23 +360,30 @@ class ClockOracle(Oracle):
     Each new query is one evaluation at full fidelity, run to completion before the searcher
     continues: one evaluation in flight, so more workers gain nothing. The distinct-arch
     budget is the oracle's, as today; the first query the simulation's cost, epoch or time
-    budget cannot pay raises :class:`BudgetExhaustedError`, which ends the run.
+    budget cannot pay raises :class:`BudgetExhaustedError`, which ends the run. The queries
+    reach the simulation as the proposals of a generator of this adapter's own, which hands
+    control back after each result.
     """
 
     def __init__(self, simulation: Simulation, objective: str = "VAL_PGD_ACC", maximize: bool = True) -> None:
         super().__init__(objective, maximize, simulation.budget.archs)
         self.simulation = simulation
+        self._heard: list[Result] = []
+        simulation._gen, simulation.finished = self._queries(), False
+        simulation.advance()  # to the first hand-back
+
+    def _queries(self) -> Proposals:
+        while True:
+            results = yield (yield _READY)  # the reply to the hand-back is the next query's proposal
+            while not results:
+                results = yield None
+            self._heard = results
 
     def lookup(self, arch_id: int) -> float:
         sim = self.simulation
-        try:
-            sim.propose(Proposal(arch_id))
-        except _Stop:
-            sim.stopped = True
-            raise BudgetExhaustedError(self.budget if self.budget is not None else sim.n_archs) from None
-        sim.drain()
-        sim._inbox.clear()
-        return sim.sign * sim.known_score(arch_id, sim.table.max_epochs)
+        if sim.advance(Proposal(arch_id)) is None:
+            raise BudgetExhaustedError(self.budget if self.budget is not None else sim.n_archs)
+        return sim.sign * self._heard[-1].score
 
 
 @dataclass(frozen=True)

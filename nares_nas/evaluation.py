@@ -276,7 +276,10 @@ class EvaluationModel:
             arch_id = check_arch_id(arch_id)
         if type(epochs) is not int or not 0 < epochs <= self.max_epochs:
             epochs = check_epochs(epochs, self.max_epochs)
-        return self.unchecked_value(arch_id, epochs)
+        value = self._values[arch_id][epochs - 1]
+        if value != value:  # NaN: not in the table
+            raise self._missing(arch_id)
+        return value
 
     def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
         """The exact cost, in ticks, of training ``arch_id`` from ``epoch_from`` to ``epochs`` epochs."""
@@ -286,18 +289,6 @@ class EvaluationModel:
             epochs = check_epochs(epochs, self.max_epochs)
         if type(epoch_from) is not int or not 0 <= epoch_from < epochs:
             epoch_from = self._check_from(epoch_from, epochs)
-        return self.unchecked_cost_ticks(arch_id, epochs, epoch_from)
-
-    # The clock validates each proposal once and then calls these two directly.
-    def unchecked_value(self, arch_id: int, epochs: int) -> float:
-        """:meth:`value` for a plain int ``arch_id`` in 1..15,625 and ``epochs`` in 1..E (not checked)."""
-        value = self._values[arch_id][epochs - 1]
-        if value != value:  # NaN: not in the table
-            raise self._missing(arch_id)
-        return value
-
-    def unchecked_cost_ticks(self, arch_id: int, epochs: int, epoch_from: int) -> int:
-        """:meth:`cost_ticks` for arguments already checked (``0 <= epoch_from < epochs <= E``)."""
         if self.free:
             return 0
         seconds = self._seconds[arch_id]
@@ -305,6 +296,18 @@ class EvaluationModel:
             known = self._values[arch_id][-1] == self._values[arch_id][-1]  # not NaN: the table has a record
             raise self._missing(arch_id, "training_time" if known else "")
         return seconds * (epochs if self.from_scratch else epochs - epoch_from)
+
+    def lookups(self) -> tuple[tuple[tuple[float, ...], ...], tuple[int, ...]]:
+        """``(values, epoch_ticks)`` for the clock to read directly: ``values[arch_id][epochs - 1]``
+        (NaN where the table has no record) and the ticks of one epoch by arch_id (0 for a free
+        objective; negative where unknown). A tick is 1/E second, so an epoch costs the
+        architecture's training time in whole seconds, in ticks. Where a value is NaN or a cost
+        negative, :meth:`value` and :meth:`cost_ticks` give the error."""
+        return self._values, (self._zeros if self.free else self._seconds)
+
+    @property
+    def _zeros(self) -> tuple[int, ...]:
+        return (0,) * len(self._seconds)
 
     def elapsed(self, arch_id: int, epochs: int) -> int:
         """Ticks of training ``arch_id`` from scratch to ``epochs`` epochs (0..E; 0 costs 0).
