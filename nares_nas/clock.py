@@ -127,13 +127,17 @@ class EvaluationLog:
     def __len__(self) -> int:
         return len(self.arch_id)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The run-file rows: times in simulated days, cost in GPU-days."""
+    def columns(self) -> dict[str, list]:
+        """The run file's columns: times in simulated days, cost in GPU-days."""
         tpd = self.ticks_per_day
-        return [{"arch_id": a, "epoch_from": f, "epoch_to": t, "worker": w, "start": s / tpd, "end": e / tpd,
-                 "cost": c / tpd, "value": v}
-                for a, f, t, w, s, e, c, v in zip(self.arch_id, self.epoch_from, self.epoch_to, self.worker,
-                                                  self.start, self.end, self.cost, self.value)]
+        return {"arch_id": self.arch_id, "epoch_from": self.epoch_from, "epoch_to": self.epoch_to,
+                "worker": self.worker, "start": [t / tpd for t in self.start], "end": [t / tpd for t in self.end],
+                "cost": [t / tpd for t in self.cost], "value": self.value}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The run file's rows (:meth:`columns` by evaluation)."""
+        columns = self.columns()
+        return [dict(zip(columns, row)) for row in zip(*columns.values())]
 
     def finish_order(self) -> np.ndarray:
         """Indices of the evaluations in the order they finished (end time, then worker)."""

@@ -20,16 +20,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .benchmark import Benchmark
 from .errors import ConfigError
 from .metrics import resolve_metric
 from .oracle import Trajectory
 from .space import Arch
+
+if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +291,8 @@ def _mark_best(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
 def _frame(rows: list[tuple[str, str, float, float, int]], metrics: Sequence[str], searchers: Sequence[str],
            decimals: int) -> pd.DataFrame:
     """Rows metric-major in the given orders, with ``best`` marked."""
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=["metric", "searcher", "mean", "std", "n"])
     order = pd.MultiIndex.from_product([list(metrics), list(searchers)], names=["metric", "searcher"])
     return _mark_best(frame.set_index(["metric", "searcher"]).reindex(order), decimals)
@@ -351,6 +355,8 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
         score = np.where(np.isnan(obj), -np.inf, obj if maximize else -obj)
         arch_id = int(bench.arch_ids[int(np.argmax(score))])  # argmax: first = lowest arch_id among ties
         opt = {m: bench.metric(arch_id, m) for m in metrics}
+    import pandas as pd
+
     return Table2(
         frame=_frame(rows, metrics, list(results), decimals), optimal=pd.Series(opt, name="optimal"),
         optimal_mode=optimal,
@@ -364,6 +370,8 @@ def published_table2() -> Table2:
     """The published Table 2 (spec §5.7) as hard-coded reference numbers, marked published."""
     rows = [(metric, s, mean, std, PUBLISHED_RUNS)
             for s, cells in PUBLISHED_CELLS.items() for metric, (mean, std) in zip(TABLE2_METRICS, cells)]
+    import pandas as pd
+
     return Table2(
         frame=_frame(rows, TABLE2_METRICS, list(PUBLISHED_CELLS), 2),
         optimal=pd.Series(dict(zip(TABLE2_METRICS, PUBLISHED_OPTIMAL))),
