@@ -25,6 +25,7 @@ from . import space
 from ._validation import check_int
 from .errors import ConfigError, MetricError
 from .metrics import METRIC_NAMES, resolve_metric
+from .pareto import pareto_ranks
 
 DECISION_VARIABLES: tuple[str, ...] = space.KEYS
 CHANNELS: tuple[str, ...] = ("C1", "C2", "C3")
@@ -260,19 +261,6 @@ def ratio_fits(frame, metrics: Sequence[str]):
 
 
 # --------------------------------------------------------------------------- Figure 7
-def pareto_ranks(points: np.ndarray, maximise: bool | Sequence[bool] = False) -> np.ndarray:
-    """Non-dominated sorting (``moocore.pareto_rank``) of the rows of ``points``, **first front = 1**.
-
-    Equal points share a rank. ``maximise``: one flag, or one per objective (column).
-    """
-    import moocore
-
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 2 or len(points) == 0:
-        raise ConfigError(f"expected a non-empty (n, objectives) array of points, got shape {points.shape}")
-    return moocore.pareto_rank(points, maximise=maximise).astype(np.int64) + 1
-
-
 def pareto_selection(bench, metric: str = "TEST_PGD_ACC", max_rank: int = DEFAULT_MAX_RANK):
     """Figure 7a: per architecture, the decision vector, ``metric`` and MACS, the Pareto ``rank`` of
     (metric max, MACS min), the ``inverse_rank`` under the inverted objectives (metric min, MACS max),

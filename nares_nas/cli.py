@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nares_nas.commands.fidelity",
     "nares_nas.commands.figure",
     "nares_nas.commands.export",
+    "nares_nas.commands.pareto",
 )
 
 

@@ -39,7 +39,7 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,6 @@ from .space import KEYS, N_ARCHS, archs_by_id
 
 log = logging.getLogger(__name__)
 
-EVALUATION_COLUMNS: tuple[str, ...] = ("arch_id", "epoch_from", "epoch_to", "worker", "start", "end", "cost", "value")
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
 SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "arch_id", *KEYS, "objective", "gpu_days",
@@ -93,8 +92,7 @@ class RunResult:
     @classmethod
     def from_clock(cls, searcher: str, params: Mapping[str, Any], budget: int | None, run: ClockRun,
                    workers: int, execution: Mapping[str, Any] | None = None) -> RunResult:
-        rows = run.log.rows()
-        columns = {key: [row[key] for row in rows] for key in EVALUATION_COLUMNS}
+        columns = run.log.columns()
         clock = {"workers": workers, "gpu_days": run.cost_days, "sim_days": run.time_days,
                  "max_epochs": run.max_epochs, "stopped_by_budget": run.stopped, "evaluations": columns}
         return cls(searcher, run.seed, params, budget, run.trajectory(), execution, clock)
@@ -452,7 +450,8 @@ def _differences(there: Any, now: Any, key: str) -> list[str]:
 
 
 def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resume: bool,
-                 execution_params: Collection[str] = ()) -> dict[int, RunResult]:
+                 execution_params: Collection[str] = (), reader: Callable[[Path], Sequence[Any]] | None = None
+                 ) -> dict[int, RunResult]:
     """Claim ``out_dir`` for the runs of ``config`` (:func:`run_config`); return the runs already in it by seed.
 
     A folder of another configuration is refused (every key but ``version`` is compared, and
@@ -485,7 +484,7 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
         write_bytes_atomic(config_path, orjson.dumps(dict(config), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    return {r.seed: r for r in read_runs(out_dir)}
+    return {r.seed: r for r in (reader or read_runs)(out_dir)}  # reader: another kind of run file
 
 
 def _release(out_dir: Path, keep_dir: bool) -> None:
@@ -526,10 +525,11 @@ def summary_row(result: RunResult) -> dict[str, Any]:
             **account}
 
 
-def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
+def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]],
+                  columns: Sequence[str] = SUMMARY_COLUMNS) -> Path:
     """(Re)write ``DIR/summary.csv`` atomically from :func:`summary_row` rows, sorted by seed."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(sorted(rows, key=lambda row: row["seed"]))
     path = Path(out_dir) / "summary.csv"
@@ -537,8 +537,11 @@ def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]])
     return path
 
 
-def read_runs(out_dir: str | os.PathLike) -> list[RunResult]:
-    """Every finished run in ``DIR/runs/``, sorted by seed (for reports such as Table 2)."""
+def read_runs(out_dir: str | os.PathLike,
+              from_json: Callable[[Mapping[str, Any], str], Any] | None = None) -> list[RunResult]:
+    """Every finished run in ``DIR/runs/``, sorted by seed (for reports such as Table 2).
+
+    ``from_json(obj, path)`` reads another kind of run file (default :meth:`RunResult.from_json`)."""
     runs_dir = Path(out_dir) / "runs"
     if not runs_dir.is_dir():
         raise DataFormatError("no runs folder (not written by run_to_dir?)", path=str(runs_dir))
@@ -548,7 +551,7 @@ def read_runs(out_dir: str | os.PathLike) -> list[RunResult]:
             obj = orjson.loads(path.read_bytes())
         except orjson.JSONDecodeError as exc:
             raise DataFormatError(f"not valid JSON: {exc}", path=str(path)) from None
-        results.append(RunResult.from_json(obj, str(path)))
+        results.append((from_json or RunResult.from_json)(obj, str(path)))
     return sorted(results, key=lambda r: r.seed)
 
 

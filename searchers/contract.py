@@ -16,6 +16,12 @@ oracle refuses, so it is checked on the simulated clock instead (:func:`nares_na
 over :class:`ToyFidelityTable`, on 1 and 3 workers) for the same properties: its budget of
 distinct architectures spent and not exceeded, a seed determining the run (alone, after a
 pickle round trip, and with other seeds), hyper-parameters unchanged.
+
+A :attr:`~Searcher.multi_objective` searcher is checked on the clock too, over
+:class:`ToyObjectivesTable` (two objectives, the first maximised and the second minimised, so
+the scores it is told are the raw vectors times ``(+1, -1)``), on 1 and 4 workers, for the
+same properties; and once more with a constraint (:func:`toy_objectives` ``constrained``), whose
+infeasible architectures it is told as ``-inf`` vectors: it must still spend its budget.
 """
 
 from __future__ import annotations
@@ -79,6 +85,107 @@ class ToyFidelityTable:
 
     def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
         return (1 + arch_id % 3) * (epochs - epoch_from)
+
+
+def toy_objectives(seed: int = 0, constrained: bool = False) -> np.ndarray:
+    """(15626, 2) raw values by arch_id: :func:`toy_objective` (maximised) and GMACs (minimised).
+
+    GMACs rounded to two decimals (so both objectives have ties). ``constrained``: the
+    architectures above the median GMACs violate the constraint; their raw values are
+    ``(-inf, +inf)``, which the clock's signs turn into a score of ``-inf`` in both objectives.
+    """
+    from nares_nas.space import macs_by_id
+
+    values = np.full((N_ARCHS + 1, 2), np.nan)
+    values[:, 0] = toy_objective(seed)
+    values[1:, 1] = np.round(macs_by_id() / 1e9, 2)
+    if constrained:
+        over = np.flatnonzero(values[:, 1] > np.median(values[1:, 1]))
+        values[over] = (-np.inf, np.inf)
+    return values
+
+
+class ToyObjectivesTable:
+    """:func:`toy_objectives` as the clock reads a multi-objective table: one fidelity, vector values.
+
+    An evaluation of ``arch_id`` lasts ``1 + arch_id % 3`` ticks (so on several workers results
+    come back out of order); a simulated day is one tick.
+    """
+
+    max_epochs = 1
+    ticks_per_day = 1
+    from_scratch = False
+    maximize = (True, False)
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def value(self, arch_id: int, epochs: int) -> np.ndarray:
+        return self.values[arch_id]
+
+    def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
+        return (1 + arch_id % 3) * (epochs - epoch_from)
+
+
+def _simulate_objectives(searcher: Searcher, table: ToyObjectivesTable, seeds: Sequence[int], budget: int,
+                         workers: int) -> list:
+    """One clock simulation per seed, driven together; the finished simulations."""
+    from nares_nas.asktell import lockstep
+    from nares_nas.clock import Budget, Simulation  # the clock imports this package: import it late
+
+    fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
+    sims = [Simulation(table, s.propose(SPACE, budget, np.random.default_rng(seed), max_epochs=1), workers=workers,
+                       budget=Budget(archs=budget), maximize=table.maximize) for s, seed in zip(fresh, seeds)]
+    lockstep(sims)
+    return sims
+
+
+def _record(sim) -> tuple:
+    """What a run did, comparable with ``==``: its evaluations and their value vectors."""
+    log = sim.log
+    return (log.arch_id, log.worker, log.start, log.end, np.asarray(log.value, dtype=np.float64).tobytes())
+
+
+def _check_multi_objective(searcher: Searcher, budget: int, seeds: Sequence[int]) -> None:
+    """The contract on the simulated clock, for a searcher told score vectors."""
+    params = searcher.get_params()
+    table = ToyObjectivesTable(toy_objectives())
+    for workers in (1, 4):
+        alone = {}
+        for seed in seeds:
+            (run,) = _simulate_objectives(searcher, table, [seed], budget, workers)
+            archs = len(set(run.log.arch_id))
+            if run.stopped:
+                _fail(searcher, f"seed {seed}, {workers} workers: asked for a new architecture after its budget "
+                                f"{budget}")
+            if archs < min(budget, N_ARCHS):
+                _fail(searcher, f"seed {seed}, {workers} workers: stopped after {archs} distinct architectures of "
+                                f"a budget of {budget} (start new ones until the budget is spent)")
+            if searcher.get_params() != params:
+                _fail(searcher, "a run changed the hyper-parameters")
+            (again,) = _simulate_objectives(type(searcher)(**params), table, [seed], budget, workers)
+            if _record(again) != _record(run):
+                _fail(searcher, f"seed {seed}, {workers} workers: two runs differ; draw every random number from "
+                                "the rng passed in")
+            try:
+                copy = pickle.loads(pickle.dumps(searcher))
+            except Exception as exc:  # any pickling failure breaks the harness's workers
+                raise AssertionError(f"{searcher!r} does not pickle: {type(exc).__name__}: {exc}") from exc
+            (unpickled,) = _simulate_objectives(copy, table, [seed], budget, workers)
+            if _record(unpickled) != _record(run):
+                _fail(searcher, f"seed {seed}, {workers} workers: the unpickled searcher runs differently")
+            alone[seed] = _record(run)
+        together = _simulate_objectives(searcher, table, list(seeds), budget, workers)
+        for seed, run in zip(seeds, together):
+            if _record(run) != alone[seed]:
+                _fail(searcher, f"seed {seed}, {workers} workers: a run among seeds {list(seeds)} differs from "
+                                "the run alone")
+    constrained = ToyObjectivesTable(toy_objectives(constrained=True))
+    (run,) = _simulate_objectives(searcher, constrained, seeds[:1], budget, 4)
+    archs = len(set(run.log.arch_id))
+    if run.stopped or archs < min(budget, N_ARCHS):
+        _fail(searcher, f"seed {seeds[0]}, with a constraint: {archs} distinct architectures for a budget of "
+                        f"{budget}{' (asked for more)' if run.stopped else ''}")
 
 
 def _check_multi_fidelity(searcher: Searcher, values: np.ndarray, budget: int, seeds: Sequence[int]) -> None:
@@ -166,8 +273,9 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
                    values: np.ndarray | None = None) -> None:
     """Raise ``AssertionError`` if ``searcher`` (a class or an instance) breaks the contract.
 
-    A :attr:`~Searcher.multi_fidelity` searcher runs on the simulated clock instead of an oracle
-    (see the module docstring). Checks: hyper-parameters round-trip through ``get_params`` and
+    A :attr:`~Searcher.multi_fidelity` or :attr:`~Searcher.multi_objective` searcher runs on
+    the simulated clock instead of an oracle (see the module docstring); ``values`` is then unused
+    by the multi-objective check. Checks: hyper-parameters round-trip through ``get_params`` and
     are not changed by a run;
     at most ``query_cap(budget)`` distinct queries (never fewer allowed than ``budget``) and
     at least ``budget`` (or the whole space): a searcher spends its budget;
@@ -185,6 +293,9 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
     clone = type(searcher)(**params)
     if clone.get_params() != params:
         _fail(searcher, "__init__ must store its hyper-parameters unchanged (get_params round trip)")
+    if getattr(searcher, "multi_objective", False):
+        _check_multi_objective(searcher, budget, seeds)
+        return
     if searcher.multi_fidelity:
         _check_multi_fidelity(searcher, values, budget, seeds)
         return

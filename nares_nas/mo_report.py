@@ -1,0 +1,401 @@
+"""The multi-objective table: hypervolume regret and IGD+ per searcher, anytime and attainment plots.
+
+:func:`summarize_mo` turns scored runs (:class:`~nares_nas.multiobjective.MORunResult`, one
+list per searcher) into an :class:`MOTable`: mean ± std over runs (ddof=1) of hypervolume
+regret and IGD+ after 100, 250 and 500 queries (a run that stopped earlier keeps its last
+scores), the found front's size, a paired one-sided Wilcoxon test of each searcher's final
+regret against the baseline's, and what a user deploys: each run's found front re-scored with
+the test-set counterpart of the objectives (:data:`~nares_nas.pareto.TEST_COUNTERPART`) and
+the best test PGD-20 and AutoAttack accuracies on it. Every output states the data source,
+the normalisation and the reference point; the synthetic stand-in is labelled in each.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+from .pareto import TEST_COUNTERPART, Problem, attainment
+from .report import SYNTHETIC_LABEL, _tex, save_curves
+
+DEFAULT_MO_SEARCHERS: tuple[str, ...] = ("mo_random_search", "pareto_local_search", "mo_regularized_evolution",
+                                         "nsga2")
+"""The multi-objective searchers of ``mo-table`` by default (MO-BANANAS is slow, as BANANAS is: name it)."""
+MO_LABELS: dict[str, str] = {"mo_random_search": "MO-RS", "pareto_local_search": "PLS",
+                             "mo_regularized_evolution": "MO-RE", "nsga2": "NSGA-II", "mo_bananas": "MO-BANANAS"}
+CHECKPOINTS: tuple[int, ...] = (100, 250, 500)
+DEPLOYED_METRICS: tuple[str, ...] = ("TEST_PGD_ACC", "TEST_AA_ACC")
+LEVELS: dict[int, str] = {0: "best (attained by at least one run)", 50: "median (attained by half the runs)",
+                          100: "worst (attained by every run)"}
+
+
+def label(searcher: str) -> str:
+    return MO_LABELS.get(searcher, searcher)
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float, int]:
+    values = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+    if not len(values):
+        return math.nan, math.nan, 0
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else math.nan, len(values)
+
+
+@dataclass(frozen=True, eq=False)
+class MOTable:
+    """Per searcher: scores at the checkpoints, the test-set re-scoring and the Wilcoxon tests.
+
+    ``rows`` is a list of ``(key, label, lower_is_better, {searcher: (mean, std, n)})``.
+    """
+
+    problem: Mapping[str, Any]
+    test_problem: Mapping[str, Any] | None
+    data_line: str
+    synthetic: bool
+    searchers: tuple[str, ...]
+    rows: list[tuple[str, str, bool, dict[str, tuple[float, float, int]]]]
+    runs: Mapping[str, int]
+    baseline: str | None = None
+    wilcoxon: Mapping[str, float] = field(default_factory=dict)
+    budget_note: str = ""
+    decimals: int = 4
+
+    def notes(self) -> list[str]:
+        problem = self.problem
+        lines = [f"Data: {self.data_line}.",
+                 f"Objectives: {', '.join(problem['objectives'])}; constraints: "
+                 f"{', '.join(problem['constraints']) or 'none'} ({problem['feasible']} feasible architectures).",
+                 f"Scoring: {problem['note']}; exact front: {problem['exact_front_size']} architectures, "
+                 f"hypervolume {problem['exact_hypervolume']:.6g}; hypervolume regret = HV(exact front) − HV(found "
+                 "front), IGD+ against the exact front, both in the normalised space; an infeasible architecture "
+                 "never counts in a found front.",
+                 "Cells: mean ± std over runs (ddof=1) after the given number of queries (full trainings, in the "
+                 "order they finished; a run that stopped earlier keeps its last scores).",
+                 f"Runs: {', '.join(f'{label(s)} {self.runs[s]}' for s in self.searchers)}; {self.budget_note}."]
+        if self.test_problem is not None:
+            lines.append(f"Deployed: each run's found front re-scored with {', '.join(self.test_problem['objectives'])}"
+                         f" ({self.test_problem['note']}; exact test front hypervolume "
+                         f"{self.test_problem['exact_hypervolume']:.6g}).")
+        if self.wilcoxon:
+            lines.append(f"p: paired one-sided Wilcoxon signed-rank test (by seed) that the searcher's final "
+                         f"hypervolume regret is lower than {label(self.baseline)}'s.")
+        lines.append("Best mean of each row marked (ties at the shown decimals all marked).")
+        return lines
+
+    def _best(self, row: tuple) -> set[str]:
+        key, _, lower, cells = row
+        d = self._decimals(key)
+        shown = {s: round(cells[s][0], d) for s in self.searchers if not math.isnan(cells[s][0])}
+        if not shown:
+            return set()
+        target = min(shown.values()) if lower else max(shown.values())
+        return {s for s, v in shown.items() if v == target}
+
+    def _decimals(self, key: str) -> int:
+        return 1 if key.startswith("front_size") else 2 if key.startswith("best_") else self.decimals
+
+    def _cell(self, mean: float, std: float, d: int) -> str:
+        if math.isnan(mean):
+            return "n/a"
+        return f"{mean:.{d}f}" if math.isnan(std) else f"{mean:.{d}f}±{std:.{d}f}"
+
+    def _table(self) -> list[tuple[str, list[tuple[str, bool]]]]:
+        out = []
+        for row in self.rows:
+            best = self._best(row)
+            d = self._decimals(row[0])
+            out.append((row[1], [(self._cell(*row[3][s][:2], d), s in best) for s in self.searchers]))
+        if self.wilcoxon:
+            out.append((f"p (vs {label(self.baseline)})",
+                        [(f"{self.wilcoxon[s]:.3g}" if s in self.wilcoxon else "—", False) for s in self.searchers]))
+        return out
+
+    def title(self) -> str:
+        return f"Multi-objective search: {' × '.join(self.problem['objectives'])}"
+
+    def to_markdown(self) -> str:
+        lines = [f"## {self.title()}", ""]
+        if self.synthetic:
+            lines += [f"**{SYNTHETIC_LABEL}**", ""]
+        lines += [f"- {note}" for note in self.notes()] + [""]
+        header = ["Score", *(label(s) for s in self.searchers)]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for name, cells in self._table():
+            lines.append("| " + " | ".join([name, *(f"**{t}**" if best else t for t, best in cells)]) + " |")
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        for note in ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes():
+            buf.write(f"# {note}\n")
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["key", "row", *(f"{s}_{part}" for s in self.searchers for part in ("mean", "std", "n"))])
+        for key, name, _, cells in self.rows:
+            writer.writerow([key, name, *(("" if math.isnan(v) else repr(v)) if i < 2 else v
+                                          for s in self.searchers for i, v in enumerate(cells[s]))])
+        if self.wilcoxon:
+            writer.writerow(["wilcoxon_p", f"p (vs {self.baseline})",
+                             *(x for s in self.searchers for x in (repr(self.wilcoxon[s]) if s in self.wilcoxon
+                                                                   else "", "", ""))])
+        return buf.getvalue()
+
+    def to_latex(self) -> str:
+        notes = ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes()
+        lines = [f"% {note}" for note in notes] + ["% needs \\usepackage{booktabs}"]
+        lines += ["\\begin{table}[t]", "\\centering", "\\caption{" + _tex(" ".join(notes)) + "}",
+                  "\\begin{tabular}{l" + "r" * len(self.searchers) + "}", "\\toprule",
+                  " & ".join(_tex(h) for h in ["Score", *(label(s) for s in self.searchers)]) + " \\\\", "\\midrule"]
+        for name, cells in self._table():
+            shown = []
+            for text, best in cells:
+                if text in ("n/a", "—"):
+                    shown.append(_tex(text))
+                    continue
+                math_text = text.replace("±", " \\pm ")
+                shown.append(f"$\\mathbf{{{math_text}}}$" if best else f"${math_text}$")
+            lines.append(" & ".join([_tex(name), *shown]) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else float(x)
+
+        rows = [{"key": key, "label": name, "lower_is_better": lower,
+                 "cells": {s: {"mean": num(cells[s][0]), "std": num(cells[s][1]), "n": cells[s][2]}
+                           for s in self.searchers}} for key, name, lower, cells in self.rows]
+        return {"data": {"label": self.data_line, "synthetic": self.synthetic}, "problem": dict(self.problem),
+                "test_problem": None if self.test_problem is None else dict(self.test_problem),
+                "searchers": {s: {"label": label(s), "runs": self.runs[s]} for s in self.searchers},
+                "rows": rows, "wilcoxon": {"baseline": self.baseline, "p": dict(self.wilcoxon)},
+                "budget_note": self.budget_note, "ddof": 1, "notes": self.notes()}
+
+
+def _checkpoints(results: Mapping[str, Sequence[Any]], checkpoints: Sequence[int]) -> list[int]:
+    longest = max((r.queries for runs in results.values() for r in runs), default=0)
+    kept = [q for q in checkpoints if q <= longest]
+    return kept if kept and kept[-1] == longest else kept + [longest]
+
+
+def summarize_mo(bench, problem: Problem, results: Mapping[str, Sequence[Any]], *,
+                 checkpoints: Sequence[int] = CHECKPOINTS, baseline: str | None = "mo_random_search",
+                 budget_note: str = "") -> MOTable:
+    """The :class:`MOTable` of scored runs per searcher (``results``: name -> runs, all of ``problem``)."""
+    from scipy.stats import wilcoxon
+
+    if not results or any(not runs for runs in results.values()):
+        raise ConfigError("the multi-objective table needs at least one run per searcher")
+    searchers = tuple(results)
+    points = _checkpoints(results, checkpoints)
+    rows: list[tuple[str, str, bool, dict[str, tuple[float, float, int]]]] = []
+    for index, (key, name) in enumerate((("hv_regret", "HV regret"), ("igd_plus", "IGD+"))):
+        for q in points:
+            rows.append((f"{key}@{q}", f"{name} @ {q}", True,
+                         {s: _mean_std([r.final(q)[index] for r in runs]) for s, runs in results.items()}))
+    rows.append((f"front_size@{points[-1]}", f"Found front size @ {points[-1]}", False,
+                 {s: _mean_std([r.final(points[-1])[2] for r in runs]) for s, runs in results.items()}))
+    test_problem = None
+    counterparts = [TEST_COUNTERPART.get(o.name, o.name) for o in problem.objectives]
+    if counterparts != [o.name for o in problem.objectives]:
+        test_problem = problem.rescored(bench)
+        objectives = " × ".join(str(o) for o in test_problem.objectives)
+        rows.append(("test_hv_regret", f"Test HV regret ({objectives}) of the found front", True,
+                     {s: _mean_std([test_problem.score(r.front).hv_regret for r in runs])
+                      for s, runs in results.items()}))
+    for metric in DEPLOYED_METRICS:
+        values = bench.metric_array(metric)
+        rows.append((f"best_{metric}", f"Best {metric} on the found front", False,
+                     {s: _mean_std([float(np.max(values[r.front])) if len(r.front) else math.nan for r in runs])
+                      for s, runs in results.items()}))
+    tests: dict[str, float] = {}
+    if baseline in results:
+        base = {r.seed: r.final()[0] for r in results[baseline]}
+        for s, runs in results.items():
+            pairs = [(r.final()[0], base[r.seed]) for r in runs if s != baseline and r.seed in base]
+            diffs = [a - b for a, b in pairs]
+            if len(pairs) >= 2 and any(diffs):
+                tests[s] = float(wilcoxon([a for a, _ in pairs], [b for _, b in pairs], alternative="less").pvalue)
+    else:
+        baseline = None
+    return MOTable(problem.to_dict(), None if test_problem is None else test_problem.to_dict(), bench.provenance,
+                   bool(bench.synthetic), searchers, rows, {s: len(runs) for s, runs in results.items()}, baseline,
+                   tests, budget_note)
+
+
+# --------------------------------------------------------------------------- plots
+def anytime_regret(runs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(queries, mean, low, high) of hypervolume regret over runs; band mean ± 1.96·sem.
+
+    A shorter run keeps its last regret."""
+    length = max(r.queries for r in runs)
+    curves = np.empty((len(runs), length))
+    for i, r in enumerate(runs):
+        curves[i, :r.queries] = r.hv_regret
+        curves[i, r.queries:] = r.hv_regret[-1] if r.queries else np.nan
+    mean = curves.mean(axis=0)
+    half = 1.96 * curves.std(axis=0, ddof=1) / math.sqrt(len(runs)) if len(runs) > 1 else np.zeros(length)
+    return np.arange(1, length + 1), mean, mean - half, mean + half
+
+
+def _figure(figsize: tuple[float, float], ncols: int = 1, nrows: int = 1):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=120)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def plot_anytime_regret(results: Mapping[str, Sequence[Any]], path: str | Path, *, data_label: str,
+                        note: str) -> Path:
+    """Mean hypervolume regret against queries, a line per searcher with its 95% band (log scale)."""
+    fig, axes = _figure((7, 4.5))
+    ax = axes[0, 0]
+    for name, runs in results.items():
+        x, mean, low, high = anytime_regret(runs)
+        line, = ax.plot(x, mean, lw=1.5, label=f"{label(name)} ({len(runs)} runs)")
+        ax.fill_between(x, np.maximum(low, 1e-12), high, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("queries (full trainings)")
+    ax.set_ylabel("hypervolume regret (normalised space)")
+    ax.set_title(f"Mean over runs; band: mean ± 1.96·sem\n{note}", fontsize=7)
+    return save_curves(fig, ax, path, data_label, note)
+
+
+def _staircase(points: np.ndarray) -> np.ndarray:
+    """The boundary of the region that minimised 2-D ``points`` attain, between the reference lines."""
+    from .pareto import REFERENCE
+
+    points = points[np.lexsort((points[:, 1], points[:, 0]))]
+    vertices = [(points[0, 0], REFERENCE)]
+    best_y = REFERENCE
+    for x, y in points:
+        if y < best_y:
+            vertices += [(x, best_y), (x, y)]
+            best_y = y
+    vertices.append((REFERENCE, best_y))
+    return np.asarray(vertices)
+
+
+def attainment_surfaces(problem: Problem, runs: Sequence[Any]) -> dict[int, np.ndarray]:
+    """Per level of :data:`LEVELS`, the attainment surface's points (normalised, minimised) over ``runs``.
+
+    A run whose found front is empty counts as the reference point alone.
+    """
+    points, sets = [], []
+    for i, r in enumerate(runs):
+        front = problem.normalise(problem.values[r.front]) if len(r.front) else problem.reference_point[None, :]
+        points.append(front)
+        sets += [i + 1] * len(front)
+    eaf = attainment(np.vstack(points), sets, list(LEVELS))
+    return {level: eaf[eaf[:, -1] == level][:, :-1] for level in LEVELS}
+
+
+def to_raw(problem: Problem, points: np.ndarray) -> np.ndarray:
+    """Normalised (minimised) points back in the objectives' own units."""
+    span = problem.high - problem.low
+    span = np.where(span > 0, span, 1.0)
+    return np.where(np.asarray(problem.maximize), problem.high - points * span, problem.low + points * span)
+
+
+def plot_attainment(problem: Problem, results: Mapping[str, Sequence[Any]], path: str | Path, *, data_label: str,
+                    note: str) -> tuple[Path, str]:
+    """Best, median and worst attainment surfaces per searcher (two objectives), the exact front in black.
+
+    Returns the PNG's path and the surfaces' points as CSV text (searcher, level, objectives).
+    """
+    if problem.k != 2:
+        raise ConfigError(f"attainment surfaces are drawn for two objectives, got {problem.k}")
+    names = list(results)
+    ncols = min(len(names), 2)
+    nrows = math.ceil(len(names) / ncols)
+    fig, axes = _figure((5.2 * ncols, 4.2 * nrows), ncols, nrows)
+    exact = problem.values[problem.exact_front()]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["searcher", "level", *(o.name for o in problem.objectives)])
+    styles = {0: ("tab:green", ":"), 50: ("tab:blue", "-"), 100: ("tab:red", "--")}
+    for i, name in enumerate(names):
+        ax = axes[i // ncols, i % ncols]
+        for level, surface in attainment_surfaces(problem, results[name]).items():
+            for row in to_raw(problem, surface):
+                writer.writerow([name, level, *(repr(float(v)) for v in row)])
+            if len(surface):
+                stairs = to_raw(problem, _staircase(surface))
+                colour, style = styles[level]
+                ax.plot(stairs[:, 0], stairs[:, 1], color=colour, ls=style, lw=1.3, label=LEVELS[level])
+        ax.scatter(exact[:, 0], exact[:, 1], s=10, color="black", zorder=3, label="exact front")
+        ax.set_title(f"{label(name)} ({len(results[name])} runs)", fontsize=9)
+        ax.set_xlabel(str(problem.objectives[0]))
+        ax.set_ylabel(str(problem.objectives[1]))
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7)
+    for j in range(len(names), nrows * ncols):
+        axes[j // ncols, j % ncols].set_visible(False)
+    fig.suptitle("Empirical attainment surfaces of the found fronts (moocore eaf)", fontsize=9)
+    red = SYNTHETIC_LABEL in data_label
+    fig.text(0.01, 0.005, data_label, fontsize=7, color="red" if red else "black", weight="bold" if red else "normal")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    path = Path(path)
+    fig.savefig(path, format="png", metadata={"Description": f"{data_label} {note}"})
+    return path, buf.getvalue()
+
+
+# --------------------------------------------------------------------------- running and writing
+def run_mo_table(bench, out_dir: str | Path, objectives, constraints=(), *,
+                 searchers: Sequence[str] = DEFAULT_MO_SEARCHERS, runs: int = 100, seed_start: int = 0,
+                 budget=None, workers: int = 1, prefilter: bool = False, params: Mapping[str, Mapping] | None = None,
+                 n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+                 progress: bool = False) -> dict[str, list[Any]]:
+    """Run each multi-objective searcher for seeds ``seed_start ..`` into ``out_dir/<searcher>/``."""
+    from .multiobjective import run_mo_to_dir
+    from .searchers import resolve
+
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(searchers))
+    if unknown:
+        raise ConfigError(f"parameters given for {unknown}, which are not among the searchers {list(searchers)}")
+    results = {}
+    for name in searchers:
+        cls = resolve(name)
+        folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        results[name] = run_mo_to_dir(folder, cls(**params.get(name, {})), bench, objectives, constraints,
+                                      seeds=range(seed_start, seed_start + runs), budget=budget, workers=workers,
+                                      prefilter=prefilter, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                                      resume=resume, progress=progress)
+    return results
+
+
+def write_mo_report(table: MOTable, problem: Problem, results: Mapping[str, Sequence[Any]],
+                    out_dir: str | Path) -> dict[str, Path]:
+    """Write mo_table.{md,csv,tex,json}, anytime_hv_regret.png and (two objectives) attainment.png/.csv."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    texts = {"md": table.to_markdown(), "csv": table.to_csv(), "tex": table.to_latex(),
+             "json": json.dumps(table.to_dict(), indent=1) + "\n"}
+    paths = {}
+    for ext, text in texts.items():
+        paths[ext] = out / f"mo_table.{ext}"
+        paths[ext].write_text(text, encoding="utf-8")
+    data_label = f"Data: {table.data_line}"
+    note = (f"Normalised by the table's min/max of each objective before constraints, 0 best; reference point "
+            f"{problem.reference_point[0]:g} in every normalised objective.")
+    paths["anytime"] = plot_anytime_regret(results, out / "anytime_hv_regret.png", data_label=data_label, note=note)
+    if problem.k == 2:
+        paths["attainment"], surfaces = plot_attainment(problem, results, out / "attainment.png",
+                                                        data_label=data_label, note=note)
+        paths["attainment_csv"] = out / "attainment.csv"
+        header = "".join(f"# {line}\n" for line in ([SYNTHETIC_LABEL] if table.synthetic else []) + [
+            data_label, note, "level 0: best, 50: median, 100: worst attainment surface (moocore eaf)"])
+        paths["attainment_csv"].write_text(header + surfaces, encoding="utf-8")
+    return paths

@@ -1,0 +1,463 @@
+"""Multi-objective runs on the simulated clock, scored against the exact Pareto front.
+
+A multi-objective searcher (``multi_objective = True``) proposes full trainings and is told a
+score vector, larger-is-better in every component (minimised objectives are negated), and
+``-inf`` in every component for an architecture that violates a constraint. It never sees the
+table-wide ranges the scores use (:mod:`nares_nas.pareto`).
+
+**Constraints.** A query that turns out infeasible is charged like any other: its raw values
+are kept in the run record and the searcher is told ``-inf``. With ``prefilter=True`` a
+constraint known without training (``MACS``, ``PARAMS``) is applied *before* querying, for
+free: a proposal that violates it is answered at once with ``-inf``, is not charged, does not
+count against the clock's budget and is not an evaluation of the run (the run counts it in
+``rejected_free``). The searchers count every proposal against the distinct-architecture
+budget they are told, so a prefiltered searcher is told no such budget (None) and the clock
+ends its run after ``budget.archs`` paid queries instead; a searcher that plans by its budget
+then plans as if unlimited. Off by default. An infeasible architecture never counts in a
+found front.
+
+**Time and cost.** One evaluation is one full training costing the table's ``training_time``
+(all objectives and constraints free: nothing); the simulated clock runs the evaluations on
+``workers`` workers under a :class:`~nares_nas.clock.Budget` of distinct architectures,
+GPU-days or simulated days (an epoch budget has no meaning here: every evaluation is a full
+training). The clock records the raw objective vectors; each run is scored after every query
+(in the order evaluations finished) by hypervolume regret and IGD+ (:meth:`Problem.anytime
+<nares_nas.pareto.Problem.anytime>`). A run is a function of the searcher, its seed and the table.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._rng import as_generator
+from .asktell import Proposal, Proposals, Result, lockstep
+from .clock import Budget, EvaluationLog, Simulation
+from .errors import ConfigError, DataFormatError, PluginError
+from .evaluation import EvaluationModel, check_epochs
+from .pareto import Constraint, Objective, Problem
+from .searchers import Searcher, available, resolve, searcher_name
+from .space import N_ARCHS, SPACE, check_arch_id
+
+MO_SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "infeasible", "rejected_free", "front_size",
+                                       "hypervolume", "hv_regret", "igd_plus", "gpu_days", "sim_days", "evaluations")
+_RUNAWAY = 10 * N_ARCHS
+"""Free rejections in a row after which a searcher is taken not to respect a constraint."""
+
+
+def multi_objective_searchers() -> list[str]:
+    """Names of the registered searchers that are multi-objective (those that load)."""
+    names = []
+    for name in available():
+        try:
+            if getattr(resolve(name), "multi_objective", False):
+                names.append(name)
+        except PluginError:
+            continue
+    return names
+
+
+def check_multi_objective(searcher: Searcher) -> None:
+    """Refuse a single-objective searcher, naming the multi-objective ones."""
+    if not getattr(type(searcher), "multi_objective", False) or not searcher.proposes():
+        known = ", ".join(multi_objective_searchers()) or "none registered"
+        raise ConfigError(f"{searcher_name(searcher)} is a single-objective searcher; with several objectives "
+                          f"use a multi-objective one: {known}")
+
+
+# --------------------------------------------------------------------------- the clock's table
+class ObjectiveTable:
+    """The clock's view of a :class:`~nares_nas.pareto.Problem`: raw objective vectors of full trainings.
+
+    ``max_epochs`` is 1 (one full training; the run never proposes fidelities), and the cost
+    of an evaluation is the table's ``training_time``, charged by the
+    :class:`~nares_nas.evaluation.EvaluationModel` of the first objective (nothing when every
+    objective and constraint is known without training).
+    """
+
+    max_epochs = 1
+    from_scratch = False
+
+    def __init__(self, problem: Problem, training_time: np.ndarray) -> None:
+        self.problem = problem
+        names = [o.name for o in problem.objectives] + [c.metric for c in problem.constraints]
+        free = all(name in ("MACS", "PARAMS") for name in names)
+        self._costs = EvaluationModel(problem.values[:, :1], training_time, objective=problem.objectives[0].name,
+                                      free=free, source=problem.source)
+        self.ticks_per_day = self._costs.ticks_per_day
+        self._rows = list(problem.values)  # read-only views, one per arch_id
+
+    @classmethod
+    def from_benchmark(cls, bench, problem: Problem) -> ObjectiveTable:
+        return cls(problem, bench.metric_array("TRAINING_TIME"))
+
+    def value(self, arch_id: int, epochs: int) -> np.ndarray:
+        """The raw objective vector (read-only) of ``arch_id`` after its full training (``epochs`` = 1)."""
+        if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:  # the fast path is a plain int
+            arch_id = check_arch_id(arch_id)
+        if epochs != 1 or type(epochs) is not int:
+            check_epochs(epochs, 1)
+        row = self._rows[arch_id]
+        if row[0] != row[0]:  # NaN: not in the table
+            raise self._costs._missing(arch_id)
+        return row
+
+    def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
+        """Ticks of one full training of ``arch_id`` (its ``training_time``)."""
+        return self._costs.cost_ticks(arch_id, epochs, epoch_from)
+
+
+class _Rejections:
+    count = 0
+
+
+def penalised(proposals: Proposals, problem: Problem, *, prefilter: bool = False,
+              rejections: _Rejections | None = None) -> Proposals:
+    """``proposals`` with the constraints applied: a violating architecture's score is ``-inf`` everywhere.
+
+    With ``prefilter`` a proposal violating a constraint known without training (MACS,
+    PARAMS) is answered at once, for free, and never reaches the evaluator (counted in
+    ``rejections``). Side work passes through untouched.
+    """
+    infeasible = np.full(problem.k, -np.inf)
+    infeasible.setflags(write=False)
+    feasible, free = problem.feasible, problem.free_feasible if prefilter else None
+    rejections = rejections if rejections is not None else _Rejections()
+    in_a_row = 0
+    try:
+        try:
+            command = next(proposals)
+        except StopIteration:
+            return
+        while True:
+            if free is not None and isinstance(command, Proposal):
+                arch_id = command.arch_id
+                if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
+                    arch_id = check_arch_id(arch_id)
+                if not free[arch_id]:
+                    rejections.count += 1
+                    in_a_row += 1
+                    if in_a_row > _RUNAWAY:
+                        raise ConfigError(f"the searcher proposed {in_a_row} architectures in a row that violate "
+                                          "a MACS or PARAMS constraint (each told -inf); it does not respect "
+                                          "the constraints")
+                    try:
+                        command = proposals.send([Result(arch_id, command.epochs or 1, infeasible)])
+                    except StopIteration:
+                        return
+                    continue
+            in_a_row = 0
+            reply = yield command
+            if command is None or isinstance(command, Proposal):
+                reply = [r if feasible[r.arch_id] else Result(r.arch_id, r.epochs, infeasible) for r in reply]
+            try:
+                command = proposals.send(reply)
+            except StopIteration:
+                return
+    finally:
+        proposals.close()
+
+
+# --------------------------------------------------------------------------- runs
+@dataclass(frozen=True)
+class MORun:
+    """One finished multi-objective run on the clock: its evaluations (raw vectors) and its scores."""
+
+    seed: int
+    log: EvaluationLog
+    stopped: bool
+    """Whether a budget ended the run (else the searcher did)."""
+    rejected_free: int
+    """Proposals answered for free because they violate a MACS or PARAMS constraint."""
+
+    @property
+    def order(self) -> np.ndarray:
+        """Evaluations in the order they finished (end time, then worker)."""
+        return self.log.finish_order()
+
+    @property
+    def arch_ids(self) -> np.ndarray:
+        return np.asarray(self.log.arch_id, dtype=np.int64)[self.order]
+
+    def values(self, k: int) -> np.ndarray:
+        """``(queries, k)`` raw objective vectors in finish order."""
+        if not len(self.log):
+            return np.empty((0, k))
+        return np.asarray(self.log.value, dtype=np.float64)[self.order].reshape(-1, k)
+
+
+def simulate_mo(searcher: Searcher, problem: Problem, table: ObjectiveTable, seeds: Sequence[int], *,
+                budget: Budget, workers: int = 1, prefilter: bool = False) -> list[MORun]:
+    """Run the multi-objective ``searcher`` once per seed on ``workers`` simulated workers; runs in ``seeds`` order.
+
+    Runs go together (:func:`~nares_nas.asktell.lockstep`), so side work such as predictor fits
+    is batched across seeds. ``budget.total_epochs`` is refused (every evaluation is a full training).
+    """
+    check_multi_objective(searcher)
+    if budget.total_epochs is not None:
+        raise ConfigError("a multi-objective run evaluates full trainings only, so an epoch budget says nothing; "
+                          "give distinct architectures, GPU-days or simulated days instead")
+    if budget.unlimited:
+        raise ConfigError("a run needs a budget: distinct architectures, cost or time")
+    cap = searcher.query_cap(budget.archs) if budget.archs is not None else None
+    sim_budget = Budget(archs=cap, cost=budget.cost, time=budget.time)
+    prefilter = prefilter and any(c.free for c in problem.constraints)
+    told = None if prefilter else budget.archs  # free rejections must not use up the searcher's budget
+    counters = [_Rejections() for _ in seeds]
+    sims = []
+    for seed, counter in zip(seeds, counters):
+        fresh = type(searcher)(**searcher.get_params())
+        proposals = fresh.propose(SPACE, told, as_generator(seed), maximize=True,
+                                  max_epochs=table.max_epochs)
+        sims.append(Simulation(table, penalised(proposals, problem, prefilter=prefilter, rejections=counter),
+                               workers=workers, budget=sim_budget, maximize=problem.maximize))
+    lockstep(sims)
+    return [MORun(int(seed), sim.log, sim.stopped, counter.count)
+            for seed, sim, counter in zip(seeds, sims, counters)]
+
+
+@dataclass(frozen=True)
+class MORunResult:
+    """One finished multi-objective run as stored in ``DIR/runs/``, with its scores after every query."""
+
+    searcher: str
+    seed: int
+    params: Mapping[str, Any]
+    budget: int | None
+    objectives: tuple[str, ...]
+    constraints: tuple[str, ...]
+    arch_ids: np.ndarray
+    """Full trainings in the order they finished."""
+    values: np.ndarray
+    """``(queries, k)`` raw objective values."""
+    feasible: np.ndarray
+    hv_regret: np.ndarray
+    igd_plus: np.ndarray
+    front_size: np.ndarray
+    front: np.ndarray
+    """arch_ids of the found front (feasible, non-dominated), best first."""
+    hypervolume: float
+    rejected_free: int = 0
+    scoring: Mapping[str, Any] | None = None
+    execution: Mapping[str, Any] | None = None
+    clock: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_run(cls, searcher: str, params: Mapping[str, Any], budget: int | None, problem: Problem, run: MORun,
+                 workers: int, execution: Mapping[str, Any] | None = None) -> MORunResult:
+        arch_ids = run.arch_ids
+        anytime = problem.anytime(arch_ids)
+        final = problem.score(arch_ids)
+        rows = run.log.rows()
+        columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
+        if "value" in columns:
+            columns["value"] = [np.asarray(v, dtype=np.float64).tolist() for v in columns["value"]]
+        clock = {"workers": workers, "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
+                 "sim_days": max(run.log.end, default=0) / run.log.ticks_per_day, "stopped_by_budget": run.stopped,
+                 "evaluations": columns}
+        return cls(searcher, run.seed, dict(params), budget, tuple(map(str, problem.objectives)),
+                   tuple(map(str, problem.constraints)), arch_ids, run.values(problem.k), problem.feasible[arch_ids],
+                   anytime.hv_regret, anytime.igd_plus, anytime.front_size, problem.found_front(arch_ids),
+                   final.hypervolume, run.rejected_free, problem.to_dict(), execution, clock)
+
+    @property
+    def queries(self) -> int:
+        return len(self.arch_ids)
+
+    def final(self, queries: int | None = None) -> tuple[float, float, int]:
+        """(hypervolume regret, IGD+, front size) after ``queries`` queries (None: at the end; a run that
+        stopped earlier keeps its last scores). A run with no query scores as the empty front."""
+        if not self.queries:
+            empty = self.scoring or {}
+            return float(empty.get("exact_hypervolume", np.nan)), np.nan, 0
+        i = self.queries - 1 if queries is None else min(queries, self.queries) - 1
+        return float(self.hv_regret[i]), float(self.igd_plus[i]), int(self.front_size[i])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "searcher": self.searcher, "seed": self.seed, "params": dict(self.params), "budget": self.budget,
+            "multi_objective": True, "objectives": list(self.objectives), "constraints": list(self.constraints),
+            "queries": self.queries, "arch_ids": self.arch_ids.tolist(), "values": self.values.tolist(),
+            "feasible": self.feasible.tolist(), "rejected_free": self.rejected_free,
+            "hv_regret": self.hv_regret.tolist(), "igd_plus": self.igd_plus.tolist(),
+            "front_size": self.front_size.tolist(), "front": self.front.tolist(), "hypervolume": self.hypervolume,
+            "scoring": None if self.scoring is None else dict(self.scoring),
+            "execution": None if self.execution is None else dict(self.execution),
+            "clock": None if self.clock is None else dict(self.clock),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any], path: str = "<run>") -> MORunResult:
+        try:
+            k = len(obj["objectives"])
+            arch_ids = np.asarray(obj["arch_ids"], dtype=np.int64)
+            result = cls(
+                str(obj["searcher"]), int(obj["seed"]), dict(obj["params"]), obj["budget"],
+                tuple(obj["objectives"]), tuple(obj["constraints"]), arch_ids,
+                np.asarray(obj["values"], dtype=np.float64).reshape(-1, k), np.asarray(obj["feasible"], dtype=bool),
+                np.asarray(obj["hv_regret"], dtype=np.float64), np.asarray(obj["igd_plus"], dtype=np.float64),
+                np.asarray(obj["front_size"], dtype=np.int64), np.asarray(obj["front"], dtype=np.int64),
+                float(obj["hypervolume"]), int(obj.get("rejected_free", 0)), obj.get("scoring"),
+                obj.get("execution"), obj.get("clock"))
+        except KeyError as exc:
+            raise DataFormatError("missing key in a multi-objective run file", path=path,
+                                  key=str(exc.args[0])) from None
+        except (TypeError, ValueError) as exc:
+            raise DataFormatError(f"malformed multi-objective run file: {exc}", path=path) from None
+        n = len(arch_ids)
+        if any(len(a) != n for a in (result.values, result.feasible, result.hv_regret, result.igd_plus,
+                                     result.front_size)):
+            raise DataFormatError("arch_ids, values and the per-query scores differ in length", path=path)
+        return result
+
+
+def summary_row(result: MORunResult) -> dict[str, Any]:
+    """One row of a multi-objective ``summary.csv``: the final scores and what the run spent."""
+    clock = result.clock or {}
+    evaluations = clock.get("evaluations") or {}
+    regret, igd, size = result.final()
+    return {"searcher": result.searcher, "seed": result.seed, "queries": result.queries,
+            "infeasible": int((~result.feasible).sum()), "rejected_free": result.rejected_free, "front_size": size,
+            "hypervolume": repr(result.hypervolume), "hv_regret": repr(regret), "igd_plus": repr(igd),
+            "gpu_days": repr(clock["gpu_days"]) if clock else "", "sim_days": repr(clock["sim_days"]) if clock else "",
+            "evaluations": len(evaluations.get("arch_id", ())) if clock else ""}
+
+
+# --------------------------------------------------------------------------- many seeds, folders
+def _mo_group(searcher: Searcher, problem: Problem, table: ObjectiveTable, seeds: Sequence[int], budget: Budget,
+              workers: int, prefilter: bool, name: str, params: Mapping[str, Any],
+              execution: Mapping[str, Any]) -> list[MORunResult]:
+    """Worker task: one lockstep group, scored (top-level so that it pickles)."""
+    runs = simulate_mo(searcher, problem, table, seeds, budget=budget, workers=workers, prefilter=prefilter)
+    return [MORunResult.from_run(name, params, budget.archs, problem, run, workers,
+                                 {**execution, "group": list(seeds)}) for run in runs]
+
+
+def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
+                 constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
+                 budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
+                 backend: str = "loky", scheduler: str | None = None, problem: Problem | None = None
+                 ) -> Iterable[list[MORunResult]]:
+    """Yield each lockstep group's scored runs as it finishes (in no fixed order); see :func:`run_mo_search`."""
+    from joblib import delayed
+
+    from .harness import _as_searcher, _check_seeds, _lockstep, _parallel, lockstep_groups, make_budget, split_params
+
+    searcher = _as_searcher(searcher)
+    check_multi_objective(searcher)
+    problem = problem or Problem.from_benchmark(bench, objectives, constraints, search=True)
+    table = ObjectiveTable.from_benchmark(bench, problem)
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    seeds = _check_seeds(seeds)
+    params, execution_params = split_params(searcher)
+    execution = {"params": execution_params, "backend": backend, "n_jobs": n_jobs if backend == "loky" else None,
+                 "scheduler": scheduler}
+    args = (budget, workers, prefilter, searcher_name(searcher), params, execution)
+    groups = lockstep_groups(seeds, _lockstep(searcher))
+    with _parallel(n_jobs, backend, scheduler, "auto") as (parallel, n_workers):
+        if n_workers == 1 and backend == "loky":
+            for group in groups:
+                yield _mo_group(searcher, problem, table, group, *args)
+            return
+        yield from parallel(delayed(_mo_group)(searcher, problem, table, group, *args) for group in groups)
+
+
+def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
+                  constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
+                  budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
+                  backend: str = "loky", scheduler: str | None = None) -> list[MORunResult]:
+    """Run a multi-objective ``searcher`` once per seed on ``bench``; the scored runs in ``seeds`` order.
+
+    ``objectives`` and ``constraints`` as :func:`nares_nas.pareto.parse_objectives` /
+    :func:`~nares_nas.pareto.parse_constraints` (test-set metrics refused); ``budget`` distinct
+    architectures (None: 500) or a :class:`~nares_nas.clock.Budget`; ``workers`` simulated
+    workers; ``prefilter`` applies MACS/PARAMS constraints before querying (see the module
+    docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.harness.run_search`.
+    """
+    seeds = list(seeds)
+    found = {r.seed: r for group in iter_mo_runs(searcher, bench, objectives, constraints, seeds=seeds,
+                                                 budget=budget, workers=workers, prefilter=prefilter,
+                                                 n_jobs=n_jobs, backend=backend, scheduler=scheduler)
+             for r in group}
+    return [found[seed] for seed in seeds]
+
+
+def _from_json(obj: Mapping[str, Any], path: str) -> MORunResult:
+    if not obj.get("multi_objective"):
+        raise DataFormatError("a single-objective run in a multi-objective folder", path=path)
+    return MORunResult.from_json(obj, path)
+
+
+def read_mo_runs(out_dir: str | Path) -> list[MORunResult]:
+    """Every multi-objective run in ``DIR/runs/``, sorted by seed."""
+    from .harness import read_runs
+
+    return read_runs(out_dir, _from_json)
+
+
+def mo_run_config(searcher: Searcher, bench, problem: Problem, *, budget: Budget, workers: int,
+                  prefilter: bool) -> dict[str, Any]:
+    """What determines the runs of a multi-objective folder, as written to ``config.json``."""
+    from .harness import _sha1, run_config
+
+    config = run_config(searcher, bench, budget=budget, objective=problem.objectives[0].name, maximize=True,
+                        workers=workers)
+    config.update(objective=None, direction=None, objectives=[str(o) for o in problem.objectives],
+                  constraints=[str(c) for c in problem.constraints], prefilter=bool(prefilter),
+                  objective_sha1=_sha1(problem.values, problem.feasible),
+                  model_sha1=_sha1(problem.values, bench.metric_array("TRAINING_TIME")),
+                  scoring={key: value for key, value in problem.to_dict().items() if key != "note"})
+    return config
+
+
+def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
+                  constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
+                  budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
+                  backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+                  progress: bool = False) -> list[MORunResult]:
+    """:func:`run_mo_search`, keeping every finished run in ``out_dir`` (as :func:`nares_nas.harness.run_to_dir`).
+
+    ``DIR/config.json`` pins the searcher, objectives, constraints, budget, workers and data;
+    ``DIR/runs/seed_NNNNN.json`` holds a run (values as an n×k list, scores after every query);
+    ``DIR/summary.csv`` a row per run (:data:`MO_SUMMARY_COLUMNS`).
+    """
+    from tqdm import tqdm
+
+    from .harness import _as_searcher, _check_seeds, _release, make_budget, open_run_dir, write_run, write_summary
+
+    searcher = _as_searcher(searcher)
+    check_multi_objective(searcher)
+    seeds = _check_seeds(seeds)
+    out_dir = Path(out_dir)
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    problem = Problem.from_benchmark(bench, objectives, constraints, search=True)
+    config = mo_run_config(searcher, bench, problem, budget=budget, workers=workers, prefilter=prefilter)
+    fresh, existed = not (out_dir / "config.json").exists(), out_dir.exists()
+    done = open_run_dir(out_dir, config, resume=resume, execution_params=getattr(searcher, "execution_params", ()),
+                        reader=read_mo_runs)
+    rows = {seed: summary_row(r) for seed, r in done.items()}
+    try:
+        todo = [s for s in seeds if s not in done]
+        bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="run", desc=config["searcher"],
+                   file=sys.stderr, disable=not progress, dynamic_ncols=True)
+        with bar:
+            for group in iter_mo_runs(searcher, bench, objectives, constraints, seeds=todo, budget=budget,
+                                      workers=workers, prefilter=prefilter, n_jobs=n_jobs, backend=backend,
+                                      scheduler=scheduler, problem=problem):
+                for result in group:
+                    write_run(out_dir, result)
+                    done[result.seed] = result
+                    rows[result.seed] = summary_row(result)
+                bar.update(len(group))
+    except BaseException:
+        if fresh and not done:
+            _release(out_dir, existed)
+        raise
+    write_summary(out_dir, rows.values(), columns=MO_SUMMARY_COLUMNS)
+    return [done[s] for s in seeds]
+
