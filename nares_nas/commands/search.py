@@ -34,6 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--minimize", action="store_true", help="smaller objective is better (default: larger)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a hyper-parameter of the searcher (VALUE read as JSON, else a string); repeatable")
+    p.add_argument("--objectives", metavar="NAME:DIR,...",
+                   help="multi-objective search (a multi-objective --algo): two or three non-test metrics with "
+                        "their directions, e.g. VAL_PGD_ACC:max,MACS:min (replaces --objective and --minimize)")
+    p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE",
+                   help="with --objectives: a constraint such as MACS<=1e10 (<=, <, >=, >); repeatable")
+    p.add_argument("--prefilter", action="store_true",
+                   help="with --objectives: apply MACS/PARAMS constraints before querying, for free (default: "
+                        "every infeasible query is charged)")
     add_clock_options(p)
     add_parallel_options(p)
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -42,8 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="continue the runs already in --out DIR (of the same configuration; --jobs, --backend "
                         "and execution parameters such as bananas' num_threads may change)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    live = p.add_argument_group("live mode: train and evaluate what the table lacks (runs one after another; "
-                                "--out pins the profile, training seed and device kind)")
+    live = p.add_argument_group("live mode: train and evaluate what the table lacks (runs one after another, "
+                                "each on --workers N workers; --out pins the profile, training seed and device "
+                                "kind)")
     live.add_argument("--live", action="store_true", help="lookup-or-train: table, then cache, then training")
     live.add_argument("--profile", default="nares", help="training profile (nares, digits, or a JSON file)")
     live.add_argument("--data-dir", type=Path, help="folder with the profile's image data (CIFAR-10 etc.)")
@@ -82,6 +91,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.runs < 1:
         raise ConfigError(f"--runs must be >= 1, got {args.runs}")
+    if args.objectives is not None or args.constraint:
+        from .pareto import cmd_mo_search
+
+        return cmd_mo_search(args)
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out DIR")
     cls = resolve(args.algo)
@@ -99,7 +112,17 @@ def cmd_search(args: argparse.Namespace) -> int:
         if bench.synthetic:
             print(SYNTHETIC_LINE)
     seeds = range(args.seed, args.seed + args.runs)
-    if args.live:
+    if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
+        from .live_search import live_budget, live_search_runs
+
+        budget = live_budget(args)
+        args.budget = budget.archs
+        runs = live_search_runs(args, searcher, bench, seeds, budget)
+        trajectories = [r.trajectory for r in runs]
+    elif args.live:
+        if args.workers != 1:
+            raise ConfigError(f"{args.algo} is written as a blocking search(): live mode trains its queries one "
+                              "at a time (drop --workers; write it as propose() to use several)")
         if args.budget is None:
             args.budget = 500
         trajectories = _live_runs(args, searcher, bench, seeds)
@@ -118,7 +141,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     archs = "no limit" if args.budget is None else args.budget
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
-    if runs is not None:
+    if runs is not None and args.live:
+        from .live_search import live_line
+
+        print(live_line(runs, budget, args.workers))
+    elif runs is not None:
         print(clock_line(runs, budget_note(budget, bench, args.workers)))
     if len(found) < len(trajectories):
         print(f"{len(trajectories) - len(found)} runs finished no full training within the budget")
@@ -178,35 +205,19 @@ def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range
     kind) beside the usual configuration, and ``--resume`` skips the seeds already there.
     """
     from .._rng import as_generator
-    from ..harness import (
-        RunResult,
-        kind_of,
-        open_run_dir,
-        run_config,
-        split_params,
-        summary_row,
-        write_run,
-        write_summary,
-    )
-    from ..live.oracle import is_nares_profile, make_live_oracle
+    from ..harness import RunResult, split_params, summary_row, write_run, write_summary
+    from ..live.oracle import make_live_oracle
     from ..searchers import searcher_name
     from ..space import SPACE
     from .live import load_profile
+    from .live_search import open_live_dir
 
     if args.backend != "loky" or args.jobs != 1:
         raise ConfigError("--live runs sequentially in this process: drop --jobs and --backend "
                           "(scale training out with nares_nas.live.distributed.train_many)")
     profile = load_profile(args.profile)
     maximize = not args.minimize
-    done: dict[int, RunResult] = {}
-    if args.out is not None:
-        live = {"profile": profile.name, "profile_key": profile.key, "train_seed": args.train_seed,
-                "device": kind_of(args.device)}
-        table = bench if is_nares_profile(profile) else None  # the only profile the table answers for
-        config = run_config(searcher, table, budget=args.budget, objective=args.objective, maximize=maximize,
-                            live=live)
-        done = open_run_dir(args.out, config, resume=args.resume,
-                            execution_params=getattr(searcher, "execution_params", ()))
+    done: dict[int, RunResult] = open_live_dir(args, searcher, bench, profile, args.budget)
     params, execution_params = split_params(searcher)
     rows = {seed: summary_row(r) for seed, r in done.items()}
     for seed in (s for s in seeds if s not in done):

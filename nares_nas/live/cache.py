@@ -355,6 +355,12 @@ class RecordCache:
             rows = self._read(f"SELECT record FROM records WHERE {_KEY}", (arch_id, profile.key, int(seed), epochs))
         return self._decode(rows[0], f"{self.path} arch_id {arch_id}") if rows else None
 
+    def epochs_held(self, arch_id: int, profile: Any, seed: int) -> list[int]:
+        """The epoch counts of the records held for (``arch_id``, ``profile``, ``seed``), ascending."""
+        rows = self._read("SELECT epochs FROM records WHERE arch_id = ? AND profile_key = ? AND seed = ? "
+                          "ORDER BY epochs", (check_arch_id(arch_id), profile.key, int(seed)))
+        return [int(row[0]) for row in rows]
+
     def remove(self, arch_id: int, profile: Any, seed: int, epochs: int | None = None) -> bool:
         """Delete the record under (``arch_id``, ``profile``, ``seed``, ``epochs``); True if there was one."""
         return self._write(f"DELETE FROM records WHERE {_KEY}", self._key(arch_id, profile, seed, epochs)) > 0

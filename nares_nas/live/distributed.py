@@ -99,13 +99,24 @@ def local_worker_specs(gpus: list[str], num_threads: int | None, n_cpu_workers: 
     return {f"cpu-{i}": spec({"CUDA_VISIBLE_DEVICES": ""}, None) for i in range(n)}
 
 
-def local_cluster(device: str = "auto", num_threads: int | None = DEFAULT_THREADS) -> Any:
+def local_cluster(device: str = "auto", num_threads: int | None = DEFAULT_THREADS,
+                  n_workers: int | None = None) -> Any:
     """The default cluster of :func:`train_many`: :func:`local_worker_specs` on this machine's GPUs
-    (none for ``device="cpu"``), a scheduler on 127.0.0.1 without a dashboard."""
+    (none for ``device="cpu"``), a scheduler on 127.0.0.1 without a dashboard.
+
+    ``n_workers`` (live search's ``--workers``): that many workers, on the first ``n_workers``
+    GPUs (more than there are is refused), else that many single-thread CPU workers.
+    """
     from distributed import Scheduler, SpecCluster
 
     gpus = [] if device == "cpu" else visible_gpus()
-    workers = local_worker_specs(gpus, num_threads)
+    if n_workers is not None and gpus:
+        if n_workers > len(gpus):
+            raise ConfigError(f"{n_workers} workers asked for, but this machine shows {len(gpus)} GPUs "
+                              f"({', '.join(gpus)}): one training per GPU; use --workers {len(gpus)} or fewer, "
+                              "or --device cpu")
+        gpus = gpus[:n_workers]
+    workers = local_worker_specs(gpus, num_threads, n_workers)
     log.info("local Dask cluster: %d workers (%s)", len(workers), f"GPUs {gpus}" if gpus else "CPU")
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": ":0"}}
     return SpecCluster(workers=workers, scheduler=scheduler)

@@ -240,7 +240,64 @@ def _train_and_evaluate(arch: Any, profile: Any, bundle: Any, seed: int, out_dir
     )
 
 
+def train_to(
+    arch: ArchLike,
+    profile: Any,
+    *,
+    seed: int,
+    data_dir: str | os.PathLike | None,
+    out_dir: str | os.PathLike,
+    epochs: int | None = None,
+    device: str = "auto",
+    progress: bool = False,
+    compile: bool = False,
+    num_threads: int | None = DEFAULT_THREADS,
+) -> dict[str, Any]:
+    """Train ``arch`` to ``epochs`` epochs (None: the profile's full training) in ``out_dir``.
+
+    One evaluation of live search: the run folder resumes from its checkpoint (a promotion
+    continues where the last evaluation stopped), and the test set is evaluated only at the
+    profile's full epochs, once (``record.json`` holds it; a finished run is not evaluated
+    again). Below full epochs the record has the validation history only: its ``test_best``
+    values are null. Returns ``{"record": ..., "epoch_seconds": [...], "resumed_from": e}``:
+    the record of the first ``epochs`` epochs, the cumulative training seconds after each of
+    them (what an evaluation from ``e1`` to ``e2`` cost is the difference) and the epochs the
+    folder held when the call began. The folder is locked meanwhile (:func:`run_lock`).
+    """
+    import torch
+
+    from . import data, evaluator, trainer
+
+    arch = to_arch(arch)
+    profile = resolve_profile(profile)
+    full = epochs is None or epochs == profile.epochs
+    bundle = data.datasets_for(profile, data_dir)
+    out_dir = Path(out_dir)
+    saved_threads = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        with run_lock(out_dir):
+            result = trainer.train(arch, profile, bundle, out_dir, seed=seed, device=device, progress=progress,
+                                   compile=compile, num_threads=num_threads, epochs=epochs)
+            record = _finished_record(out_dir / RECORD_FILE, arch, profile, seed) if full else None
+            if record is None:
+                test: Mapping[str, Any] = {}
+                if full:
+                    log.info("evaluating %s", result.best_checkpoint)
+                    test = evaluator.evaluate_checkpoint(result.best_checkpoint, profile, bundle, arch=arch,
+                                                         seed=seed, device=device, progress=progress)
+                record = make_record(arch, profile, seed=result.seed, history=result.history,
+                                     best_epoch=result.best_epoch, gpu_type=result.gpu_type,
+                                     timestamp=result.timestamp, training_time=result.training_time, test=test)
+                if full:
+                    write_record(record, out_dir / RECORD_FILE)
+    finally:
+        torch.set_num_threads(saved_threads)
+    return {"record": record, "epoch_seconds": list(result.epoch_seconds), "resumed_from": result.resumed_from}
+
+
 __all__ = [
     "DEFAULT_THREADS", "LOCK_FILE", "RECORD_FILE", "make_record", "profile_dict", "read_record", "resolve_profile",
-    "run_dir", "run_lock", "train_and_evaluate", "write_record",
+    "run_dir", "run_lock", "train_and_evaluate", "train_to", "write_record",
 ]

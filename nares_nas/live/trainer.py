@@ -29,6 +29,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._rng import as_generator
+from .._validation import check_int
 from ..errors import ConfigError, TrainingDivergedError
 from ..metrics import HISTORY_KEYS
 from ..space import Arch, ArchLike, to_arch
@@ -61,6 +62,11 @@ class TrainResult:
     timestamp: str
     training_time: float
     best_checkpoint: Path
+    epoch_seconds: tuple[float, ...] = ()
+    """Cumulative training seconds after each epoch of ``history`` (``[-1]`` is ``training_time`` in
+    seconds): what continuing from epoch ``e1`` to ``e2`` cost is ``epoch_seconds[e2-1] - epoch_seconds[e1-1]``."""
+    resumed_from: int = 0
+    """Epochs the run folder held when this call started (0: a fresh run)."""
 
 
 class Bf16Logits(nn.Module):
@@ -204,8 +210,17 @@ def train(
     compile: bool = False,
     num_threads: int | None = None,
     amp: bool = True,
+    epochs: int | None = None,
 ) -> TrainResult:
     """Train ``arch`` under ``profile`` on ``data``; checkpoints go to ``out_dir/checkpoints``.
+
+    ``epochs`` stops the run after that many epochs (1..``profile.epochs``; None: the full
+    training): a later call with more epochs resumes it from its checkpoint, and training to
+    ``e`` then to ``e2`` gives the weights and history of training straight to ``e2`` (every
+    epoch's learning rate and random numbers depend on the epoch only; bit-identical on the
+    CPU). A folder that already trained past ``epochs`` trains nothing and returns the first
+    ``epochs`` epochs of its history (``best_epoch`` the first maximum of their CW-40;
+    ``best_checkpoint`` is then the folder's, of the longer run).
 
     ``out_dir`` records the run's identity (:func:`run_identity`: arch, profile, seed, device kind,
     precision, compile, CPU threads) in ``arch_<id>_run.json``; a folder holding another run of
@@ -222,11 +237,12 @@ def train(
                           f"{data.train.images.shape[-1]}px (train) / {data.val.images.shape[-1]}px (val)")
     if len(data.train) < profile.batch_size:
         raise ConfigError(f"{len(data.train)} training images are fewer than one batch of {profile.batch_size}")
+    target = profile.epochs if epochs is None else check_int(epochs, "epochs", 1, profile.epochs)
     out_dir, arch = Path(out_dir), to_arch(arch)
     with _numerics(dev, num_threads):
         identity = run_identity(arch, profile, seed, dev, amp=amp, compile=compile)
         checkpoints.claim_run_folder(out_dir, arch.arch_id, identity, resume=resume)
-        return _train(arch, profile, data, out_dir, seed, dev, resume, progress, compile, amp, identity)
+        return _train(arch, profile, data, out_dir, seed, dev, resume, progress, compile, amp, identity, target)
 
 
 def run_identity(arch: Arch, profile: Profile, seed: int, device: torch.device, *, amp: bool,
@@ -257,6 +273,7 @@ class _Progress:
     nan_steps: int = 0
     gpu_type: str = ""
     timestamp: str = ""
+    epoch_seconds: list[float] = field(default_factory=list)  # elapsed_s after each epoch
 
     def record(self, epoch: int, values: dict[str, float]) -> bool:
         """Append an epoch's values; True when it is the new best (strict >: the first maximum wins)."""
@@ -291,11 +308,16 @@ def _restore(path: Path, identity: dict[str, Any], model: nn.Module, optimizer: 
         gen.set_state(saved["generators"][name].cpu())
     progress = _Progress(**{f.name: saved[f.name] for f in dataclasses.fields(_Progress) if f.name in saved})
     progress.history = {key: list(progress.history[key]) for key in HISTORY_KEYS}
+    progress.epoch_seconds = [float(v) for v in progress.epoch_seconds]
+    if len(progress.epoch_seconds) != progress.next_epoch:  # a state written before they were kept: even epochs
+        progress.epoch_seconds = [progress.elapsed_s * (e + 1) / max(progress.next_epoch, 1)
+                                  for e in range(progress.next_epoch)]
     return progress
 
 
 def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: int, dev: torch.device,
-           resume: bool, show_progress: bool, compile: bool, amp: bool, identity: dict[str, Any]) -> TrainResult:
+           resume: bool, show_progress: bool, compile: bool, amp: bool, identity: dict[str, Any],
+           target: int) -> TrainResult:
     arch_id = arch.arch_id
     seeds = as_generator(seed).integers(0, 2**62, size=1 + len(GENERATORS))
     model = build_model(arch, profile.base_channels, generator=torch.Generator().manual_seed(int(seeds[0])))
@@ -314,6 +336,7 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
     else:
         progress = _Progress()
         checkpoints.recover_pending(out_dir, arch_id, -1)
+    resumed_from = progress.next_epoch
 
     train_x, train_y = data.train.images.to(dev), data.train.labels.to(dev)
     val_x = to_float(data.val.images.to(dev)).contiguous(memory_format=torch.channels_last)
@@ -325,6 +348,8 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
         bar = tqdm(range(progress.next_epoch, profile.epochs), total=profile.epochs, initial=progress.next_epoch,
                    disable=not show_progress, file=sys.stderr, desc=f"arch_{arch_id}", unit="epoch")
         for epoch in bar:
+            if epoch >= target:
+                break
             t0 = time.perf_counter()
             lr = profile.lr_at(epoch)
             for group in optimizer.param_groups:
@@ -342,6 +367,7 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
             is_best = progress.record(epoch, values)
             _log_validation(run_log, profile, values, progress.history, len(val_y))
             progress.elapsed_s += time.perf_counter() - t0
+            progress.epoch_seconds.append(progress.elapsed_s)
             progress.gpu_type, progress.timestamp = _device_name(dev), datetime.date.today().isoformat()
             history = progress.history
             env = checkpoints.make_env(
@@ -361,10 +387,20 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
     finally:
         run_log.removeHandler(handler)
         handler.close()
+    history, best_epoch, seconds = progress.history, progress.best_epoch, progress.epoch_seconds
+    if progress.next_epoch > target:  # the folder trained further: the first `target` epochs of its run
+        history = {key: values[:target] for key, values in history.items()}
+        best_epoch, best_cw = -1, -math.inf
+        for epoch, value in enumerate(history["cw"]):  # the selection rule of _Progress.record
+            if value > best_cw:
+                best_epoch, best_cw = epoch, value
+        seconds = seconds[:target]
     return TrainResult(
-        arch=arch, profile=profile, seed=int(seed), history=progress.history, best_epoch=progress.best_epoch,
-        gpu_type=progress.gpu_type, timestamp=progress.timestamp, training_time=progress.elapsed_s / 86400,
-        best_checkpoint=checkpoints.checkpoint_path(out_dir, arch_id, "best"),
+        arch=arch, profile=profile, seed=int(seed), history=history, best_epoch=best_epoch,
+        gpu_type=progress.gpu_type, timestamp=progress.timestamp,
+        training_time=(seconds[-1] if seconds else progress.elapsed_s) / 86400,
+        best_checkpoint=checkpoints.checkpoint_path(out_dir, arch_id, "best"), epoch_seconds=tuple(seconds),
+        resumed_from=resumed_from,
     )
 
 

@@ -115,3 +115,56 @@ def train_behind_the_lock(arch, profile, out_dir, barrier, result_path) -> None:
     record = pipeline.train_and_evaluate(arch, profile, seed=0, data_dir=None, out_dir=out_dir, device="cpu",
                                          progress=False)
     Path(result_path).write_text(json.dumps(record))
+
+
+# ------------------------------------------------------------------ a fake train_to: partial trainings and promotions
+FOLDER_STATE = "fake_epochs.txt"  # how far the fake run folder has trained
+TRAINED_LOG = "fake_trained.txt"  # one line "epoch_from epoch_to pid" per call that trained epochs
+
+
+def fake_seconds_per_epoch(arch_id: int) -> float:
+    """The fake cost of one epoch of ``arch_id``, in seconds."""
+    return 100.0 * (1 + arch_id % 5)
+
+
+def fake_train_to(arch, profile, *, seed, data_dir, out_dir, epochs=None, device="auto", progress=False,
+                  compile=False, num_threads=None) -> dict:
+    """``pipeline.train_to``'s signature and outputs: the first ``epochs`` epochs of :func:`fake_record`'s run
+    (so a shorter training is a prefix of a longer one, as for the real trainer); the folder remembers how far
+    it trained, a call trains only the epochs beyond (noted in ``fake_trained.txt``); test values at full
+    epochs only."""
+    arch, profile = to_arch(arch), resolve_profile(profile)
+    target = profile.epochs if epochs is None else epochs
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = out_dir / FOLDER_STATE
+    reached = int(state.read_text()) if state.is_file() else 0
+    if target > reached:
+        with open(out_dir / TRAINED_LOG, "a") as fh:
+            fh.write(f"{reached} {target} {os.getpid()}\n")
+        state.write_text(str(target))
+    full = fake_record(arch, profile, seed)
+    train = full["train"][0]
+    history = {key: train[key][:target] for key in HISTORY_KEYS}
+    best = int(np.argmax(history["cw"]))
+    seconds = [fake_seconds_per_epoch(arch.arch_id) * (e + 1) for e in range(target)]
+    test = full["test_best"][0] if target == profile.epochs else {}
+    record = make_record(arch, profile, seed=seed, history=history, best_epoch=best, gpu_type="fake",
+                         timestamp="2024-05-06", training_time=seconds[-1] / 86400, test=test)
+    return {"record": record, "epoch_seconds": seconds, "resumed_from": reached}
+
+
+def fake_train_to_reporting(arch, profile, **kwargs) -> dict:
+    """:func:`fake_train_to` after a pause, writing ``worker.json`` in the run folder: the worker's
+    ``CUDA_VISIBLE_DEVICES`` and its free GPU resource while the task ran."""
+    import json
+    import time
+
+    from distributed import get_worker
+
+    report = {"cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
+              "free_gpu": get_worker().state.available_resources.get("GPU")}
+    time.sleep(0.3)
+    out = fake_train_to(arch, profile, **kwargs)
+    (Path(kwargs["out_dir"]) / "worker.json").write_text(json.dumps(report))
+    return out

@@ -1,0 +1,109 @@
+"""``nares-nas search --live``: a proposing searcher trained for real on ``--workers`` workers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+def live_budget(args: argparse.Namespace) -> Any:
+    """The run budget of the options: ``--budget`` (default 500 unless another budget is given), ``--max-cost``
+    in GPU-days of measured training, ``--max-time`` in wall-clock days, ``--max-total-epochs``."""
+    from ..harness import make_budget
+
+    if args.max_cost == "equal":
+        raise ConfigError("--max-cost needs a value in live mode (GPU-days of measured training): there is no "
+                          "table whose mean training time would set it")
+    return make_budget(args.budget, max_cost=args.max_cost, max_time=args.max_time,
+                       max_total_epochs=args.max_total_epochs)
+
+
+def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:
+    """The runs of ``seeds``, one after another, each on ``--workers`` workers (:mod:`nares_nas.live.driver`).
+
+    With ``--out`` the folder pins the configuration (the workers too: with N > 1 a run is
+    reproducible from its log, not from its seed alone); a run in progress keeps its log in
+    ``DIR/live/seed_NNNNN.json``, which ``--resume`` replays before going on, and a finished run
+    goes to ``DIR/runs/`` with its whole log (``clock.steps`` and ``clock.evaluations``).
+    """
+    from ..harness import (
+        RunResult,
+        split_params,
+        summary_row,
+        write_run,
+        write_summary,
+    )
+    from ..live.driver import LiveSearch, open_executor
+    from ..searchers import searcher_name
+    from .live import load_profile
+
+    if args.from_scratch:
+        raise ConfigError("--from-scratch is an accounting rule of the simulated clock; live mode measures what "
+                          "each training costs (a promotion resumes its run folder)")
+    if args.jobs != 1:
+        raise ConfigError("--live runs one search at a time (its trainings on --workers N workers): drop --jobs")
+    if args.backend == "dask" and not args.scheduler:
+        raise ConfigError("--backend dask needs --scheduler ADDRESS (without it --workers N starts a local cluster)")
+    profile = load_profile(args.profile)
+    maximize = not args.minimize
+    done = open_live_dir(args, searcher, bench, profile, budget, args.workers)
+    params, execution_params = split_params(searcher)
+    rows = {seed: summary_row(r) for seed, r in done.items()}
+    todo = [s for s in seeds if s not in done]
+    if todo:
+        with open_executor(args.workers, client=args.scheduler, device=args.device) as executor:
+            execution = {"params": execution_params, "device": args.device, "data_dir": None if args.data_dir is None
+                         else str(args.data_dir), "executor": type(executor).__name__, "scheduler": args.scheduler}
+            for seed in todo:
+                log_path = None if args.out is None else args.out / "live" / f"seed_{seed:05d}.json"
+                fresh = type(searcher)(**searcher.get_params())
+                driver = LiveSearch(fresh, profile, seed=seed, budget=budget, executor=executor, bench=bench,
+                                    objective=args.objective, maximize=maximize, cache=args.cache,
+                                    data_dir=args.data_dir, train_seed=args.train_seed, device=args.device,
+                                    log_path=log_path, resume=args.resume)
+                run = driver.run()
+                done[seed] = RunResult(searcher_name(searcher), seed, params, budget.archs, run.trajectory(),
+                                       {**execution, "cache": str(driver.cache.path)}, run.clock())
+                if args.out is not None:
+                    write_run(args.out, done[seed])
+                    log_path.unlink(missing_ok=True)  # the run file holds the whole log now
+                    rows[seed] = summary_row(done[seed])
+                    write_summary(args.out, rows.values())
+    return [done[s] for s in seeds]
+
+
+def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: Any, budget: Any,
+                  workers: int = 1) -> dict[int, Any]:
+    """Claim ``--out`` for live runs (None: nothing kept); the runs already there by seed.
+
+    The folder pins what determines a live value (profile, training seed, device kind) beside
+    the usual configuration; ``--resume`` skips the seeds already there.
+    """
+    from ..harness import kind_of, open_run_dir, run_config
+    from ..live.oracle import is_nares_profile
+
+    if args.out is None:
+        return {}
+    live = {"profile": profile.name, "profile_key": profile.key, "train_seed": args.train_seed,
+            "device": kind_of(args.device)}
+    table = bench if is_nares_profile(profile) else None  # the only profile the table answers for
+    config = run_config(searcher, table, budget=budget, objective=args.objective, maximize=not args.minimize,
+                        workers=workers, live=live)
+    return open_run_dir(args.out, config, resume=args.resume,
+                        execution_params=getattr(searcher, "execution_params", ()))
+
+
+def live_line(runs: list, budget: Any, workers: int) -> str:
+    """What the live runs cost: measured training GPU-days and wall-clock time (mean over runs), and the budget."""
+    from ..live.driver import live_budget_note
+
+    clocks = [r.clock for r in runs if r.clock]
+    gpu = np.mean([c["gpu_days"] for c in clocks]) * 24
+    wall = np.mean([c["sim_days"] for c in clocks]) * 24
+    trained = np.mean([sum(s == "trained" for s in c["evaluations"].get("source", [])) for c in clocks])
+    return (f"cost per run: {gpu:.4g} GPU-hours of measured training, {wall:.4g} wall-clock hours on {workers} "
+            f"workers, {trained:.1f} trainings (mean over runs); {live_budget_note(budget, workers)}")

@@ -1,0 +1,699 @@
+"""Live search on N workers: a searcher's proposals trained for real, asynchronously, over Dask.
+
+The searcher sees what it sees on the simulated clock (:mod:`nares_nas.clock`): its
+:data:`~nares_nas.asktell.Proposals` generator is resumed to propose while a worker is free
+and is told :class:`~nares_nas.asktell.Result` s as they finish; a finished training frees its
+worker for the next proposal at once. Here the workers are Dask worker processes (one per
+GPU, or single-thread CPU workers: :func:`open_executor`), or this process for one worker,
+and time is the wall clock. This process is the only writer of the record cache and of the
+run's log.
+
+**An evaluation** ``(arch, e)`` trains the architecture's run folder to epoch ``e``
+(:func:`~nares_nas.live.pipeline.train_to`): a promotion resumes the folder from its
+checkpoint, below the profile's full epochs only the validation history is written, and the
+test set is evaluated once, at full epochs. Its value is the fidelity rule of
+:mod:`nares_nas.evaluation` on the record (E = the profile's epochs); its cost is the measured
+training time of the epochs it added (``epoch_from`` to ``epoch_to``), in GPU-days. Before
+training, an evaluation is answered for free, in this order, by what the run already knows
+(a repeat, or an architecture whose history reaches that far), by the table (NARes's own
+profile only), or by a cached record of that architecture with at least ``e`` epochs: a
+partial record answers its fidelity and below, a full record every fidelity.
+
+**Budgets.** Distinct architectures are counted when proposed (dispatched or answered), so
+evaluations in flight never exceed ``budget.archs``; ``total_epochs`` counts the epochs sent to
+train, at dispatch. A training's cost is known only when it ends: no training is dispatched
+once the GPU-days spent plus the estimated cost of those in flight (the run's mean measured
+seconds per epoch times their epochs; 0 before the first ends) reach ``budget.cost``, so the
+work in flight can take the total past it by at most the cost of N evaluations. ``budget.time``
+is wall-clock days since the run began: no training is dispatched after it. The first proposal
+a budget refuses ends the run; what is in flight finishes and is recorded.
+
+**The log** (``log_path``, rewritten atomically at every step, dispatch and completion) holds every step of the
+conversation (what the searcher yielded and the results it was then told, in that order) and
+every evaluation (``arch_id, epoch_from, epoch_to, worker, start, end, cost, value`` plus
+``source``, ``pid``, ``order``). With N > 1 the order results reach the searcher depends on
+real timing, so a live run is reproducible from its log, not from its seed alone: a killed run
+resumes by replaying the log to a fresh searcher (nothing finished is trained again), sends
+the trainings it had in flight again (their folders resume from their last epoch), and goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .._atomic import write_bytes_atomic
+from .._rng import as_generator
+from .._validation import check_int
+from ..asktell import Proposal, Result
+from ..clock import Budget
+from ..errors import ConfigError, DataFormatError, NaresError
+from ..evaluation import FIDELITY_METRICS, FREE_METRICS, fidelity_values
+from ..home import data_home
+from ..metrics import compute, objective_metric
+from ..oracle import Trajectory
+from ..space import SPACE, Arch, check_arch_id
+from .cache import RecordCache, records_to_table
+from .pipeline import DEFAULT_THREADS, resolve_profile, run_dir, train_to
+
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "nares-nas live log 1"
+SECONDS_PER_DAY = 86_400
+EVALUATION_KEYS: tuple[str, ...] = ("arch_id", "epoch_from", "epoch_to", "worker", "start", "end", "cost", "value",
+                                    "source", "pid", "order")
+"""Columns of a live run's evaluations; ``start``/``end`` are wall-clock days since the run began (as the
+training process saw them), ``cost`` GPU-days, ``source`` ``trained``, ``cache`` or ``table`` (the last two
+free, ``worker`` -1), ``order`` the order in which the evaluations finished."""
+_IN_FLIGHT = object()
+_TABLE = "table"
+
+
+# --------------------------------------------------------------------------- executors
+class _Job:
+    """A task of :class:`InProcessExecutor`, run when waited for."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        self.call = (fn, args, kwargs)
+        self.done = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        fn, args, kwargs = self.call
+        try:
+            self._value = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - raised by result(), as a Dask future does
+            self._error = exc
+        self.done = True
+
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class InProcessExecutor:
+    """One worker: this process, which trains an evaluation when the driver waits for it."""
+
+    workers = 1
+    worker_processes = False  # tasks get num_threads to set and restore themselves
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _Job:
+        return _Job(fn, args, kwargs)
+
+    def wait(self, jobs: list[_Job]) -> list[_Job]:
+        done = [job for job in jobs if job.done]
+        if not done:  # run the oldest (with one worker, the only one)
+            jobs[0].run()
+            done = [jobs[0]]
+        return done
+
+
+class DaskExecutor:
+    """N workers of a Dask cluster; every task asks for ``resources`` (``{"GPU": 1}`` on GPUs)."""
+
+    worker_processes = True  # the workers' numerics are set once, by the TorchNumerics plugin
+
+    def __init__(self, client: Any, workers: int, resources: Mapping[str, float] | None = None) -> None:
+        self.client = client
+        self.workers = workers
+        self.resources = dict(resources or {}) or None
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self.client.submit(fn, *args, resources=self.resources, pure=False, **kwargs)
+
+    def wait(self, futures: list[Any]) -> list[Any]:
+        from distributed import wait
+
+        done = wait(futures, return_when="FIRST_COMPLETED").done
+        return [f for f in futures if f in done]
+
+
+@contextlib.contextmanager
+def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
+                  num_threads: int | None = DEFAULT_THREADS) -> Iterator[Any]:
+    """The executor of ``workers`` workers: this process for one (without ``client``), else Dask.
+
+    Without ``client`` a local cluster starts (closed afterwards): one single-thread worker
+    process per GPU on the first ``workers`` visible GPUs, each seeing only its own and holding
+    the resource ``GPU=1`` that every task asks for, or ``workers`` single-thread CPU workers
+    (``device="cpu"`` or no CUDA); the trainings' numerics are set once per worker. ``client``
+    may be a ``distributed.Client`` or a scheduler address; its workers must each run one
+    training at a time (:func:`~nares_nas.live.distributed.train_many`'s rule).
+    """
+    workers = check_int(workers, "workers")
+    if client is None and workers == 1:
+        yield InProcessExecutor()
+        return
+    from .distributed import NUMERICS_PLUGIN, TorchNumerics, _task_resources, local_cluster
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("live search on several workers needs dask: pip install 'nares-nas[dask]'") from None
+    cluster = own = None
+    try:
+        if client is None:
+            cluster = local_cluster(device, num_threads, n_workers=workers)
+            client = own = Client(cluster)
+            own.wait_for_workers(workers, timeout=600)
+        elif isinstance(client, str):
+            client = own = Client(client)
+        resources = _task_resources(client, device, None)
+        client.register_plugin(TorchNumerics(device, num_threads), name=NUMERICS_PLUGIN)
+        yield DaskExecutor(client, workers, resources)
+    finally:
+        if own is not None:
+            own.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_evaluation(fn: Callable[..., Mapping[str, Any]], arch: Any, profile: Any, *, num_threads: int | None,
+                   worker_process: bool, **kwargs: Any) -> dict[str, Any]:
+    """One evaluation where it runs: ``fn`` (:func:`~nares_nas.live.pipeline.train_to`'s signature),
+    timed on the training process's clock, with its pid."""
+    from .distributed import _train_task
+
+    start = time.time()
+    if worker_process:
+        out = _train_task(fn, arch, profile, num_threads=num_threads, **kwargs)
+    else:
+        out = fn(arch, profile, num_threads=num_threads, **kwargs)
+    return {**out, "start": start, "end": time.time(), "pid": os.getpid()}
+
+
+# --------------------------------------------------------------------------- the run
+class _Stop(Exception):
+    """A budget refuses the proposal; the run ends."""
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """One live run as its log holds it."""
+
+    seed: int
+    evaluations: list[dict[str, Any]]
+    steps: list[list[Any]]
+    max_epochs: int
+    objective: str
+    maximize: bool
+    workers: int
+    stopped: bool
+    elapsed_s: float
+
+    def trajectory(self) -> Trajectory:
+        """Full-fidelity evaluations in the order they finished."""
+        rows = sorted((r for r in self.evaluations if r["epoch_to"] == self.max_epochs and r["order"] is not None),
+                      key=lambda r: r["order"])
+        return Trajectory(np.asarray([r["arch_id"] for r in rows], dtype=np.int64),
+                          np.asarray([r["value"] for r in rows], dtype=np.float64), self.objective, self.maximize)
+
+    @property
+    def cost_days(self) -> float:
+        """GPU-days of measured training."""
+        return sum(r["cost"] or 0.0 for r in self.evaluations)
+
+    @property
+    def time_days(self) -> float:
+        """Wall-clock days the run took (time between a kill and its resume not counted)."""
+        return self.elapsed_s / SECONDS_PER_DAY
+
+    def clock(self) -> dict[str, Any]:
+        """The run file's account (``RunResult.clock``): times are wall-clock, ``steps`` the conversation."""
+        return {"workers": self.workers, "gpu_days": self.cost_days, "sim_days": self.time_days,
+                "time": "wall-clock", "max_epochs": self.max_epochs, "stopped_by_budget": self.stopped,
+                "evaluations": {key: [r[key] for r in self.evaluations] for key in EVALUATION_KEYS},
+                "steps": self.steps}
+
+
+def _command_json(command: Any) -> Any:
+    if command is None:
+        return None
+    if isinstance(command, Proposal):
+        return [int(command.arch_id), None if command.epochs is None else int(command.epochs)]
+    return "side"
+
+
+def _shown(command: Any) -> str:
+    if command is None:
+        return "a wait"
+    if command == "side":
+        return "side work"
+    return f"arch_id {command[0]} at {command[1] or 'full'} epochs"
+
+
+class LiveSearch:
+    """One run of ``searcher`` (seed ``seed``) trained for real on the executor's workers.
+
+    ``profile`` is a :class:`~nares_nas.live.profiles.Profile` or its name; ``bench`` answers
+    under NARes's own profile only (:func:`~nares_nas.live.oracle.check_table` refuses a
+    synthetic one there). Trainings go to ``runs_dir/<profile>-<key>/seed_<train_seed>/arch_<id>/``
+    (default ``data_dir/runs`` or ``data_home()/runs``) and their records to ``cache``. ``train_fn``
+    has :func:`~nares_nas.live.pipeline.train_to`'s signature (tests inject fast ones; with Dask it
+    must be importable on the workers). ``log_path`` keeps the run's log; with ``resume`` a log there
+    is replayed and the run continues (else an existing log is refused).
+    """
+
+    def __init__(self, searcher: Any, profile: Any, *, seed: int, budget: Budget, executor: Any,
+                 bench: Any = None, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+                 cache: RecordCache | str | os.PathLike | None = None, runs_dir: str | os.PathLike | None = None,
+                 data_dir: str | os.PathLike | None = None, train_seed: int = 0, device: str = "auto",
+                 num_threads: int | None = DEFAULT_THREADS, compile: bool = False,
+                 log_path: str | os.PathLike | None = None, resume: bool = False,
+                 train_fn: Callable[..., Mapping[str, Any]] = train_to) -> None:
+        from .oracle import check_table, is_nares_profile
+
+        if not searcher.proposes():
+            raise ConfigError(f"{type(searcher).__name__} is written as a blocking search(); live search on "
+                              "workers drives proposing searchers (write it as propose(), or run it with one "
+                              "worker through nares_nas.live.oracle.LiveOracle)")
+        self.profile = resolve_profile(profile)
+        check_table(bench, self.profile)
+        self.searcher = searcher
+        self.seed = check_int(seed, "seed", 0)
+        self.budget = budget
+        self.executor = executor
+        self.workers = check_int(executor.workers, "workers")
+        self.spec = objective_metric(objective)
+        self.maximize = bool(maximize)
+        self.sign = 1.0 if maximize else -1.0
+        self.max_epochs = int(self.profile.epochs)
+        self._history_metric = self.spec.name in FIDELITY_METRICS or self.spec.name in FREE_METRICS
+        if searcher.multi_fidelity and not self._history_metric:
+            raise ConfigError(f"{type(searcher).__name__} evaluates at several fidelities, but objective "
+                              f"{self.spec.name} has no per-epoch history (choose one that has, e.g. VAL_PGD_ACC)")
+        self.cache = cache if isinstance(cache, RecordCache) else RecordCache(cache)
+        self.data_dir = None if data_dir is None else Path(data_dir)
+        if runs_dir is None:
+            runs_dir = (self.data_dir if self.data_dir is not None else data_home()) / "runs"
+        self.runs_dir = Path(runs_dir)
+        self.train_seed = check_int(train_seed, "train_seed", 0)
+        self.device, self.num_threads, self.compile = device, num_threads, bool(compile)
+        self.train_fn = train_fn
+        self.log_path = None if log_path is None else Path(log_path)
+        self._table = self._in_table_values = None
+        if bench is not None and is_nares_profile(self.profile):
+            from ..evaluation import EvaluationModel
+
+            self._in_table_values = np.asarray(bench.metric_array(self.spec.name), dtype=np.float64).tolist()
+            self._table = (EvaluationModel.from_benchmark(bench, self.spec.name) if self._history_metric
+                           else self._in_table_values)
+        cap = searcher.query_cap(budget.archs) if budget.archs is not None else None
+        self._arch_limit = cap
+        self._search_budget = budget.archs
+        # state
+        self.evaluations: list[dict[str, Any]] = []
+        self.steps: list[list[Any]] = []
+        self._known: dict[tuple[int, int], Any] = {}
+        self._history: dict[int, tuple[Any, int]] = {}  # arch -> (record or _TABLE, epochs it holds)
+        self._seen: set[int] = set()
+        self._free = list(range(self.workers))
+        self._in_flight: dict[Any, int] = {}  # job -> evaluation index
+        self._inbox: list[tuple[Result, int | None]] = []
+        self._order = 0
+        self._spent_s = 0.0
+        self._done_epochs = 0  # epochs of finished trainings (the per-epoch estimate)
+        self._epochs = 0  # epochs dispatched (the epoch budget)
+        self._offset = 0.0
+        self._t0 = time.time()
+        self._adopt: dict[tuple[int, int], int] = {}
+        self.stopped = False
+        self.finished = False
+        self._resume = bool(resume)
+
+    # ------------------------------------------------------------------ time and values
+    def elapsed(self, now: float | None = None) -> float:
+        """Wall-clock seconds since the run began (sessions before a resume included)."""
+        return self._offset + ((time.time() if now is None else now) - self._t0)
+
+    def _value(self, arch_id: int, held: Any, epochs: int) -> float:
+        if held == _TABLE:
+            table = self._table
+            return float(table.value(arch_id, epochs) if self._history_metric else table[arch_id])
+        columns = records_to_table([held], source="record").columns
+        if self._history_metric:
+            return float(fidelity_values(columns, self.spec, epochs)[0])
+        return float(compute(columns, self.spec)[0])
+
+    def _in_table(self, arch_id: int) -> bool:
+        if self._in_table_values is None:
+            return False
+        value = self._in_table_values[arch_id]
+        return value == value  # not NaN: the table holds it
+
+    def _record(self, arch_id: int, epochs: int) -> dict[str, Any]:
+        record = self.cache.get(arch_id, self.profile, self.train_seed, epochs=epochs)
+        if record is None:
+            raise DataFormatError(f"the live log names a record of arch_id {arch_id} at {epochs} epochs that the "
+                                  f"cache {self.cache.path} does not hold (was it removed?)",
+                                  path=str(self.log_path))
+        return record
+
+    # ------------------------------------------------------------------ proposals
+    def _answer(self, arch_id: int, epochs: int, score: float, source: str | None, held: Any = None,
+                held_epochs: int = 0) -> None:
+        """Tell ``(arch_id, epochs)`` at the next send; a free answer of a new source is recorded."""
+        index = None
+        if source is not None:
+            now = self.elapsed() / SECONDS_PER_DAY
+            index = len(self.evaluations)
+            self.evaluations.append({
+                "arch_id": arch_id, "epoch_from": 0, "epoch_to": epochs, "worker": -1, "start": now, "end": now,
+                "cost": 0.0, "value": self.sign * score, "source": source, "pid": None, "order": self._order,
+                "step": len(self.steps), "told": False, "record_epochs": held_epochs})
+            self._order += 1
+            self._seen.add(arch_id)
+        if held is not None and held_epochs > self._history.get(arch_id, (None, 0))[1]:
+            self._history[arch_id] = (held, held_epochs)
+        self._known[(arch_id, epochs)] = score
+        self._inbox.append((Result(arch_id, epochs, score), index))
+
+    def propose(self, proposal: Proposal) -> None:
+        """Answer ``proposal`` for free, or dispatch its training; :class:`_Stop` if a budget refuses it."""
+        arch_id = check_arch_id(proposal.arch_id)
+        epochs = self.max_epochs if proposal.epochs is None else check_int(proposal.epochs, "epochs", 1,
+                                                                            self.max_epochs)
+        if not self._history_metric and epochs != self.max_epochs:
+            raise ConfigError(f"objective {self.spec.name} has no per-epoch history: proposal {proposal} asks for "
+                              "a fidelity")
+        key = (arch_id, epochs)
+        adopted = self._adopt.pop(key, None)
+        self._adopt.clear()
+        if adopted is not None:  # this very proposal was handled before the run was killed
+            return
+        known = self._known.get(key)
+        if known is _IN_FLIGHT:
+            return  # told once, when it finishes
+        if known is not None:
+            self._answer(arch_id, epochs, known, None)
+            return
+        held = self._history.get(arch_id)
+        if held is not None and held[1] >= epochs:
+            self._answer(arch_id, epochs, self.sign * self._value(arch_id, held[0], epochs), None)
+            return
+        if arch_id not in self._seen and self._arch_limit is not None and len(self._seen) >= self._arch_limit:
+            raise _Stop
+        if held is None and self._in_table(arch_id):
+            self._answer(arch_id, epochs, self.sign * self._value(arch_id, _TABLE, epochs), "table", _TABLE,
+                         self.max_epochs)
+            return
+        cached = self.cache.epochs_held(arch_id, self.profile, self.train_seed)
+        cover = [e for e in cached if e >= epochs]
+        if cover:
+            record = self.cache.get(arch_id, self.profile, self.train_seed, epochs=cover[0])
+            self._answer(arch_id, epochs, self.sign * self._value(arch_id, record, epochs), "cache", record,
+                         cover[0])
+            return
+        flying = [self.evaluations[i]["epoch_to"] for i in self._in_flight.values()
+                  if self.evaluations[i]["arch_id"] == arch_id]
+        epoch_from = max([e for e in cached + flying if e < epochs] + [0 if held is None else held[1]])
+        self._check_budgets(epoch_from, epochs)
+        self._dispatch(arch_id, epoch_from, epochs)
+
+    def _check_budgets(self, epoch_from: int, epochs: int) -> None:
+        budget = self.budget
+        if budget.total_epochs is not None and self._epochs + epochs - epoch_from > budget.total_epochs:
+            raise _Stop
+        if budget.cost is not None:
+            per_epoch = self._spent_s / self._done_epochs if self._done_epochs else 0.0
+            flying = sum(self.evaluations[i]["epoch_to"] - self.evaluations[i]["epoch_from"]
+                         for i in self._in_flight.values())
+            if (self._spent_s + per_epoch * flying) / SECONDS_PER_DAY >= budget.cost:
+                raise _Stop
+        if budget.time is not None and self.elapsed() / SECONDS_PER_DAY >= budget.time:
+            raise _Stop
+
+    def _dispatch(self, arch_id: int, epoch_from: int, epochs: int, index: int | None = None) -> None:
+        """Send a training to the lowest free worker (``index``: again, after a resume)."""
+        if index is None:
+            index = len(self.evaluations)
+            self.evaluations.append({
+                "arch_id": arch_id, "epoch_from": epoch_from, "epoch_to": epochs, "worker": heapq.heappop(self._free),
+                "start": None, "end": None, "cost": None, "value": None, "source": "trained", "pid": None,
+                "order": None, "step": len(self.steps), "told": False, "record_epochs": epochs})
+            self._epochs += epochs - epoch_from
+            self._seen.add(arch_id)
+        executor = self.executor
+        job = executor.submit(
+            run_evaluation, self.train_fn, Arch.from_id(arch_id), self.profile, num_threads=self.num_threads,
+            worker_process=executor.worker_processes, seed=self.train_seed, data_dir=self.data_dir,
+            out_dir=run_dir(self.runs_dir, self.profile, arch_id, self.train_seed), epochs=epochs,
+            device=self.device, compile=self.compile, progress=False)
+        self._in_flight[job] = index
+        self._known[(arch_id, epochs)] = _IN_FLIGHT
+        self._write()  # the log shows what is in flight
+        log.info("live: training arch_id %d from epoch %d to %d on worker %d", arch_id, epoch_from, epochs,
+                 self.evaluations[index]["worker"])
+
+    def wait(self) -> None:
+        """Block until a training in flight finishes; record (and cache) every one that has."""
+        jobs = list(self._in_flight)
+        for job in sorted(self.executor.wait(jobs), key=self._in_flight.__getitem__):
+            index = self._in_flight.pop(job)
+            row = self.evaluations[index]
+            arch_id, epochs = row["arch_id"], row["epoch_to"]
+            try:
+                out = job.result()
+                record = out["record"]
+                if int(record["arch_id"]) != arch_id:
+                    raise DataFormatError(f"the trainer returned arch_id {record['arch_id']} for arch_id {arch_id}")
+                self.cache.put(record, self.profile, self.train_seed, epochs=epochs)
+            except Exception as exc:
+                self._write()
+                raise NaresError(f"live search seed {self.seed}: training arch_id {arch_id} to {epochs} epochs "
+                                 f"failed ({type(exc).__name__}: {exc}); the log keeps what finished, resume to "
+                                 "retry") from exc
+            seconds = [float(s) for s in out["epoch_seconds"]]
+            before = seconds[row["epoch_from"] - 1] if 0 < row["epoch_from"] <= len(seconds) else 0.0
+            spent = max(0.0, (seconds[epochs - 1] if len(seconds) >= epochs else seconds[-1]) - before)
+            value = self._value(arch_id, record, epochs)
+            row.update(start=(self._offset + out["start"] - self._t0) / SECONDS_PER_DAY,
+                       end=(self._offset + out["end"] - self._t0) / SECONDS_PER_DAY, cost=spent / SECONDS_PER_DAY,
+                       value=value, pid=out.get("pid"), order=self._order)
+            self._order += 1
+            self._spent_s += spent
+            self._done_epochs += epochs - row["epoch_from"]
+            heapq.heappush(self._free, row["worker"])
+            if epochs > self._history.get(arch_id, (None, 0))[1]:
+                self._history[arch_id] = (record, epochs)
+            score = self.sign * value
+            self._known[(arch_id, epochs)] = score
+            self._inbox.append((Result(arch_id, epochs, score), index))
+        self._write()
+
+    def drain(self) -> None:
+        while self._in_flight:
+            self.wait()
+
+    # ------------------------------------------------------------------ the log
+    def _header(self) -> dict[str, Any]:
+        from ..harness import split_params
+        from ..searchers import searcher_name
+
+        budget = self.budget
+        return {"format": LOG_FORMAT, "seed": self.seed, "searcher": searcher_name(self.searcher),
+                "params": split_params(self.searcher)[0], "workers": self.workers, "profile": self.profile.name,
+                "profile_key": self.profile.key, "train_seed": self.train_seed, "objective": self.spec.name,
+                "maximize": self.maximize, "budget": [budget.archs, budget.total_epochs, budget.cost, budget.time]}
+
+    def _write(self) -> None:
+        if self.log_path is None:
+            return
+        state = {**self._header(), "elapsed_s": self.elapsed(), "stopped": self.stopped, "finished": self.finished,
+                 "steps": self.steps, "evaluations": self.evaluations}
+        write_bytes_atomic(self.log_path, orjson.dumps(state, option=orjson.OPT_SERIALIZE_NUMPY))
+
+    def _load(self) -> dict[str, Any] | None:
+        if self.log_path is None or not self.log_path.is_file():
+            return None
+        if not self._resume:
+            raise ConfigError(f"{self.log_path} holds the log of a live run; resume it (--resume, resume=True) "
+                              "or choose another folder")
+        try:
+            state = orjson.loads(self.log_path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise DataFormatError(f"not a live log ({exc})", path=str(self.log_path)) from None
+        header = self._header()
+        differ = [f"{key} ({state.get(key)!r} there, {value!r} now)" for key, value in header.items()
+                  if state.get(key) != value]
+        if differ:
+            raise ConfigError(f"{self.log_path} is the log of another live run: {'; '.join(differ)}")
+        return state
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        """The driver's state after the logged events; trainings in flight are sent again."""
+        self.steps = [list(step) for step in state["steps"]]
+        self.evaluations = [dict(row) for row in state["evaluations"]]
+        self._offset = float(state["elapsed_s"])
+        self.stopped = bool(state["stopped"])
+        busy, untold = [], []
+        for index, row in enumerate(self.evaluations):
+            arch_id, epochs = row["arch_id"], row["epoch_to"]
+            self._seen.add(arch_id)
+            if row["source"] == "trained":
+                self._epochs += epochs - row["epoch_from"]
+            if row["order"] is None:
+                busy.append(index)
+                continue
+            self._known[(arch_id, epochs)] = self.sign * row["value"]
+            if row["source"] == "trained":
+                self._spent_s += row["cost"] * SECONDS_PER_DAY
+                self._done_epochs += epochs - row["epoch_from"]
+            held_epochs = row["record_epochs"]
+            if held_epochs > self._history.get(arch_id, (None, 0))[1]:
+                held = _TABLE if row["source"] == "table" else self._record(arch_id, held_epochs)
+                self._history[arch_id] = (held, held_epochs)
+            if not row["told"]:
+                untold.append(index)
+            if row["step"] >= len(self.steps):
+                self._adopt[(arch_id, epochs)] = index
+        self._order = 1 + max((r["order"] for r in self.evaluations if r["order"] is not None), default=-1)
+        for index in sorted(untold, key=lambda i: self.evaluations[i]["order"]):
+            row = self.evaluations[index]
+            self._inbox.append((Result(row["arch_id"], row["epoch_to"], self.sign * row["value"]), index))
+        self._free = sorted(set(self._free) - {self.evaluations[i]["worker"] for i in busy})
+        for index in busy:
+            row = self.evaluations[index]
+            if row["step"] >= len(self.steps):
+                self._adopt[(row["arch_id"], row["epoch_to"])] = index
+            self._dispatch(row["arch_id"], row["epoch_from"], row["epoch_to"], index)
+        log.info("live: resumed seed %d from %s: %d steps, %d evaluations (%d sent again)", self.seed,
+                 self.log_path, len(self.steps), len(self.evaluations), len(busy))
+
+    # ------------------------------------------------------------------ driving the searcher
+    def _send(self, gen: Any, command: Any) -> Any:
+        """Tell the searcher what finished since it last heard (logged first); its next command."""
+        news, self._inbox = self._inbox, []
+        for _, index in news:
+            if index is not None:
+                self.evaluations[index]["told"] = True
+        self.steps.append([_command_json(command), [[r.arch_id, r.epochs, r.score] for r, _ in news]])
+        self._write()
+        return gen.send([r for r, _ in news])
+
+    def _replay(self, gen: Any) -> Any:
+        """Send the logged steps to a fresh generator; the command it is at afterwards."""
+        command = next(gen)
+        for i, (logged, told) in enumerate(self.steps):
+            if _command_json(command) != logged:
+                raise ConfigError(f"{self.log_path}: step {i} of the log is {_shown(logged)}, but the searcher "
+                                  f"now yields {_shown(_command_json(command))}: the log is not this run's")
+            if logged == "side":
+                command = gen.send(type(command).resolve_batch([command])[0])
+            else:
+                command = gen.send([Result(int(a), int(e), s) for a, e, s in told])
+        return command
+
+    def run(self) -> LiveRun:
+        """Run (or resume) the search to its end; returns the run as its log holds it."""
+        state = self._load()
+        if state is not None:
+            self._restore(state)
+            if state["finished"]:
+                self.finished = True
+                return self.result()
+        gen = self.searcher.propose(SPACE, self._search_budget, as_generator(self.seed), maximize=self.maximize,
+                                    max_epochs=self.max_epochs)
+        try:
+            if self.stopped:
+                return self._end(gen)
+            try:
+                command = self._replay(gen) if state is not None else next(gen)
+            except StopIteration:
+                return self._end(gen)
+            self._write()
+            while True:
+                if command is None:
+                    if not self._inbox:
+                        if not self._in_flight:
+                            break  # the searcher waits on nothing: it has no more to propose
+                        self.wait()
+                elif isinstance(command, Proposal):
+                    try:
+                        self.propose(command)
+                    except _Stop:
+                        self.stopped = True
+                        break
+                    if not self._free:
+                        self.wait()
+                else:  # side work (a predictor fit), answered here
+                    self.steps.append(["side", None])
+                    command = gen.send(type(command).resolve_batch([command])[0])
+                    continue
+                try:
+                    command = self._send(gen, command)
+                except StopIteration:
+                    break
+            return self._end(gen)
+        finally:
+            gen.close()
+
+    def _end(self, gen: Any) -> LiveRun:
+        self.drain()
+        self.finished = True
+        self._write()
+        return self.result()
+
+    def result(self) -> LiveRun:
+        return LiveRun(self.seed, self.evaluations, self.steps, self.max_epochs, self.spec.name, self.maximize,
+                       self.workers, self.stopped, self.elapsed())
+
+
+def replay(searcher: Any, log: Mapping[str, Any] | str | os.PathLike, *, max_epochs: int,
+           budget: int | None = None) -> list[Any]:
+    """Replay a live log to a fresh ``searcher``: the commands it yields, step by step.
+
+    Raises :class:`ConfigError` where the searcher departs from the log; the last element is
+    what it yields after the last logged step (None, a proposal, or ``"end"`` if it returns).
+    """
+    if not isinstance(log, Mapping):
+        log = orjson.loads(Path(log).read_bytes())
+    gen = searcher.propose(SPACE, budget, as_generator(int(log["seed"])), maximize=bool(log["maximize"]),
+                           max_epochs=max_epochs)
+    commands: list[Any] = []
+    try:
+        command = next(gen)
+        for i, (logged, told) in enumerate(log["steps"]):
+            commands.append(_command_json(command))
+            if commands[-1] != logged:
+                raise ConfigError(f"step {i} of the log is {_shown(logged)}, the searcher yields "
+                                  f"{_shown(commands[-1])}")
+            reply = (type(command).resolve_batch([command])[0] if logged == "side"
+                     else [Result(int(a), int(e), s) for a, e, s in told])
+            command = gen.send(reply)
+        commands.append(_command_json(command))
+    except StopIteration:
+        commands.append("end")
+    finally:
+        gen.close()
+    return commands
+
+
+def live_budget_note(budget: Budget, workers: int) -> str:
+    """What the budget allows a live run, for the summary line."""
+    parts = []
+    if budget.archs is not None:
+        parts.append(f"{budget.archs} distinct archs (counted at dispatch)")
+    if budget.total_epochs is not None:
+        parts.append(f"{budget.total_epochs} epochs")
+    if budget.cost is not None:
+        parts.append(f"{budget.cost:g} GPU-days (in flight may add up to {workers} evaluations)")
+    if budget.time is not None:
+        parts.append(f"{budget.time:g} wall-clock days")
+    return "budget " + (", ".join(parts) if parts else "none")
+
+
+__all__ = ["DaskExecutor", "EVALUATION_KEYS", "InProcessExecutor", "LiveRun", "LiveSearch", "live_budget_note",
+           "open_executor", "replay", "run_evaluation"]
