@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import math
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -148,7 +147,6 @@ class _Stop(Exception):
     """The remaining budget cannot pay the proposal; the run ends."""
 
 
-_ROW = 7  # ints per evaluation in Simulation._starts
 _READY = object()  # the side request with which ClockOracle's generator hands control back
 
 
@@ -180,10 +178,9 @@ class Simulation:
         # the table's values and per-epoch costs to read directly, or (None) its methods to ask
         lookups = getattr(table, "lookups", None)
         self._lookups = lookups() if lookups is not None else (None, None)
-        # the log but its values, start order, as flat int64 rows of (arch_id, epoch_from, epoch_to,
-        # worker, start, end, cost): no object per evaluation for the garbage collector to walk
-        self._starts = array("q")
-        self._values: list[Any] = []  # by start order; NaN while in flight
+        # every evaluation in start order (values NaN while in flight), appended column by column:
+        # ints and floats in lists, no object per evaluation for the garbage collector to walk
+        self.log = EvaluationLog(table.ticks_per_day)
         self._free = list(range(self.workers))  # a heap of idle worker ids
         self._busy: list[tuple[int, int, int, int, int]] = []  # (end, worker, log index, arch, epochs)
         self._known: dict[int, Any] = {}  # (arch, epochs) as arch * (E + 1) + epochs -> score, or _IN_FLIGHT
@@ -196,13 +193,6 @@ class Simulation:
 
     # ------------------------------------------------------------------ accounting
     @property
-    def log(self) -> EvaluationLog:
-        """Every evaluation so far, in start order (values NaN while in flight)."""
-        starts = self._starts
-        return EvaluationLog(self.table.ticks_per_day, *(starts[i::_ROW].tolist() for i in range(_ROW)),
-                             list(self._values))
-
-    @property
     def n_archs(self) -> int:
         """Distinct architectures started."""
         return len(self._trained)
@@ -214,7 +204,7 @@ class Simulation:
 
     def _stop(self, limit: str, arch_id: int, epochs: int, cost: int) -> None:
         """End the run; a budget that buys not even the first evaluation is an error."""
-        if not self._values:
+        if not self.log.arch_id:
             raise ConfigError(f"the budget buys no evaluation: {limit} does not pay the first proposal "
                               f"(arch_id {arch_id}, {epochs} epochs, {cost / self.table.ticks_per_day:.4g} "
                               "GPU-days)")
@@ -254,8 +244,11 @@ class Simulation:
         """
         send = self._gen.send
         known, trained, free, busy = self._known, self._trained, self._free, self._busy
-        starts, values, inbox = self._starts, self._values, self._inbox
-        record, mark = starts.extend, values.append
+        log, inbox = self.log, self._inbox
+        values = log.value
+        log_arch, log_from, log_to, log_worker, log_start, log_end, log_cost, log_value = (
+            log.arch_id.append, log.epoch_from.append, log.epoch_to.append, log.worker.append, log.start.append,
+            log.end.append, log.cost.append, values.append)
         table, sign = self.table, self.sign
         rows, epoch_ticks = self._lookups
         top = int(self.table.max_epochs)
@@ -315,8 +308,14 @@ class Simulation:
                                     self._stop(f"max_time {budget.time} days", arch_id, epochs, cost)
                             worker = pop(free)
                             push(busy, (end, worker, len(values), arch_id, epochs))
-                            record((arch_id, epoch_from, epochs, worker, now, end, cost))
-                            mark(nan)
+                            log_arch(arch_id)
+                            log_from(epoch_from)
+                            log_to(epochs)
+                            log_worker(worker)
+                            log_start(now)
+                            log_end(end)
+                            log_cost(cost)
+                            log_value(nan)
                             spent += cost
                             trained_epochs += epochs - epoch_from
                             trained[arch_id] = furthest
