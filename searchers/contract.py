@@ -27,7 +27,8 @@ infeasible architectures it is told as ``-inf`` vectors: it must still spend its
 from __future__ import annotations
 
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -148,38 +149,9 @@ def _record(sim) -> tuple:
 
 def _check_multi_objective(searcher: Searcher, budget: int, seeds: Sequence[int]) -> None:
     """The contract on the simulated clock, for a searcher told score vectors."""
-    params = searcher.get_params()
     table = ToyObjectivesTable(toy_objectives())
-    for workers in (1, 4):
-        alone = {}
-        for seed in seeds:
-            (run,) = _simulate_objectives(searcher, table, [seed], budget, workers)
-            archs = len(set(run.log.arch_id))
-            if run.stopped:
-                _fail(searcher, f"seed {seed}, {workers} workers: asked for a new architecture after its budget "
-                                f"{budget}")
-            if archs < min(budget, N_ARCHS):
-                _fail(searcher, f"seed {seed}, {workers} workers: stopped after {archs} distinct architectures of "
-                                f"a budget of {budget} (start new ones until the budget is spent)")
-            if searcher.get_params() != params:
-                _fail(searcher, "a run changed the hyper-parameters")
-            (again,) = _simulate_objectives(type(searcher)(**params), table, [seed], budget, workers)
-            if _record(again) != _record(run):
-                _fail(searcher, f"seed {seed}, {workers} workers: two runs differ; draw every random number from "
-                                "the rng passed in")
-            try:
-                copy = pickle.loads(pickle.dumps(searcher))
-            except Exception as exc:  # any pickling failure breaks the harness's workers
-                raise AssertionError(f"{searcher!r} does not pickle: {type(exc).__name__}: {exc}") from exc
-            (unpickled,) = _simulate_objectives(copy, table, [seed], budget, workers)
-            if _record(unpickled) != _record(run):
-                _fail(searcher, f"seed {seed}, {workers} workers: the unpickled searcher runs differently")
-            alone[seed] = _record(run)
-        together = _simulate_objectives(searcher, table, list(seeds), budget, workers)
-        for seed, run in zip(seeds, together):
-            if _record(run) != alone[seed]:
-                _fail(searcher, f"seed {seed}, {workers} workers: a run among seeds {list(seeds)} differs from "
-                                "the run alone")
+    _check_on_clock(searcher, lambda s, seeds, workers: _simulate_objectives(s, table, seeds, budget, workers),
+                    _record, budget, seeds, (1, 4), f"its budget {budget}")
     constrained = ToyObjectivesTable(toy_objectives(constrained=True))
     (run,) = _simulate_objectives(searcher, constrained, seeds[:1], budget, 4)
     archs = len(set(run.log.arch_id))
@@ -192,39 +164,48 @@ def _check_multi_fidelity(searcher: Searcher, values: np.ndarray, budget: int, s
     """The contract on the simulated clock, for a searcher that proposes fidelities."""
     from nares_nas.clock import Budget, simulate  # the clock imports this package: import it late
 
-    params = searcher.get_params()
     table = ToyFidelityTable(values)
     cap = searcher.query_cap(budget)
     limit = Budget(archs=cap)
-    for workers in (1, 3):
+    _check_on_clock(searcher, lambda s, seeds, workers: simulate(s, table, seeds, budget=limit, search_budget=budget,
+                                                                 workers=workers),
+                    lambda run: run.log, budget, seeds, (1, 3), f"its query cap {cap} (budget {budget})")
+
+
+def _check_on_clock(searcher: Searcher, simulate_seeds: Callable[[Searcher, list[int], int], list],
+                    record: Callable[[Any], Any], budget: int, seeds: Sequence[int], workers_to_try: Sequence[int],
+                    limit: str) -> None:
+    """Budget, determinism, unchanged hyper-parameters and pickling of a proposing searcher, on each
+    number of workers: ``simulate_seeds(searcher, seeds, workers)`` runs it (its runs have ``log``
+    and ``stopped``), ``record(run)`` is what two equal runs share."""
+    params = searcher.get_params()
+    for workers in workers_to_try:
         alone = {}
         for seed in seeds:
-            (run,) = simulate(searcher, table, [seed], budget=limit, search_budget=budget, workers=workers)
+            (run,) = simulate_seeds(searcher, [seed], workers)
             archs = len(set(run.log.arch_id))
             if run.stopped:
-                _fail(searcher, f"seed {seed}, {workers} workers: asked for a new architecture after its query "
-                                f"cap {cap} (budget {budget})")
+                _fail(searcher, f"seed {seed}, {workers} workers: asked for a new architecture after {limit}")
             if archs < min(budget, N_ARCHS):
                 _fail(searcher, f"seed {seed}, {workers} workers: stopped after {archs} distinct architectures of "
                                 f"a budget of {budget} (start new ones until the budget is spent)")
             if searcher.get_params() != params:
                 _fail(searcher, "a run changed the hyper-parameters")
-            (again,) = simulate(type(searcher)(**params), table, [seed], budget=limit, search_budget=budget,
-                                workers=workers)
-            if again.log != run.log:
+            (again,) = simulate_seeds(type(searcher)(**params), [seed], workers)
+            if record(again) != record(run):
                 _fail(searcher, f"seed {seed}, {workers} workers: two runs differ; draw every random number from "
                                 "the rng passed in")
             try:
                 copy = pickle.loads(pickle.dumps(searcher))
             except Exception as exc:  # any pickling failure breaks the harness's workers
                 raise AssertionError(f"{searcher!r} does not pickle: {type(exc).__name__}: {exc}") from exc
-            (unpickled,) = simulate(copy, table, [seed], budget=limit, search_budget=budget, workers=workers)
-            if unpickled.log != run.log:
+            (unpickled,) = simulate_seeds(copy, [seed], workers)
+            if record(unpickled) != record(run):
                 _fail(searcher, f"seed {seed}, {workers} workers: the unpickled searcher runs differently")
-            alone[seed] = run.log
-        together = simulate(searcher, table, list(seeds), budget=limit, search_budget=budget, workers=workers)
+            alone[seed] = record(run)
+        together = simulate_seeds(searcher, list(seeds), workers)
         for seed, run in zip(seeds, together):
-            if run.log != alone[seed]:
+            if record(run) != alone[seed]:
                 _fail(searcher, f"seed {seed}, {workers} workers: a run among seeds {list(seeds)} differs from "
                                 "the run alone")
 
