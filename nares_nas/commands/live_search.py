@@ -37,7 +37,8 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
         write_run,
         write_summary,
     )
-    from ..live.driver import LiveSearch, open_executor
+    from ..live.driver import LiveSearch
+    from ..live.executors import open_executor
     from ..searchers import searcher_name
     from .live import load_profile
 

@@ -16,7 +16,8 @@ from nares_nas.clock import Budget
 from nares_nas.errors import ConfigError
 from nares_nas.live import checkpoints, pipeline
 from nares_nas.live.cache import RecordCache
-from nares_nas.live.driver import InProcessExecutor, LiveSearch, replay
+from nares_nas.live.driver import LiveSearch, replay
+from nares_nas.live.executors import InProcessExecutor
 from nares_nas.live.pipeline import run_dir
 from nares_nas.live.profiles import DIGITS
 from nares_nas.searchers import Asha, RandomSearch, Searcher
@@ -301,7 +302,7 @@ def two_gpu_workers():
     """The executor of --workers 2 on a machine with two GPUs (pretended: the tasks train on the CPU)."""
     pytest.importorskip("distributed")
     from nares_nas.live import distributed as live_distributed
-    from nares_nas.live.driver import open_executor
+    from nares_nas.live.executors import open_executor
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(live_distributed, "visible_gpus", lambda: ["0", "1"])
