@@ -454,6 +454,9 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     Proposing searchers run in lockstep, their side work (BANANAS' fits) batched across
     seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`.
     """
+    if not getattr(searcher, "single_objective", True):
+        raise ConfigError(f"{type(searcher).__name__} searches several objectives at once: give them (--objectives "
+                          "VAL_PGD_ACC:max,MACS:min, or nares_nas.multiobjective.run_mo_search)")
     if searcher.multi_fidelity and table.max_epochs == 1:
         raise ConfigError(f"{type(searcher).__name__} evaluates at several fidelities, but objective {objective} "
                           "has no per-epoch history (choose one that has, e.g. VAL_PGD_ACC)")

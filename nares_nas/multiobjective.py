@@ -212,8 +212,8 @@ def simulate_mo(searcher: Searcher, problem: Problem, table: ObjectiveTable, see
     sims = []
     for seed, counter in zip(seeds, counters):
         fresh = type(searcher)(**searcher.get_params())
-        proposals = fresh.propose(SPACE, told, as_generator(seed), maximize=True,
-                                  max_epochs=table.max_epochs)
+        proposals = fresh.propose(SPACE, told, as_generator(seed), maximize=(True,) * len(problem.objectives),
+                                  max_epochs=table.max_epochs)  # scores are larger-is-better throughout
         sims.append(Simulation(table, penalised(proposals, problem, prefilter=prefilter, rejections=counter),
                                workers=workers, budget=sim_budget, maximize=problem.maximize))
     lockstep(sims)

@@ -41,9 +41,12 @@ class Searcher:
     """Whether it proposes evaluations at fewer epochs than a full training (it then needs an
     objective with a per-epoch history, and :meth:`propose`)."""
     multi_objective: ClassVar[bool] = False
-    """Whether it searches two or three objectives at once (written as :meth:`propose`): each
+    """Whether it can search two or three objectives at once (written as :meth:`propose`): each
     result's ``score`` is then a float64 vector, larger-is-better in every component, ``-inf``
-    in every component for an architecture that violates a constraint."""
+    in every component for an architecture that violates a constraint, and ``propose`` is told
+    ``maximize=(True,) * k`` for k objectives."""
+    single_objective: ClassVar[bool] = True
+    """Whether it can search one objective (False for a searcher written for score vectors only)."""
     execution_params: ClassVar[tuple[str, ...]] = ()
     """Hyper-parameters that say how runs execute, not what they find (a thread count, a device's
     name): a run folder does not pin them, so a resumed job may change them. The harness pins

@@ -67,6 +67,7 @@ class MOBananas(Bananas):
 
     name: ClassVar[str] = "mo_bananas"
     multi_objective: ClassVar[bool] = True
+    single_objective: ClassVar[bool] = False
 
     def __init__(self, *, rho: float = 0.05, **bananas_params: Any) -> None:
         super().__init__(**bananas_params)

@@ -131,6 +131,7 @@ class MORandomSearch(RandomSearch):
 
     name: ClassVar[str] = "mo_random_search"
     multi_objective: ClassVar[bool] = True
+    single_objective: ClassVar[bool] = False
 
 
 class ParetoLocalSearch(Searcher):
@@ -158,6 +159,7 @@ class ParetoLocalSearch(Searcher):
 
     name: ClassVar[str] = "pareto_local_search"
     multi_objective: ClassVar[bool] = True
+    single_objective: ClassVar[bool] = False
 
     def __init__(self) -> None:
         pass
@@ -250,6 +252,7 @@ class MORegularizedEvolution(Searcher):
 
     name: ClassVar[str] = "mo_regularized_evolution"
     multi_objective: ClassVar[bool] = True
+    single_objective: ClassVar[bool] = False
 
     def __init__(self, population_size: int = 100, tournament_size: int = 25,
                  mutation_rate: float = 1.0) -> None:

@@ -92,6 +92,7 @@ class NSGA2(Searcher):
 
     name: ClassVar[str] = "nsga2"
     multi_objective: ClassVar[bool] = True
+    single_objective: ClassVar[bool] = False
 
     def __init__(self, population_size: int = 50, crossover_rate: float = 0.9,
                  mutation_rate: float = 1 / 6) -> None:

@@ -135,7 +135,9 @@ def _simulate_objectives(searcher: Searcher, table: ToyObjectivesTable, seeds: S
     from nares_nas.clock import Budget, Simulation  # the clock imports this package: import it late
 
     fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
-    sims = [Simulation(table, s.propose(SPACE, budget, np.random.default_rng(seed), max_epochs=1), workers=workers,
+    told = (True,) * len(table.maximize)  # a searcher is told larger-is-better scores, one per objective
+    sims = [Simulation(table, s.propose(SPACE, budget, np.random.default_rng(seed), maximize=told, max_epochs=1),
+                       workers=workers,
                        budget=Budget(archs=budget), maximize=table.maximize) for s, seed in zip(fresh, seeds)]
     lockstep(sims)
     return sims
@@ -276,7 +278,8 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
         _fail(searcher, "__init__ must store its hyper-parameters unchanged (get_params round trip)")
     if getattr(searcher, "multi_objective", False):
         _check_multi_objective(searcher, budget, seeds)
-        return
+        if not getattr(searcher, "single_objective", True):
+            return
     if searcher.multi_fidelity:
         _check_multi_fidelity(searcher, values, budget, seeds)
         return

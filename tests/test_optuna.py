@@ -273,3 +273,56 @@ def test_optuna_not_installed(monkeypatch, capsys):
 
 def test_optuna_searcher_of_a_class_is_cached():
     assert optuna_searcher("TPESampler") is optuna_searcher(TPE) is resolve(TPE)
+
+
+# --------------------------------------------------------------------------- several objectives
+def test_a_multi_objective_study_is_told_the_score_vectors(monkeypatch):
+    import nares_nas
+    from nares_nas.multiobjective import run_mo_search
+    from nares_nas.pareto import Problem
+    from nares_nas.space import arch_ids_of
+
+    bench = nares_nas.load("synthetic")
+    problem = Problem.from_benchmark(bench, "VAL_PGD_ACC:max,MACS:min")
+    studies = []
+    create = optuna.create_study
+
+    def recording(**kwargs):
+        studies.append(create(**kwargs))
+        return studies[-1]
+
+    monkeypatch.setattr(optuna, "create_study", recording)
+    runs = run_mo_search("optuna:NSGAIISampler", bench, problem.objectives, problem.constraints, seeds=[0, 1],
+                         budget=40)
+    assert len(studies) == 2
+    for run, study in zip(runs, studies):
+        assert [d.name for d in study.directions] == ["MAXIMIZE", "MAXIMIZE"]
+        assert len(set(run.arch_ids.tolist())) == len(run.arch_ids) == 40
+        for trial in study.trials:  # every trial complete, told (VAL_PGD_ACC, -MACS) of its architecture
+            arch_id = int(arch_ids_of(np.asarray([[trial.params[key] for key in KEYS]]))[0])
+            assert trial.values == [bench.metric(arch_id, "VAL_PGD_ACC"), -bench.metric(arch_id, "MACS")]
+    again = run_mo_search("optuna:NSGAIISampler", bench, problem.objectives, problem.constraints, seeds=[0, 1],
+                          budget=40)
+    assert [r.arch_ids.tolist() for r in again] == [r.arch_ids.tolist() for r in runs]
+
+
+def test_multi_objective_contract():
+    check_searcher(optuna_searcher("NSGAIISampler"), budget=30)
+
+
+def test_a_vector_told_to_a_one_objective_study_is_refused():
+    from nares_nas.asktell import Result
+
+    proposals = OptunaSearcher(sampler="RandomSampler").propose(SPACE, 5, np.random.default_rng(0))
+    first = next(proposals)
+    with pytest.raises(ConfigError, match=r"told a score vector .* maximize=\(True,\) \* k"):
+        proposals.send([Result(first.arch_id, None, np.array([1.0, -2.0]))])
+
+
+def test_search_cli_with_objectives(tmp_path, capsys):
+    out = tmp_path / "mo"
+    assert cli.main(["search", "--data", "synthetic", "--algo", "optuna:NSGAIISampler", "--objectives",
+                     "VAL_PGD_ACC:max,MACS:min", "--runs", "2", "--budget", "30", "--out", str(out), "--quiet"]) == 0
+    assert "SYNTHETIC" in capsys.readouterr().out
+    header, *rows = (out / "summary.csv").read_text().splitlines()
+    assert "hv_regret" in header.split(",") and len(rows) == 2

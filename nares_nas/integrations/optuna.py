@@ -134,6 +134,11 @@ class OptunaSearcher(Searcher):
     0..4, for samplers that model only numbers). See the module docstring.
     """
 
+    multi_objective: ClassVar[bool] = True
+    """One objective or several: with ``maximize=(True,) * k`` (a multi-objective run) the study has k
+    maximised directions and each trial is told the score vector (Optuna takes ``-inf`` for an
+    infeasible architecture), so NSGAIISampler, TPESampler and the others that support several
+    objectives search the trade-off."""
     sampler_spec: ClassVar[str | None] = None
     """The canonical sampler name of a class made by :func:`optuna_searcher` (None here)."""
 
@@ -165,22 +170,26 @@ class OptunaSearcher(Searcher):
         optuna = _optuna()
         budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
         sampler_rng, unseen_rng = rng.spawn(2)
-        study = optuna.create_study(sampler=self._build(sampler_rng), direction="maximize")
+        k = len(maximize) if isinstance(maximize, tuple) else 1  # objectives (scores larger-is-better)
+        study = optuna.create_study(sampler=self._build(sampler_rng), directions=["maximize"] * k)
         ordinal = self.distributions == "ordinal"
         dist = optuna.distributions
         distributions = {key: dist.IntDistribution(0, len(values) - 1) if ordinal
                          else dist.CategoricalDistribution(values) for key, values in zip(KEYS, CHOICES)}
         level_of = [{value: i for i, value in enumerate(values)} for values in CHOICES]
-        known: dict[int, float] = {}  # arch_id -> score, as results come in
+        known: dict[int, Any] = {}  # arch_id -> what the study is told: a score, or k of them
         waiting: dict[int, list[Any]] = {}  # arch_id in flight -> its trials
         proposed: set[int] = set()
         repeats = 0
 
         def hear(results: list[Result]) -> None:
             for result in results:
-                known[result.arch_id] = result.score
+                if k == 1 and np.ndim(result.score):
+                    raise ConfigError(f"{type(self).__name__} was told a score vector for arch {result.arch_id} but "
+                                      "proposes for one objective: pass maximize=(True,) * k for k objectives")
+                known[result.arch_id] = result.score if k == 1 else np.asarray(result.score, dtype=float).tolist()
                 for trial in waiting.pop(result.arch_id, ()):
-                    study.tell(trial, result.score)
+                    study.tell(trial, known[result.arch_id])
 
         while len(proposed) < budget:
             if repeats >= self.max_repeats:
