@@ -248,3 +248,15 @@ def test_beats_mo_random_search_on_the_stand_in(stand_in, searcher):
     p = wilcoxon(regret, baseline, alternative="less").pvalue
     assert p < 0.05, (f"SYNTHETIC stand-in, 30 seeds, 500 queries: hypervolume regret {regret.mean():.4f} vs "
                       f"random search {baseline.mean():.4f}, paired one-sided Wilcoxon p = {p:.3g}")
+
+
+@pytest.mark.parametrize("name", ["mo_random_search", "pareto_local_search", "mo_regularized_evolution", "nsga2",
+                                  "mo_bananas"])
+def test_a_vector_searcher_on_one_objective_is_refused_naming_objectives(name):
+    from nares_nas.clock import simulate
+    from nares_nas.harness import as_model
+    from nares_nas.searchers import resolve
+    from nares_nas.searchers.contract import toy_objective
+
+    with pytest.raises(ConfigError, match=r"searches several objectives at once: give them \(--objectives"):
+        simulate(resolve(name)(), as_model(toy_objective()), [0], budget=Budget(archs=10))
