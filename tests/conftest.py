@@ -78,6 +78,17 @@ def session_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("home")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_data_home(session_home):
+    """The same for module- and session-scoped fixtures (a module's ``bench``), which load before
+    any test's own fixtures run: without this they would write the stand-in's cache into the
+    user's data home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NARES_NAS_HOME", str(session_home))
+        patch.delenv("NARES_NAS_DATA", raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _test_home(session_home, monkeypatch):
     """Never touch the user's data home; no NARES_NAS_DATA override."""
