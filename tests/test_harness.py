@@ -263,8 +263,10 @@ def test_cli_params_and_no_out(capsys):
 def test_cli_searchers_lists_names_classes_and_defaults(capsys):
     cli.main(["searchers"])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["NAME", "CLASS", "DEFAULTS"]
+    assert lines[0].split() == ["NAME", "CLASS", "OBJECTIVES", "DEFAULTS"]
     by_name = {line.split()[0]: line for line in lines[1:]}
+    assert [by_name[name].split()[2] for name in ("random_search", "asha", "nsga2")] == [
+        "one", "one+fidelity", "several"]
     assert "nares_nas.searchers._local:LocalSearch" in by_name["local_search"]
     assert "num_init=10, query_full_nbhd=False, reference_moves=False" in by_name["local_search"]
     assert "population_size=30, tournament_size=10, mutation_rate=1.0" in by_name["regularized_evolution"]

@@ -247,19 +247,29 @@ def _defaults(cls: type) -> str:
     return ", ".join(parts) or "-"
 
 
+def _kind(cls: type) -> str:
+    """What a searcher searches: ``one`` objective or ``several`` (``one+several``: either), and
+    ``+fidelity`` where it proposes trainings of fewer epochs."""
+    objectives = [label for label, flag in (("one", getattr(cls, "single_objective", True)),
+                                            ("several", getattr(cls, "multi_objective", False))) if flag]
+    return "+".join(objectives) + ("+fidelity" if getattr(cls, "multi_fidelity", False) else "")
+
+
 def cmd_searchers(args: argparse.Namespace) -> int:
     from ..searchers import available, resolve
 
     rows, failed = [], 0
     for name, reference in available().items():
         try:
-            rows.append((name, reference, _defaults(resolve(name))))
+            cls = resolve(name)
+            rows.append((name, reference, _kind(cls), _defaults(cls)))
         except PluginError as exc:
             failed += 1
-            rows.append((name, reference, f"FAILED TO LOAD: {exc}"))
+            rows.append((name, reference, "?", f"FAILED TO LOAD: {exc}"))
     width = max([len("NAME")] + [len(r[0]) for r in rows])
     ref_width = max([len("CLASS")] + [len(r[1]) for r in rows])
-    print(f"{'NAME':<{width}}  {'CLASS':<{ref_width}}  DEFAULTS")
-    for name, reference, defaults in rows:
-        print(f"{name:<{width}}  {reference:<{ref_width}}  {defaults}")
+    kind_width = max([len("OBJECTIVES")] + [len(r[2]) for r in rows])
+    print(f"{'NAME':<{width}}  {'CLASS':<{ref_width}}  {'OBJECTIVES':<{kind_width}}  DEFAULTS")
+    for name, reference, kind, defaults in rows:
+        print(f"{name:<{width}}  {reference:<{ref_width}}  {kind:<{kind_width}}  {defaults}")
     return 1 if failed else 0
