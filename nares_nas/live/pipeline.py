@@ -215,29 +215,39 @@ def train_and_evaluate(
     return record
 
 
-def _train_and_evaluate(arch: Any, profile: Any, bundle: Any, seed: int, out_dir: Path, device: str,
-                        progress: bool, compile: bool, num_threads: int | None) -> dict[str, Any]:
+@contextlib.contextmanager
+def _torch_threads(num_threads: int | None) -> Iterator[None]:
+    """torch's CPU threads set to ``num_threads`` meanwhile (None: left as they are), then restored."""
     import torch
 
-    from . import evaluator, trainer
-
-    saved_threads = torch.get_num_threads()
+    saved = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
     try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _record_of(arch: Any, profile: Any, result: Any, test: Mapping[str, Any]) -> dict[str, Any]:
+    """The record of a training ``result`` (:func:`~.trainer.train`) with its ``test`` values."""
+    return make_record(arch, profile, seed=result.seed, history=result.history, best_epoch=result.best_epoch,
+                       gpu_type=result.gpu_type, timestamp=result.timestamp, training_time=result.training_time,
+                       test=test)
+
+
+def _train_and_evaluate(arch: Any, profile: Any, bundle: Any, seed: int, out_dir: Path, device: str,
+                        progress: bool, compile: bool, num_threads: int | None) -> dict[str, Any]:
+    from . import evaluator, trainer
+
+    with _torch_threads(num_threads):
         log.info("training %s (arch_id %d) under profile %s, seed %d", arch, arch.arch_id, profile.name, seed)
         result = trainer.train(arch, profile, bundle, out_dir, seed=seed, device=device, progress=progress,
                                compile=compile, num_threads=num_threads)
         log.info("evaluating %s", result.best_checkpoint)
         test = evaluator.evaluate_checkpoint(result.best_checkpoint, profile, bundle, arch=arch, seed=seed,
                                              device=device, progress=progress)
-    finally:
-        torch.set_num_threads(saved_threads)
-    return make_record(
-        arch, profile, seed=result.seed, history=result.history, best_epoch=result.best_epoch,
-        gpu_type=result.gpu_type, timestamp=result.timestamp, training_time=result.training_time,
-        test=test,
-    )
+    return _record_of(arch, profile, result, test)
 
 
 def train_to(
@@ -264,8 +274,6 @@ def train_to(
     them (what an evaluation from ``e1`` to ``e2`` cost is the difference) and the epochs the
     folder held when the call began. The folder is locked meanwhile (:func:`run_lock`).
     """
-    import torch
-
     from . import data, evaluator, trainer
 
     arch = to_arch(arch)
@@ -273,27 +281,19 @@ def train_to(
     full = epochs is None or epochs == profile.epochs
     bundle = data.datasets_for(profile, data_dir)
     out_dir = Path(out_dir)
-    saved_threads = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
-        with run_lock(out_dir):
-            result = trainer.train(arch, profile, bundle, out_dir, seed=seed, device=device, progress=progress,
-                                   compile=compile, num_threads=num_threads, epochs=epochs)
-            record = _finished_record(out_dir / RECORD_FILE, arch, profile, seed) if full else None
-            if record is None:
-                test: Mapping[str, Any] = {}
-                if full:
-                    log.info("evaluating %s", result.best_checkpoint)
-                    test = evaluator.evaluate_checkpoint(result.best_checkpoint, profile, bundle, arch=arch,
-                                                         seed=seed, device=device, progress=progress)
-                record = make_record(arch, profile, seed=result.seed, history=result.history,
-                                     best_epoch=result.best_epoch, gpu_type=result.gpu_type,
-                                     timestamp=result.timestamp, training_time=result.training_time, test=test)
-                if full:
-                    write_record(record, out_dir / RECORD_FILE)
-    finally:
-        torch.set_num_threads(saved_threads)
+    with _torch_threads(num_threads), run_lock(out_dir):
+        result = trainer.train(arch, profile, bundle, out_dir, seed=seed, device=device, progress=progress,
+                               compile=compile, num_threads=num_threads, epochs=epochs)
+        record = _finished_record(out_dir / RECORD_FILE, arch, profile, seed) if full else None
+        if record is None:
+            test: Mapping[str, Any] = {}
+            if full:
+                log.info("evaluating %s", result.best_checkpoint)
+                test = evaluator.evaluate_checkpoint(result.best_checkpoint, profile, bundle, arch=arch,
+                                                     seed=seed, device=device, progress=progress)
+            record = _record_of(arch, profile, result, test)
+            if full:
+                write_record(record, out_dir / RECORD_FILE)
     return {"record": record, "epoch_seconds": list(result.epoch_seconds), "resumed_from": result.resumed_from}
 
 
