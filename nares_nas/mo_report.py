@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .pareto import TEST_COUNTERPART, Problem, attainment
-from .report import SYNTHETIC_LABEL, _tex, save_curves
+from .report import SYNTHETIC_LABEL, _tex, csv_with_notes, labelled, save_curves
 
 DEFAULT_MO_SEARCHERS: tuple[str, ...] = ("mo_random_search", "pareto_local_search", "mo_regularized_evolution",
                                          "nsga2")
@@ -134,10 +134,7 @@ class MOTable:
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
-        for note in ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes():
-            buf.write(f"# {note}\n")
-        writer = csv.writer(buf, lineterminator="\n")
+        buf, writer = csv_with_notes(labelled(self.synthetic, self.notes()))
         writer.writerow(["key", "row", *(f"{s}_{part}" for s in self.searchers for part in ("mean", "std", "n"))])
         for key, name, _, cells in self.rows:
             writer.writerow([key, name, *(("" if math.isnan(v) else repr(v)) if i < 2 else v
@@ -149,7 +146,7 @@ class MOTable:
         return buf.getvalue()
 
     def to_latex(self) -> str:
-        notes = ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes()
+        notes = labelled(self.synthetic, self.notes())
         lines = [f"% {note}" for note in notes] + ["% needs \\usepackage{booktabs}"]
         lines += ["\\begin{table}[t]", "\\centering", "\\caption{" + _tex(" ".join(notes)) + "}",
                   "\\begin{tabular}{l" + "r" * len(self.searchers) + "}", "\\toprule",

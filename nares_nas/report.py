@@ -202,10 +202,7 @@ class Table2:
 
     def to_csv(self) -> str:
         """Full-precision values; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
-        buf = io.StringIO()
-        for note in ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes():
-            buf.write(f"# {note}\n")
-        writer = csv.writer(buf, lineterminator="\n")
+        buf, writer = csv_with_notes(labelled(self.synthetic, self.notes()))
         header = ["row", "metric", "optimal"]
         for s in self.searchers:
             header += [f"{s}_mean", f"{s}_std", f"{s}_n", f"{s}_best"]
@@ -221,7 +218,7 @@ class Table2:
 
     def to_latex(self) -> str:
         """A booktabs ``table``; the notes go in ``%`` comments and in the caption."""
-        notes = ([SYNTHETIC_LABEL] if self.synthetic else []) + self.notes()
+        notes = labelled(self.synthetic, self.notes())
         lines = [f"% {note}" for note in notes] + ["% needs \\usepackage{booktabs}"]
         lines += ["\\begin{table}[t]", "\\centering",
                   "\\caption{" + _tex(" ".join(notes)) + "}",
@@ -273,6 +270,19 @@ def _tex(text: str) -> str:
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
              "±": r"$\pm$", "§": r"\S{}", "≤": r"$\leq$", "·": r"$\cdot$", "√": r"$\surd$"}
     return "".join(table.get(ch, ch) for ch in text)
+
+
+def labelled(synthetic: bool, notes: Sequence[str]) -> list[str]:
+    """The notes an output carries, :data:`SYNTHETIC_LABEL` first on the stand-in."""
+    return ([SYNTHETIC_LABEL] if synthetic else []) + list(notes)
+
+
+def csv_with_notes(notes: Sequence[str]) -> tuple[io.StringIO, Any]:
+    """A CSV buffer opened with one ``#`` comment line per note (``pandas.read_csv(comment="#")``), and its writer."""
+    buf = io.StringIO()
+    for note in notes:
+        buf.write(f"# {note}\n")
+    return buf, csv.writer(buf, lineterminator="\n")
 
 
 def _mark_best(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
