@@ -112,3 +112,20 @@ def small_records() -> list[dict]:
 @pytest.fixture
 def small_jsonl(tmp_path, small_records) -> Path:
     return write_lines(tmp_path / "cifar10.jsonl", small_records)
+
+
+@pytest.fixture(scope="session")
+def bench():
+    """The synthetic stand-in, loaded once for the session (in the session's data home)."""
+    import nares_nas
+
+    return nares_nas.load("synthetic")
+
+
+@pytest.fixture(scope="session")
+def model(bench):
+    """The clock's evaluation model of the stand-in for VAL_PGD_ACC."""
+    from nares_nas.evaluation import EvaluationModel
+
+    return EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC")
+

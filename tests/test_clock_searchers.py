@@ -5,24 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import nares_nas
 from nares_nas.clock import Budget, simulate
-from nares_nas.evaluation import EvaluationModel
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers import Bananas, LocalSearch, RandomSearch, RegularizedEvolution, Searcher
 from nares_nas.space import SPACE
 
 TINY_BANANAS = {"epochs": 3, "num_layers": 2, "num_ensemble": 2}
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return nares_nas.load("synthetic")
-
-
-@pytest.fixture(scope="module")
-def model(bench):
-    return EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC")
 
 
 SEARCHERS = [

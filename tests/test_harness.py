@@ -46,11 +46,6 @@ def values():
     return toy_objective(0)
 
 
-@pytest.fixture(scope="module")
-def bench():
-    return nares_nas.load("synthetic")
-
-
 def same(a, b):
     return len(a) == len(b) and all(
         np.array_equal(x.arch_ids, y.arch_ids) and np.array_equal(x.values, y.values) for x, y in zip(a, b)

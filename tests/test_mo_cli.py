@@ -8,14 +8,8 @@ import json
 import numpy as np
 import pytest
 
-import nares_nas
 from nares_nas.cli import main
 from nares_nas.space import archs_by_id
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return nares_nas.load("synthetic")
 
 
 def brute_front(acc: np.ndarray, macs: np.ndarray) -> list[int]:

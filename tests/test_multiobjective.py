@@ -8,7 +8,6 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-import nares_nas
 from nares_nas.asktell import Proposal, Result
 from nares_nas.clock import Budget
 from nares_nas.errors import ConfigError
@@ -42,11 +41,6 @@ class TinyMORandom(Searcher):
         heard = TinyMORandom.told.setdefault(first, [])
         for arch_id in (rng.permutation(N_ARCHS) + 1).tolist():
             heard.extend((yield Proposal(arch_id)))
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return nares_nas.load("synthetic")
 
 
 def test_a_run_charges_training_time_and_records_raw_vectors(bench):

@@ -7,10 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-import nares_nas
 from nares_nas.clock import Budget, simulate
 from nares_nas.errors import ConfigError
-from nares_nas.evaluation import EvaluationModel
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers import Asha, RandomSearch, resolve
 from nares_nas.searchers._asha import asha_rungs
@@ -178,16 +176,6 @@ def test_eta_need_not_be_an_integer():
 
 
 # --------------------------------------------------------------------------- on the stand-in
-@pytest.fixture(scope="module")
-def bench():
-    return nares_nas.load("synthetic")
-
-
-@pytest.fixture(scope="module")
-def model(bench):
-    return EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC")
-
-
 @pytest.fixture(scope="module")
 def full_cost(bench):
     """GPU-days of one full training at the table's mean training_time."""
