@@ -16,7 +16,9 @@ measures, in one process:
     does nothing else (the replayed logs are checked equal to the originals). Replay time per
     evaluation started is the clock's cost; the full run's time minus it is the searcher's;
 (b) ``--runs`` ASHA runs (``min_epochs=4``, ``eta=3``, ``--workers`` workers, cost budget C)
-    through :func:`nares_nas.harness.simulate_search` in-process (target: under 10 s), and with
+    through :func:`nares_nas.harness.simulate_search` in-process (target: under 10 s; ASHA on an
+    evaluation model runs as its compiled twin, :mod:`nares_nas.compiled_asha`), against the same
+    runs by Asha's generator on the Python clock (``simulate(..., compiled=False)``), and with
     ``--jobs N`` also in N local processes;
 (c) ``--runs`` random-search runs of ``--budget`` architectures on ``--workers`` simulated
     workers against the same through the clock on 1 worker (target: within 2x);
@@ -214,9 +216,18 @@ def asha_at_scale(model, runs: int, workers: int, cost: float, jobs: int, baseli
     row = {"runs": runs, "wall_s": wall, "cpu_s": cpu, "evaluations": sum(len(r.log) for r in out),
            "best": [r.trajectory().best_value for r in out], "gpu_days": float(np.mean([r.cost_days for r in out])),
            "sim_days": float(np.mean([r.time_days for r in out]))}
-    print(f"  ours: {runs} runs in {wall:.2f} s wall ({cpu:.2f} s CPU), {row['evaluations']} evaluations, "
+    print(f"  ours: {runs} runs in {wall:.2f} s wall ({cpu:.2f} s CPU), {row['evaluations']} evaluations "
+          f"({wall / row['evaluations'] * 1e6:.2f} us each, clock and ASHA), "
           f"{row['gpu_days']:.2f} GPU-days and {row['sim_days']:.2f} simulated days per run, best VAL_PGD_ACC "
           f"{mean_std(row['best'])}", flush=True)
+    out, wall, cpu = timed(lambda: clock.simulate(searcher, model, range(runs), budget=budget, workers=workers,
+                                                  compiled=False))
+    row.update(generator_wall_s=wall, generator_cpu_s=cpu,
+               generator_same=[r.trajectory().best_value for r in out] == row["best"]
+               and sum(len(r.log) for r in out) == row["evaluations"])
+    print(f"  the same runs by Asha's generator on the Python clock (compiled=False): {wall:.2f} s wall "
+          f"({cpu:.2f} s CPU), {wall / row['wall_s']:.1f}x the compiled twin's; same results: {row['generator_same']}",
+          flush=True)
     del out
     if jobs > 1:
         out, wall, cpu = timed(lambda: simulate_search(searcher, model, seeds=range(runs), budget=budget,

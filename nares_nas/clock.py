@@ -143,6 +143,18 @@ class EvaluationLog:
         return np.lexsort((np.asarray(self.worker), np.asarray(self.end)))
 
 
+def budget_limit(budget: Budget, kind: str) -> str:
+    """The limit of ``kind`` (``cost``, ``epochs`` or ``time``) as an error names it."""
+    return {"cost": f"max_cost {budget.cost} GPU-days", "epochs": f"max_total_epochs {budget.total_epochs}",
+            "time": f"max_time {budget.time} days"}[kind]
+
+
+def no_evaluation_error(limit: str, arch_id: int, epochs: int, cost: int, ticks_per_day: int) -> ConfigError:
+    """The error of a budget that does not pay even the first proposal."""
+    return ConfigError(f"the budget buys no evaluation: {limit} does not pay the first proposal (arch_id {arch_id}, "
+                       f"{epochs} epochs, {cost / ticks_per_day:.4g} GPU-days)")
+
+
 class _Stop(Exception):
     """The remaining budget cannot pay the proposal; the run ends."""
 
@@ -202,12 +214,10 @@ class Simulation:
         """GPU-days charged so far (in-flight evaluations included)."""
         return self._spent / self.table.ticks_per_day
 
-    def _stop(self, limit: str, arch_id: int, epochs: int, cost: int) -> None:
+    def _stop(self, kind: str, arch_id: int, epochs: int, cost: int) -> None:
         """End the run; a budget that buys not even the first evaluation is an error."""
         if not self.log.arch_id:
-            raise ConfigError(f"the budget buys no evaluation: {limit} does not pay the first proposal "
-                              f"(arch_id {arch_id}, {epochs} epochs, {cost / self.table.ticks_per_day:.4g} "
-                              "GPU-days)")
+            raise no_evaluation_error(budget_limit(self.budget, kind), arch_id, epochs, cost, self.table.ticks_per_day)
         raise _Stop
 
     # ------------------------------------------------------------------ driving a generator
@@ -301,11 +311,11 @@ class Simulation:
                             end = now + cost
                             if limited:
                                 if cost_limit is not None and spent + cost > cost_limit:
-                                    self._stop(f"max_cost {budget.cost} GPU-days", arch_id, epochs, cost)
+                                    self._stop("cost", arch_id, epochs, cost)
                                 if epochs_limit is not None and trained_epochs + epochs - epoch_from > epochs_limit:
-                                    self._stop(f"max_total_epochs {epochs_limit}", arch_id, epochs, cost)
+                                    self._stop("epochs", arch_id, epochs, cost)
                                 if time_limit is not None and end > time_limit:
-                                    self._stop(f"max_time {budget.time} days", arch_id, epochs, cost)
+                                    self._stop("time", arch_id, epochs, cost)
                             worker = pop(free)
                             push(busy, (end, worker, len(values), arch_id, epochs))
                             log_arch(arch_id)
@@ -443,16 +453,25 @@ class ClockRun:
         return dict(sorted(counts.items()))
 
 
+def _has_compiled_twin(searcher: Searcher, table: EvaluationTable, maximize: Any) -> bool:
+    """Whether :mod:`nares_nas.compiled_asha` gives this run: exactly an Asha, one objective, a table of arrays."""
+    from .searchers import Asha
+
+    return type(searcher) is Asha and isinstance(maximize, (bool, np.bool_)) and hasattr(table, "arrays")
+
+
 def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *, budget: Budget,
              search_budget: int | None = None, workers: int = 1, objective: str = "VAL_PGD_ACC",
-             maximize: bool = True) -> list[ClockRun]:
+             maximize: bool = True, compiled: bool = True) -> list[ClockRun]:
     """Run ``searcher`` once per seed on ``workers`` simulated workers; runs in ``seeds`` order.
 
     ``search_budget`` is the distinct-arch budget the searcher is told (default
     ``budget.archs``); the simulation enforces ``budget`` with ``budget.archs`` replaced by
     the searcher's :meth:`~Searcher.query_cap` (its reference options may overshoot).
     Proposing searchers run in lockstep, their side work (BANANAS' fits) batched across
-    seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`.
+    seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`. ``compiled``
+    lets an :class:`~nares_nas.searchers.Asha` on an evaluation model run as its compiled twin
+    (:mod:`nares_nas.compiled_asha`, the same runs, tens of times faster); False runs the generator.
     """
     if not getattr(searcher, "single_objective", True):
         raise ConfigError(f"{type(searcher).__name__} searches several objectives at once: give them (--objectives "
@@ -467,6 +486,13 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     sim_budget = dataclasses.replace(budget, archs=cap) if cap != budget.archs else budget
     fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
     rngs = [as_generator(seed) for seed in seeds]
+    if compiled and _has_compiled_twin(searcher, table, maximize):
+        from . import compiled_asha  # imports numba (0.4 s): only when it runs
+
+        runs = compiled_asha.run_asha(searcher, table, rngs, search_budget=search_budget, budget=sim_budget,
+                                      workers=workers, maximize=maximize)
+        return [ClockRun(int(seed), log, table.max_epochs, objective, maximize, stopped)
+                for seed, (log, stopped) in zip(seeds, runs)]
     if searcher.proposes():
         sims = [Simulation(table, s.propose(SPACE, search_budget, rng, maximize=maximize,
                                             max_epochs=table.max_epochs),

@@ -305,6 +305,11 @@ class EvaluationModel:
         negative, :meth:`value` and :meth:`cost_ticks` give the error."""
         return self._values, (self._zeros if self.free else self._seconds)
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookups` as read-only arrays, ``(15626, E)`` float64 and ``(15626,)`` int64, for
+        compiled code (:mod:`nares_nas.compiled_asha`)."""
+        return self._array, (np.zeros_like(self._seconds_array) if self.free else self._seconds_array)
+
     @property
     def _zeros(self) -> tuple[int, ...]:
         return (0,) * len(self._seconds)

@@ -126,11 +126,18 @@ class Asha(Searcher):
 
     def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator, *,
                 maximize: bool = True, max_epochs: int | None = None) -> Proposals:
-        rungs = self.rungs(max_epochs)  # validates now, not at the generator's first step
+        rungs, eta_num, eta_den, new_archs = self.plan(budget, rng, max_epochs)  # validates now
+        return self._run(rungs, eta_num, eta_den, new_archs.tolist())
+
+    def plan(self, budget: int | None, rng: np.random.Generator,
+             max_epochs: int | None = None) -> tuple[tuple[int, ...], int, int, np.ndarray]:
+        """``(rungs, eta_num, eta_den, new_archs)``: everything a run is a function of, its random
+        numbers drawn (the one draw of ``rng``); shared with the compiled twin
+        (:mod:`nares_nas.compiled_asha`)."""
+        rungs = self.rungs(max_epochs)
         eta = as_fraction(self.eta)
         budget = N_ARCHS if budget is None else min(check_int(budget, "budget"), N_ARCHS)
-        return self._run(rungs, eta.numerator, eta.denominator,
-                         (rng.choice(N_ARCHS, size=budget, replace=False) + 1).tolist())
+        return rungs, eta.numerator, eta.denominator, rng.choice(N_ARCHS, size=budget, replace=False) + 1
 
     @staticmethod
     def _run(rungs: tuple[int, ...], eta_num: int, eta_den: int, new_archs: list[int]) -> Proposals:

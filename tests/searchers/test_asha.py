@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from nares_nas.clock import Budget, simulate
 from nares_nas.errors import ConfigError
+from nares_nas.evaluation import SECONDS_PER_DAY, EvaluationModel
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers import Asha, RandomSearch, resolve
 from nares_nas.searchers._asha import asha_rungs
@@ -48,11 +50,25 @@ class TinyTable:
     def cost_ticks(self, arch_id: int, epochs: int, epoch_from: int = 0) -> int:
         return self.cost[arch_id] * (epochs - epoch_from)
 
+    def as_model(self) -> EvaluationModel:
+        """The same table as an evaluation model, which ASHA runs compiled: an epoch of ``c``
+        seconds costs ``c`` ticks, so its logs hold the same integers."""
+        values = np.full((N_ARCHS + 1, self.max_epochs), np.nan)
+        seconds = np.full(N_ARCHS + 1, np.nan)
+        for arch_id, cost in self.cost.items():
+            values[arch_id] = [self.value(arch_id, e) for e in range(1, self.max_epochs + 1)]
+            seconds[arch_id] = cost
+        return EvaluationModel(values, seconds / SECONDS_PER_DAY)
+
 
 def schedule(table: TinyTable, workers: int, budget: int = 9, **params):
+    """The run on ``table`` and its rows by letter; the compiled twin's run on the same table as a
+    model is checked to be the same evaluations."""
     searcher = Asha(**{"min_epochs": 1, "eta": 3, **params})
     (run,) = simulate(searcher, table, [0], budget=Budget(archs=budget), workers=workers)
+    (twin,) = simulate(searcher, table.as_model(), [0], budget=Budget(archs=budget), workers=workers)
     log = run.log
+    assert dataclasses.replace(twin.log, ticks_per_day=1) == log and twin.stopped == run.stopped
     return run, [(table.name[a], f, t, w, s, e, c) for a, f, t, w, s, e, c in
                  zip(log.arch_id, log.epoch_from, log.epoch_to, log.worker, log.start, log.end, log.cost)]
 
