@@ -19,7 +19,7 @@ from nares_nas.searchers import (
 from nares_nas.searchers._multiobjective import ParetoArchive, _Tournament, crowding_distance
 from nares_nas.searchers._nsga2 import survivors
 from nares_nas.searchers.contract import ToyObjectivesTable, check_searcher, toy_objectives
-from nares_nas.space import N_ARCHS, SPACE, archs_by_id, neighbour_table
+from nares_nas.space import CHOICES, N_ARCHS, SPACE, archs_by_id, neighbour_table
 
 NAMES = ["mo_random_search", "pareto_local_search", "mo_regularized_evolution", "nsga2", "mo_bananas"]
 TINY_BANANAS = {"num_init": 5, "k": 5, "epochs": 3, "num_layers": 2, "num_ensemble": 2}
@@ -51,6 +51,7 @@ def test_registered_as_multi_objective_plugins():
     MORegularizedEvolution(population_size=8, tournament_size=4),
     MORegularizedEvolution(population_size=10, tournament_size=3, mutation_rate=0.5),
     NSGA2(population_size=8), NSGA2(population_size=10, crossover_rate=0.0, mutation_rate=0.5),
+    NSGA2(population_size=10, crossover_rate=0.9, mutation="reset"),
 ], ids=repr)
 def test_small_population_variants_pass_the_contract(searcher):
     check_searcher(searcher, budget=60)
@@ -72,6 +73,7 @@ def test_mo_random_search_draws_what_random_search_draws():
     (MORegularizedEvolution(mutation_rate=0.0), r"mutation_rate must be in \(0, 1\], got 0.0"),
     (NSGA2(crossover_rate=1.5), r"crossover_rate must be in \[0, 1\], got 1.5"),
     (NSGA2(population_size=2.5), "population_size must be a positive integer, got 2.5"),
+    (NSGA2(mutation="flip"), "NSGA2 mutation must be one of step, reset, got 'flip'"),
 ])
 def test_bad_parameters_name_the_problem(searcher, message):
     with pytest.raises(ConfigError, match=message):
@@ -81,6 +83,24 @@ def test_bad_parameters_name_the_problem(searcher, message):
 def test_mo_bananas_bad_rho():
     with pytest.raises(ConfigError, match="rho must be a non-negative number, got -1"):
         next(resolve("mo_bananas")(rho=-1).propose(SPACE, 10, np.random.default_rng(0)))
+
+
+def _positions(arch_ids) -> np.ndarray:
+    """Each arch's index among the values of each of its six (ordered) choices."""
+    archs = archs_by_id()[np.asarray(arch_ids) - 1]  # row i is arch_id i + 1
+    return np.stack([np.searchsorted(allowed, archs[:, col]) for col, allowed in enumerate(CHOICES)], axis=1)
+
+
+@pytest.mark.parametrize(("mutation", "within_one_step"), [("step", True), ("reset", False)])
+def test_nsga2_step_mutation_moves_each_choice_one_place(mutation, within_one_step):
+    # no crossover: a child is its parent with some choices mutated, so with steps every child of
+    # the second generation is at most one place from a member of the first in every choice
+    sim = _drive(NSGA2(population_size=40, crossover_rate=0.0, mutation_rate=0.5, mutation=mutation),
+                 toy_objectives(), 80)
+    first, second = _positions(sim.log.arch_id[:40]), _positions(sim.log.arch_id[40:])
+    steps = np.abs(second[:, None, :] - first[None, :, :]).max(axis=2).min(axis=1)  # to the nearest parent
+    assert (steps >= 1).all()  # never a copy of its parent (a child is new)
+    assert bool((steps == 1).all()) is within_one_step
 
 
 # ---------------------------------------------------------------- crowding and survival by hand
@@ -231,24 +251,26 @@ def _regrets(searcher, problem, seeds):
     return np.asarray(out)
 
 
+CLAIM_SEEDS = range(2000, 2200)
+"""200 seeds, never used to choose a default (NSGA-II's were chosen on seeds 1000-1199). The issue
+asks for 30, but the effect the stand-in allows (≈ 0.01 of regret, paired spread ≈ 0.04) gives a
+30-seed test about 40% power: MO-RE passes on 38% of random 30-seed subsets (docs/benchmarks.md)."""
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("searcher", [
-    MORegularizedEvolution(),
-    pytest.param(NSGA2(), marks=pytest.mark.xfail(reason="on the SYNTHETIC stand-in NSGA-II's regret at 500 "
-                                                         "queries is not below random search's (p = 0.48); "
-                                                         "strict: a pass says the xfail is out of date",
-                                                  strict=True)),
-], ids=repr)
+@pytest.mark.parametrize("searcher", [MORegularizedEvolution(), NSGA2()], ids=repr)
 def test_beats_mo_random_search_on_the_stand_in(stand_in, searcher):
     from scipy.stats import wilcoxon
 
     _, problem = stand_in
-    seeds = range(30)
-    baseline = _regrets(MORandomSearch(), problem, seeds)
-    regret = _regrets(searcher, problem, seeds)
+    baseline = _regrets(MORandomSearch(), problem, CLAIM_SEEDS)
+    regret = _regrets(searcher, problem, CLAIM_SEEDS)
     p = wilcoxon(regret, baseline, alternative="less").pvalue
-    assert p < 0.05, (f"SYNTHETIC stand-in, 30 seeds, 500 queries: hypervolume regret {regret.mean():.4f} vs "
-                      f"random search {baseline.mean():.4f}, paired one-sided Wilcoxon p = {p:.3g}")
+    first30 = wilcoxon(regret[:30], baseline[:30], alternative="less").pvalue
+    print(f"SYNTHETIC stand-in, {searcher!r}, 500 queries, seeds 2000-2199: regret {regret.mean():.4f} vs random "
+          f"search {baseline.mean():.4f}, paired one-sided Wilcoxon p = {p:.3g} (its first 30 seeds: {first30:.3g})")
+    assert p < 0.05, (f"SYNTHETIC stand-in, {len(CLAIM_SEEDS)} seeds, 500 queries: hypervolume regret "
+                      f"{regret.mean():.4f} vs random search {baseline.mean():.4f}, one-sided Wilcoxon p = {p:.3g}")
 
 
 @pytest.mark.parametrize("name", ["mo_random_search", "pareto_local_search", "mo_regularized_evolution", "nsga2",
