@@ -471,7 +471,7 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     Proposing searchers run in lockstep, their side work (BANANAS' fits) batched across
     seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`. ``compiled``
     lets an :class:`~nares_nas.searchers.Asha` on an evaluation model run as its compiled twin
-    (:mod:`nares_nas.compiled_asha`, the same runs, tens of times faster); False runs the generator.
+    (:mod:`nares_nas.compiled_asha`: the same runs, 7-10x faster); False runs the generator.
     """
     if not getattr(searcher, "single_objective", True):
         raise ConfigError(f"{type(searcher).__name__} searches several objectives at once: give them (--objectives "

@@ -45,27 +45,27 @@ def _ints(size, fill):
 
 
 @njit(cache=True)
-def _completes_before(end, a, b):
-    """Whether worker ``a``'s evaluation finishes before worker ``b``'s: by end time, then worker id."""
-    return end[a] < end[b] or (end[a] == end[b] and a < b)
+def _before(key, a, b):
+    """Whether worker ``a`` comes before worker ``b``: by ``key`` (a busy worker's end time), then by id."""
+    return key[a] < key[b] or (key[a] == key[b] and a < b)
 
 
 @njit(cache=True)
-def _busy_push(heap, size, end, worker):
-    """Push ``worker`` onto the heap ``heap[:size]`` of busy workers, ordered by :func:`_completes_before`."""
+def _worker_push(heap, size, key, worker):
+    """Push ``worker`` onto the heap ``heap[:size]`` of workers ordered by :func:`_before`."""
     i = size
     heap[i] = worker
     while i > 0:
         parent = (i - 1) // 2
-        if not _completes_before(end, heap[i], heap[parent]):
+        if not _before(key, heap[i], heap[parent]):
             break
         heap[i], heap[parent] = heap[parent], heap[i]
         i = parent
 
 
 @njit(cache=True)
-def _busy_pop(heap, size, end):
-    """Pop the busy worker that finishes first from ``heap[:size]`` (``size`` before the pop)."""
+def _worker_pop(heap, size, key):
+    """Pop the first worker by :func:`_before` from ``heap[:size]`` (``size`` before the pop)."""
     top = heap[0]
     size -= 1
     heap[0] = heap[size]
@@ -74,42 +74,9 @@ def _busy_pop(heap, size, end):
         child = 2 * i + 1
         if child >= size:
             break
-        if child + 1 < size and _completes_before(end, heap[child + 1], heap[child]):
+        if child + 1 < size and _before(key, heap[child + 1], heap[child]):
             child += 1
-        if not _completes_before(end, heap[child], heap[i]):
-            break
-        heap[i], heap[child] = heap[child], heap[i]
-        i = child
-    return top
-
-
-@njit(cache=True)
-def _free_push(heap, size, worker):
-    """Push ``worker`` onto the min-heap ``heap[:size]`` of idle worker ids."""
-    i = size
-    heap[i] = worker
-    while i > 0:
-        parent = (i - 1) // 2
-        if heap[i] >= heap[parent]:
-            break
-        heap[i], heap[parent] = heap[parent], heap[i]
-        i = parent
-
-
-@njit(cache=True)
-def _free_pop(heap, size):
-    """Pop the lowest idle worker id from ``heap[:size]`` (``size`` before the pop)."""
-    top = heap[0]
-    size -= 1
-    heap[0] = heap[size]
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and heap[child + 1] < heap[child]:
-            child += 1
-        if heap[child] >= heap[i]:
+        if not _before(key, heap[child], heap[i]):
             break
         heap[i], heap[child] = heap[child], heap[i]
         i = child
@@ -200,9 +167,9 @@ def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_a
     promoted = np.empty(rows * capacity)
     waiting, n_promoted, counts, stale = _ints(rows, 0), _ints(rows, 0), _ints(rows, 0), _ints(rows, 0)
     trained = _ints(rung_values.shape[1], -1)  # furthest finished epochs by arch; -1: never started
-    free = _ints(workers, 0)
+    free, idle = _ints(workers, 0), _ints(workers, 0)  # idle workers by id (all keys equal)
     for w in range(workers):
-        free[w] = w  # ascending: a valid min-heap
+        free[w] = w  # ascending: a valid heap
     n_free = workers
     busy, busy_end, busy_index = _ints(workers, 0), _ints(workers, 0), _ints(workers, 0)
     n_busy = 0
@@ -274,10 +241,10 @@ def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_a
             if status != STATUS_DONE:
                 error[0], error[1], error[2], error[3] = arch_id, epochs, cost, limit
                 break
-            worker = _free_pop(free, n_free)
+            worker = _worker_pop(free, n_free, idle)
             n_free -= 1
             busy_end[worker], busy_index[worker] = end, n
-            _busy_push(busy, n_busy, busy_end, worker)
+            _worker_push(busy, n_busy, busy_end, worker)
             n_busy += 1
             log[0, n], log[1, n], log[2, n], log[3, n] = arch_id, epoch_from, epochs, worker
             log[4, n], log[5, n], log[6, n], log_value[n] = now, end, cost, np.nan
@@ -291,7 +258,7 @@ def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_a
         if wait:  # finish everything ending at the next completion time, in worker order
             now = busy_end[busy[0]]
             while n_busy > 0 and busy_end[busy[0]] == now:
-                worker = _busy_pop(busy, n_busy, busy_end)
+                worker = _worker_pop(busy, n_busy, busy_end)
                 n_busy -= 1
                 index = busy_index[worker]
                 arch_id, epochs = log[0, index], log[2, index]
@@ -302,14 +269,14 @@ def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_a
                 log_value[index] = value
                 if epochs > trained[arch_id]:
                     trained[arch_id] = epochs
-                _free_push(free, n_free, worker)
+                _worker_push(free, n_free, idle, worker)
                 n_free += 1
                 results_arch[n_results], results_epochs[n_results] = arch_id, epochs
                 results_score[n_results] = sign * value
                 n_results += 1
     if status == STATUS_DONE or status == STATUS_STOPPED:  # what is in flight finishes, in end order
         while n_busy > 0:
-            worker = _busy_pop(busy, n_busy, busy_end)
+            worker = _worker_pop(busy, n_busy, busy_end)
             n_busy -= 1
             index = busy_index[worker]
             value = rung_values[column[log[2, index]], log[0, index]]
@@ -331,18 +298,18 @@ def run_asha(searcher: Any, table: Any, rngs: Sequence[np.random.Generator], *, 
 
     values, epoch_ticks = table.arrays()
     tpd = table.ticks_per_day
-    rung_values: dict[tuple[int, ...], np.ndarray] = {}  # rungs -> their columns, each contiguous
+    rungs = searcher.rungs(table.max_epochs)
+    rung_values = np.ascontiguousarray(values[:, np.asarray(rungs) - 1].T)  # a row per rung, arch_id-indexed
     limits = [_NO_LIMIT if limit is None else limit for limit in
               (budget.archs, budget.total_epochs, budget.ticks(budget.cost, tpd), budget.ticks(budget.time, tpd))]
     runs = []
     for rng in rngs:
         rungs, eta_num, eta_den, new_archs = searcher.plan(search_budget, rng, table.max_epochs)
-        if rungs not in rung_values:
-            rung_values[rungs] = np.ascontiguousarray(values[:, np.asarray(rungs) - 1].T)
         capacity = max(len(new_archs) * len(rungs), 1)  # every rung of every new arch
         log, log_value, error = np.empty((7, capacity), dtype=np.int64), np.empty(capacity), np.zeros(4, dtype=np.int64)
-        status, n = _run(rung_values[rungs], epoch_ticks, int(not table.from_scratch), 1.0 if maximize else -1.0,
-                         np.asarray(rungs, dtype=np.int64), eta_num, eta_den, new_archs.astype(np.int64), workers,
+        status, n = _run(rung_values, epoch_ticks, int(not table.from_scratch), 1.0 if maximize else -1.0,
+                         np.asarray(rungs, dtype=np.int64), eta_num, eta_den, np.asarray(new_archs, dtype=np.int64),
+                         workers,
                          *limits, log, log_value, error)
         arch_id, epochs, cost, limit = error.tolist()
         if status == STATUS_NO_VALUE:

@@ -98,7 +98,9 @@ class Asha(Searcher):
     A lower ``min_epochs`` also means more evaluations per GPU-day, so longer simulations.
 
     Bookkeeping per rung is a heap of unpromoted scores and a sorted list of promoted ones, so
-    each proposal costs O(rungs × log n) float comparisons (one ``insort`` per promotion).
+    each proposal costs O(rungs × log n) float comparisons (one ``insort`` per promotion). On an
+    evaluation model the clock runs the compiled twin of this generator instead
+    (:mod:`nares_nas.compiled_asha`, the same runs).
     """
 
     name: ClassVar[str] = "asha"
