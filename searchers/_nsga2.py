@@ -84,13 +84,14 @@ class NSGA2(Searcher):
     The defaults size it for the reference budget of 500 queries: 50 per generation × 10
     generations (the first random), mutation 1/6 per choice (one mutated choice per child on
     average) by a step, and no crossover (``crossover_rate=0``): the six choices are ordered
-    depths and widths, so a step is the small move (as polynomial mutation is for integers),
-    and a uniform crossover of parents from the two ends of a front breeds middling children
-    that the front's ends dominate. Chosen on the SYNTHETIC stand-in's estimation seeds
-    1000-1199 for (VAL_PGD_ACC:max, MACS:min) at 500 queries (regret against multi-objective
-    random search: -0.0089 ± 0.0028; the textbook ``crossover_rate=0.9, mutation="reset"``,
-    pymoo's settings for a discrete genome: +0.0042 ± 0.0031, no better than random) and
-    confirmed on fresh seeds (docs/benchmarks.md); the textbook settings remain options.
+    depths and widths, so a step is the small move (as polynomial mutation is for integers).
+    With the textbook settings NSGA-II queried the expensive, high-accuracy end of the front,
+    where most of the regret is, half as often as random search. Chosen on the SYNTHETIC
+    stand-in's estimation seeds 1000-1199 for (VAL_PGD_ACC:max, MACS:min) at 500 queries
+    (regret against multi-objective random search: -0.0089 ± 0.0028; the textbook
+    ``crossover_rate=0.9, mutation="reset"``, pymoo's settings for a discrete genome: +0.0042 ±
+    0.0031, no better than random) and confirmed on fresh seeds (docs/benchmarks.md); the
+    textbook settings remain options.
     The budget cuts the last generation. Constraints: tournaments draw
     among the feasible members only (all members while none is); infeasible ones rank last
     and survive only while fewer than ``population_size`` are feasible.
