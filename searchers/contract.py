@@ -54,7 +54,7 @@ def toy_objective(seed: int = 0) -> np.ndarray:
     return values
 
 
-class _CallLog(TabularOracle):
+class CallLog(TabularOracle):
     """A table oracle that also records every call, repeats included."""
 
     def __init__(self, values: np.ndarray, budget: int | None) -> None:
@@ -216,9 +216,9 @@ def _fail(searcher: Searcher, message: str) -> None:
     raise AssertionError(f"{searcher!r}: {message}")
 
 
-def _run(searcher: Searcher, values: np.ndarray, budget: int, seed: int) -> tuple[Trajectory, _CallLog]:
+def _run(searcher: Searcher, values: np.ndarray, budget: int, seed: int) -> tuple[Trajectory, CallLog]:
     cap = searcher.query_cap(budget)
-    oracle = _CallLog(values, cap)
+    oracle = CallLog(values, cap)
     try:
         trajectory = searcher.run(SPACE, oracle, budget, np.random.default_rng(seed))
     except BudgetExhaustedError:

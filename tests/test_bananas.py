@@ -12,7 +12,7 @@ from nares_nas.errors import ConfigError
 from nares_nas.harness import run_search
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers._bananas import FAST_PRESET, Bananas
-from nares_nas.searchers.contract import check_searcher, toy_objective
+from nares_nas.searchers.contract import CallLog, check_searcher, toy_objective
 from nares_nas.space import N_ARCHS, SPACE, neighbour_table
 from nares_nas.surrogate import encode
 
@@ -24,18 +24,8 @@ def values() -> np.ndarray:
     return toy_objective(seed=3)
 
 
-class _CountingOracle(TabularOracle):
-    def __init__(self, values: np.ndarray, budget: int | None) -> None:
-        super().__init__(values, budget=budget, source="toy")
-        self.calls: list[int] = []
-
-    def query(self, arch_id: int) -> float:
-        self.calls.append(arch_id)
-        return super().query(arch_id)
-
-
-def _run(searcher: Bananas, values: np.ndarray, budget: int, seed: int) -> _CountingOracle:
-    oracle = _CountingOracle(values, searcher.query_cap(budget))
+def _run(searcher: Bananas, values: np.ndarray, budget: int, seed: int) -> CallLog:
+    oracle = CallLog(values, searcher.query_cap(budget))
     searcher.run(SPACE, oracle, budget, np.random.default_rng(seed))
     return oracle
 
@@ -208,7 +198,7 @@ def test_lockstep_runs_equal_solo_runs_and_share_their_fits(monkeypatch, values,
     monkeypatch.setattr(ensemble, "fit_together", spy)
     solo = [_run(searcher, values, budget, seed=s).trajectory() for s in seeds]
     solo_fits, stacked[:] = len(stacked), []
-    oracles = [_CountingOracle(values, searcher.query_cap(budget)) for _ in seeds]
+    oracles = [CallLog(values, searcher.query_cap(budget)) for _ in seeds]
     together = searcher.run_many(SPACE, oracles, budget, [np.random.default_rng(s) for s in seeds])
     for a, b in zip(solo, together):
         np.testing.assert_array_equal(a.arch_ids, b.arch_ids)
