@@ -484,7 +484,6 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
         raise ConfigError("a run needs a budget: distinct architectures, total epochs, cost or time")
     cap = searcher.query_cap(search_budget) if search_budget is not None else None
     sim_budget = dataclasses.replace(budget, archs=cap) if cap != budget.archs else budget
-    fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
     rngs = [as_generator(seed) for seed in seeds]
     if compiled and _has_compiled_twin(searcher, table, maximize):
         from . import compiled_asha  # imports numba (0.4 s): only when it runs
@@ -493,6 +492,7 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
                                       workers=workers, maximize=maximize)
         return [ClockRun(int(seed), log, table.max_epochs, objective, maximize, stopped)
                 for seed, (log, stopped) in zip(seeds, runs)]
+    fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
     if searcher.proposes():
         sims = [Simulation(table, s.propose(SPACE, search_budget, rng, maximize=maximize,
                                             max_epochs=table.max_epochs),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -84,23 +85,42 @@ class RegularizedEvolution(Searcher):
             hear((yield None))
 
         shape = (CHUNK, tournament_size)
-        rate = float(self.mutation_rate)
-        neighbours = neighbour_lists()
-        while len(proposed) < budget:
-            tournaments = tournament_rng.integers(0, size, size=shape).tolist()
-            slots = slot_rng.integers(0, N_NEIGHBOURS, size=CHUNK).tolist()
-            coins = [True] * CHUNK if rate == 1.0 else (coin_rng.random(CHUNK) < rate).tolist()
-            for tournament, slot, mutate in zip(tournaments, slots, coins):
-                parent = tournament[0]
-                best = scores[parent]
-                for member in tournament:
-                    if scores[member] > best:
-                        parent, best = member, scores[member]
-                if not mutate:
-                    continue
-                child = neighbours[population[parent]][slot]
-                waiting.setdefault(child, []).append(None)
-                proposed.add(child)
-                hear((yield Proposal(child)))
-                if len(proposed) >= budget:
-                    return
+
+        def winner(tournament: list[int]) -> int:
+            parent = tournament[0]
+            best = scores[parent]
+            for member in tournament:
+                if scores[member] > best:
+                    parent, best = member, scores[member]
+            return parent
+
+        yield from breed(lambda: tournament_rng.integers(0, size, size=shape).tolist(), winner, slot_rng, coin_rng,
+                         float(self.mutation_rate), population, waiting, proposed, budget, hear)
+
+
+def breed(draw_chunk: Callable[[], list], winner: Callable[[Any], int], slot_rng: np.random.Generator,
+          coin_rng: np.random.Generator, rate: float, population: list[int], waiting: dict[int, list[int | None]],
+          proposed: set[int], budget: int, hear: Callable[[list[Result]], None]) -> Proposals:
+    """Ageing evolution's breeding, shared by its one- and multi-objective forms.
+
+    Chunk by chunk: :data:`~._local.CHUNK` tournament draws (``draw_chunk()``), then as many
+    neighbour slots from ``slot_rng`` and (``rate < 1``) mutation coins from ``coin_rng``, in that
+    order (the reference's random numbers). Each draw's ``winner`` over the population as it
+    stands is the parent; unless its coin says no, its child (the slot's one-step neighbour) is
+    proposed and marked in ``waiting`` as a child, until ``budget`` architectures are proposed.
+    """
+    neighbours = neighbour_lists()
+    while len(proposed) < budget:
+        draws = draw_chunk()
+        slots = slot_rng.integers(0, N_NEIGHBOURS, size=CHUNK).tolist()
+        coins = [True] * CHUNK if rate == 1.0 else (coin_rng.random(CHUNK) < rate).tolist()
+        for draw, slot, mutate in zip(draws, slots, coins):
+            parent = winner(draw)
+            if not mutate:
+                continue
+            child = neighbours[population[parent]][slot]
+            waiting.setdefault(child, []).append(None)
+            proposed.add(child)
+            hear((yield Proposal(child)))
+            if len(proposed) >= budget:
+                return

@@ -22,9 +22,10 @@ import numpy as np
 from nares_nas._validation import check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
-from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace
+from nares_nas.space import N_ARCHS, SearchSpace
 
 from ._base import Searcher
+from ._evolution import breed
 from ._local import CHUNK, arch_stream, neighbour_lists, shuffle_stream
 from ._random import RandomSearch
 
@@ -294,21 +295,8 @@ class MORegularizedEvolution(Searcher):
         while missing:  # the tournaments start on the whole initial population
             hear((yield None))
 
-        neighbours = neighbour_lists()
-        while len(proposed) < budget:
-            draws = tournament_rng.random((CHUNK, tournament_size)).tolist()
-            slots = slot_rng.integers(0, N_NEIGHBOURS, size=CHUNK).tolist()
-            coins = [True] * CHUNK if rate == 1.0 else (coin_rng.random(CHUNK) < rate).tolist()
-            for draw, slot, mutate in zip(draws, slots, coins):
-                parent = sampler.winner(draw)
-                if not mutate:
-                    continue
-                child = neighbours[population[parent]][slot]
-                waiting.setdefault(child, []).append(None)
-                proposed.add(child)
-                hear((yield Proposal(child)))
-                if len(proposed) >= budget:
-                    return
+        yield from breed(lambda: tournament_rng.random((CHUNK, tournament_size)).tolist(), sampler.winner, slot_rng,
+                         coin_rng, rate, population, waiting, proposed, budget, hear)
 
 
 class _Tournament:
