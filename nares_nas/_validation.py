@@ -1,9 +1,13 @@
-"""The one check for integers a user hands in: counts, seeds and arch_ids.
+"""The one check for integers a user hands in (counts, seeds and arch_ids), and the one for booleans.
 
 An integer is a Python ``int`` or a NumPy integer (``np.int64`` and friends); ``bool`` is
 refused although it subclasses ``int``, and so is every float, even ``5.0``. Each caller
 turns the reason into the error that fits (``ConfigError`` for a parameter,
 ``InvalidArchError`` for an architecture), and gets a plain ``int`` back.
+
+A boolean is ``True``/``False`` (NumPy's too), ``1``/``0``, or one of those spelled as text in
+any case (``"false"``, ``"FALSE"``, ``"0"``): text from a command line is read, never judged by
+its truthiness (the string ``"False"`` is truthy).
 """
 
 from __future__ import annotations
@@ -26,6 +30,30 @@ def integer_problem(value: Any, low: int | None = None, high: int | None = None)
             return f"not <= {high}"
         return f"not in {low}..{high}"
     return None
+
+
+BOOLEAN = "a boolean (true or false in any case, or 1 or 0)"
+"""What :func:`check_bool` accepts, as every message about a boolean says it."""
+_BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def boolean_value(value: Any) -> bool | None:
+    """``value`` as a ``bool`` where it is one of the spellings of :data:`BOOLEAN`, else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        return _BOOLEAN_WORDS.get(value.strip().lower())
+    return None
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a ``bool``, or :class:`~nares_nas.errors.ConfigError` naming ``name`` and the spellings."""
+    flag = boolean_value(value)
+    if flag is None:
+        raise ConfigError(f"{name} must be {BOOLEAN}, got {value!r}")
+    return flag
 
 
 def check_int(value: Any, name: str, low: int | None = 1, high: int | None = None) -> int:

@@ -41,6 +41,7 @@ from ._rng import as_generator
 from ._validation import check_int
 from .asktell import Proposal, Proposals, Result, lockstep
 from .errors import BudgetExhaustedError, ConfigError
+from .metrics import objective_direction
 from .oracle import Oracle, Trajectory
 from .searchers import Searcher
 from .space import N_ARCHS, SPACE, check_arch_id
@@ -378,7 +379,7 @@ class ClockOracle(Oracle):
     control back after each result.
     """
 
-    def __init__(self, simulation: Simulation, objective: str = "VAL_PGD_ACC", maximize: bool = True) -> None:
+    def __init__(self, simulation: Simulation, objective: str = "VAL_PGD_ACC", maximize: bool | None = None) -> None:
         super().__init__(objective, maximize, simulation.budget.archs)
         self.simulation = simulation
         self._heard: list[Result] = []
@@ -462,7 +463,7 @@ def _has_compiled_twin(searcher: Searcher, table: EvaluationTable, maximize: Any
 
 def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *, budget: Budget,
              search_budget: int | None = None, workers: int = 1, objective: str = "VAL_PGD_ACC",
-             maximize: bool = True, compiled: bool = True) -> list[ClockRun]:
+             maximize: bool | None = None, compiled: bool = True) -> list[ClockRun]:
     """Run ``searcher`` once per seed on ``workers`` simulated workers; runs in ``seeds`` order.
 
     ``search_budget`` is the distinct-arch budget the searcher is told (default
@@ -472,7 +473,9 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`. ``compiled``
     lets an :class:`~nares_nas.searchers.Asha` on an evaluation model run as its compiled twin
     (:mod:`nares_nas.compiled_asha`: the same runs, 7-10x faster); False runs the generator.
+    ``maximize`` None is the objective's own direction (:func:`~nares_nas.metrics.objective_direction`).
     """
+    maximize = objective_direction(objective, maximize)
     if not getattr(searcher, "single_objective", True):
         raise ConfigError(f"{type(searcher).__name__} searches several objectives at once: give them (--objectives "
                           "VAL_PGD_ACC:max,MACS:min, or nares_nas.multiobjective.run_mo_search)")

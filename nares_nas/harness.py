@@ -49,12 +49,13 @@ import orjson
 
 from . import __version__
 from ._atomic import write_bytes_atomic
+from ._params import typed_searcher
 from ._validation import check_int
 from .benchmark import Benchmark
 from .clock import Budget, ClockRun, simulate
 from .errors import ConfigError, DataFormatError
 from .evaluation import EvaluationModel
-from .metrics import objective_metric
+from .metrics import higher_is_better, objective_direction, objective_metric
 from .oracle import Trajectory
 from .searchers import Searcher, resolve, searcher_name
 from .space import KEYS, N_ARCHS, archs_by_id
@@ -143,8 +144,10 @@ class RunResult:
 
 # --------------------------------------------------------------------------- running
 def _as_searcher(searcher: Searcher | type[Searcher] | str) -> Searcher:
+    """The searcher a run starts with, its hyper-parameters of their declared types
+    (:func:`~nares_nas._params.typed_searcher`: ``reference_moves="false"`` runs as False)."""
     if isinstance(searcher, Searcher):
-        return searcher
+        return typed_searcher(searcher)
     return resolve(searcher)()
 
 
@@ -231,6 +234,19 @@ def as_model(evaluator: np.ndarray | EvaluationModel, objective: str = "VAL_PGD_
     return EvaluationModel(values[:, None], np.ones(N_ARCHS + 1), objective=objective, source="values")
 
 
+def run_direction(objective: str, maximize: bool | None) -> bool:
+    """:func:`~nares_nas.metrics.objective_direction`, logging (INFO) when the default minimises.
+
+    Where a run starts, so the command line, Table 2 and the Python API agree: an objective
+    that is better when smaller (``TRAINING_TIME``, ``MACS``, a loss) is minimised unless
+    ``maximize=True`` is given.
+    """
+    if maximize is None and not higher_is_better(objective):
+        log.info("objective %s is better when smaller: minimised (maximize=True maximises it)",
+                 objective_metric(objective).name)
+    return objective_direction(objective, maximize)
+
+
 def make_budget(budget: int | None, *, max_cost: float | None = None, max_time: float | None = None,
                 max_total_epochs: int | None = None) -> Budget:
     """The run budget: ``budget`` distinct archs (None: 500, or no limit when another budget is given)."""
@@ -277,7 +293,7 @@ def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int 
 
 
 def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
-                budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+                budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                 workers: int = 1, n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
                 device: str | None = None) -> Iterator[list[tuple[int, ClockRun]]]:
     """Yield each lockstep group's ``[(seed, clock run), ...]`` as it finishes (in no fixed order).
@@ -288,6 +304,7 @@ def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationMode
     """
     searcher = _as_searcher(searcher)
     model = _check_run_args(evaluator, objective, backend, scheduler)
+    maximize = run_direction(objective, maximize)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     workers = check_int(workers, "workers")
     seeds = _check_seeds(seeds)
@@ -325,7 +342,7 @@ def simulate_search(searcher: Searcher | str, evaluator: np.ndarray | Evaluation
 
 
 def run_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
-               budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+               budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                workers: int = 1, n_jobs: int = 1, backend: str = "loky",
                scheduler: str | None = None) -> list[Trajectory]:
     """Run ``searcher`` once per seed and return the trajectories in the order of ``seeds``.
@@ -333,7 +350,10 @@ def run_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel
     ``evaluator`` is an :class:`~nares_nas.evaluation.EvaluationModel`
     (``EvaluationModel.from_benchmark(bench, objective)``: fidelities and training costs) or the
     (15626,) array of raw objective values by arch_id (``bench.metric_array(objective)``), which
-    counts every training as one GPU-day. ``maximize`` says which way is better; ``budget`` is
+    counts every training as one GPU-day. ``maximize`` says which way is better (None: the
+    objective's own way, :func:`~nares_nas.metrics.objective_direction`: ``TRAINING_TIME``,
+    ``MACS``, ``PARAMS``, losses and Lipschitz constants are minimised, with a notice logged
+    at INFO level; accuracies maximised); ``budget`` is
     distinct architectures (None: 500) or a :class:`~nares_nas.clock.Budget` (costs, time);
     ``workers`` the simulated workers. A trajectory is the full-fidelity evaluations in the
     order they finished (on one worker, the order of the queries). ``n_jobs`` local processes
@@ -383,7 +403,7 @@ def evaluation_model(bench: Benchmark, objective: str, *, from_scratch: bool = F
 
 
 def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | int | None, objective: str,
-               maximize: bool, workers: int = 1, from_scratch: bool = False,
+               maximize: bool | None = None, workers: int = 1, from_scratch: bool = False,
                live: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What determines the runs of a folder (seeds aside), as written to ``config.json``.
 
@@ -413,7 +433,7 @@ def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | 
         "workers": check_int(workers, "workers"),
         "from_scratch": bool(from_scratch),
         "objective": objective_metric(objective).name,
-        "direction": "max" if maximize else "min",
+        "direction": "max" if objective_direction(objective, maximize) else "min",
         "data": None if bench is None else bench.source,
         "synthetic": None if bench is None else bench.synthetic,
         "objective_sha1": sha1,
@@ -449,6 +469,20 @@ def _differences(there: Any, now: Any, key: str) -> list[str]:
     return [] if there == now else [f"{key}: {there!r} there, {now!r} now"]
 
 
+def _check_pinned_booleans(out_dir: Path, there: Mapping[str, Any], now: Mapping[str, Any]) -> None:
+    """Refuse a folder that pinned as text a hyper-parameter that is a boolean now.
+
+    Before ``--param`` values were typed, ``reference_moves=False`` was pinned as the string
+    ``"False"``, and its runs took it as the string's truthiness: the folder's runs are not of
+    the value its config says, so none of them may be resumed or mixed with new ones.
+    """
+    for key, value in there.items():
+        if isinstance(value, str) and isinstance(now.get(key), bool):
+            raise ConfigError(f"{out_dir / 'config.json'} pins {key}={value!r}, text where a boolean belongs: its "
+                              f"runs used the text's truthy value, {key}={bool(value)}; they cannot be resumed "
+                              "(run again into another output folder)")
+
+
 def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resume: bool,
                  execution_params: Collection[str] = (), reader: Callable[[Path], Sequence[Any]] | None = None
                  ) -> dict[int, RunResult]:
@@ -467,6 +501,7 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
         except orjson.JSONDecodeError as exc:
             raise DataFormatError(f"not valid JSON: {exc}", path=str(config_path)) from None
         existing = _as_pinned_now(existing, execution_params)
+        _check_pinned_booleans(out_dir, existing.get("params") or {}, config.get("params") or {})
         existing.setdefault("model_sha1", config.get("model_sha1"))
         differ = [line for key in config if key != "version"
                   for line in _differences(existing.get(key), config[key], key)]
@@ -557,13 +592,14 @@ def read_runs(out_dir: str | os.PathLike,
 
 def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benchmark, *,
                seeds: Iterable[int], budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC",
-               maximize: bool = True, workers: int = 1, from_scratch: bool = False, n_jobs: int = 1,
+               maximize: bool | None = None, workers: int = 1, from_scratch: bool = False, n_jobs: int = 1,
                backend: str = "loky", scheduler: str | None = None, resume: bool = False,
                progress: bool = False) -> list[RunResult]:
     """Run ``searcher`` for ``seeds`` on ``bench`` and keep every finished run in ``out_dir``.
 
     Runs go through the simulated clock with ``workers`` workers and ``budget`` (distinct
-    archs, None: 500; or a :class:`~nares_nas.clock.Budget`); ``from_scratch`` charges every
+    archs, None: 500; or a :class:`~nares_nas.clock.Budget`); ``maximize`` as :func:`run_search`
+    (None: the objective's own direction); ``from_scratch`` charges every
     evaluation as a fresh training. A folder belongs to one configuration
     (:func:`run_config`); reusing it with another is refused, and reusing it with the same
     one needs ``resume=True``, which skips the seeds already done. How the runs execute
@@ -577,6 +613,7 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
     searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
     out_dir = Path(out_dir)
+    maximize = run_direction(objective, maximize)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     config = run_config(searcher, bench, budget=budget, objective=objective, maximize=maximize, workers=workers,
                         from_scratch=from_scratch)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import space
-from .errors import MetricError
+from .errors import ConfigError, MetricError
 
 HISTORY_KEYS: tuple[str, ...] = (
     "train_loss", "train_acc", "val_loss", "val_acc",
@@ -108,6 +108,31 @@ def resolve_metric(name: str | MetricSpec) -> MetricSpec:
     if spec is None:
         raise MetricError(f"unknown metric {name!r}; valid metrics: {', '.join(METRIC_NAMES)}")
     return spec
+
+
+SMALLER_IS_BETTER = ("LOSS", "LIP", "MACS", "PARAMS", "TRAINING_TIME")
+"""Metrics whose name holds one of these are better when smaller: losses (``*_LOSS``), empirical
+Lipschitz constants (``*_LIP``) and costs; every other metric (accuracies) is better when larger."""
+
+
+def higher_is_better(metric: str | MetricSpec) -> bool:
+    """Whether larger values of ``metric`` are better (accuracies); losses, Lipschitz constants and costs are not."""
+    name = resolve_metric(metric).name
+    return not any(word in name for word in SMALLER_IS_BETTER)
+
+
+def objective_direction(objective: str | MetricSpec, maximize: bool | None = None) -> bool:
+    """Whether to maximise ``objective``: ``maximize`` where given, else the metric's own direction.
+
+    So ``TRAINING_TIME``, ``VAL_LOSS``, ``MACS`` … are minimised unless ``maximize=True`` says
+    otherwise, and accuracies maximised unless ``maximize=False``.
+    """
+    if maximize is None:
+        return higher_is_better(objective)
+    if not isinstance(maximize, (bool, np.bool_)):
+        raise ConfigError(f"maximize must be True, False or None (the direction of {resolve_metric(objective).name}), "
+                          f"got {maximize!r}")
+    return bool(maximize)
 
 
 def objective_metric(name: str | MetricSpec, reference_test_set: bool = False) -> MetricSpec:

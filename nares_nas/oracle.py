@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import check_int
 from .errors import BudgetExhaustedError, ConfigError, UnknownArchError
-from .metrics import MetricSpec, objective_metric
+from .metrics import MetricSpec, objective_direction, objective_metric
 from .space import N_ARCHS, Arch, check_arch_id
 
 
@@ -79,15 +79,17 @@ class Oracle:
     """Budget keeping and the query log; subclasses supply :meth:`lookup`.
 
     ``budget`` is the most distinct architectures that may be queried (None: no limit, for
-    the reference's overshooting searchers, which then police themselves).
+    the reference's overshooting searchers, which then police themselves). ``maximize`` None
+    is the objective's own direction (:func:`~nares_nas.metrics.objective_direction`: losses,
+    Lipschitz constants and costs are minimised, accuracies maximised).
     """
 
-    def __init__(self, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+    def __init__(self, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                  budget: int | None = None, reference_test_set: bool = False) -> None:
         if budget is not None:
             budget = check_int(budget, "budget")
         self.objective: MetricSpec = objective_metric(objective, reference_test_set)
-        self.maximize = bool(maximize)
+        self.maximize = objective_direction(self.objective, maximize)
         self.budget = budget
         self._sign = 1.0 if self.maximize else -1.0
         self._scores: dict[int, float] = {}
@@ -147,7 +149,7 @@ class Oracle:
 class TabularOracle(Oracle):
     """Answers from a (15626,) value array indexed by arch_id, e.g. ``bench.metric_array``."""
 
-    def __init__(self, values: np.ndarray, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+    def __init__(self, values: np.ndarray, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                  budget: int | None = None, source: str = "table",
                  reference_test_set: bool = False) -> None:
         super().__init__(objective, maximize, budget, reference_test_set)
@@ -160,7 +162,7 @@ class TabularOracle(Oracle):
         self._values = values.tolist()  # Python floats: the fastest scalar lookup
 
     @classmethod
-    def from_benchmark(cls, bench, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+    def from_benchmark(cls, bench, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                        budget: int | None = None, reference_test_set: bool = False) -> TabularOracle:
         objective_metric(objective, reference_test_set)
         return cls(bench.metric_array(objective), objective, maximize, budget, bench.source,

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import ConfigError, MetricError
-from .metrics import METRICS, MetricSpec, resolve_metric
+from .metrics import METRICS, MetricSpec, higher_is_better, resolve_metric
 from .space import KEYS, N_ARCHS, archs_by_id
 
 REFERENCE = 1.1
@@ -99,6 +99,16 @@ def _spec(name: str, search: bool, what: str) -> MetricSpec:
     return spec
 
 
+def _usual_direction(name: str) -> str:
+    """``"; MACS is better when smaller: MACS:min"`` for a known metric (the default of a single
+    objective, :func:`~nares_nas.metrics.objective_direction`), else nothing."""
+    spec = METRICS.get(name.strip().upper())
+    if spec is None:
+        return ""
+    up = higher_is_better(spec)
+    return f"; {spec.name} is better when {'larger' if up else 'smaller'}: {spec.name}:{'max' if up else 'min'}"
+
+
 def parse_objectives(objectives: str | Sequence[str | Objective], *, search: bool = True) -> tuple[Objective, ...]:
     """``"VAL_PGD_ACC:max,MACS:min"`` (or a sequence of ``NAME:DIR`` / :class:`Objective`) as objectives.
 
@@ -119,7 +129,7 @@ def parse_objectives(objectives: str | Sequence[str | Objective], *, search: boo
             direction = direction.strip().lower()
             if not colon or direction not in ("max", "min"):
                 raise ConfigError(f"objective {item!r}: give its direction as NAME:max or NAME:min "
-                                  f"(e.g. {_EXAMPLE})")
+                                  f"(e.g. {_EXAMPLE}){_usual_direction(name if colon else str(item))}")
             spec, maximize = _spec(name.strip(), search, "objective"), direction == "max"
         parsed.append(Objective(spec.name, maximize))
     seen: dict[tuple[str, str], str] = {}

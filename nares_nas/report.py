@@ -26,7 +26,7 @@ import numpy as np
 
 from .benchmark import Benchmark
 from .errors import ConfigError
-from .metrics import resolve_metric
+from .metrics import higher_is_better, resolve_metric
 from .oracle import Trajectory
 from .space import Arch
 
@@ -70,12 +70,6 @@ DEFAULT_SEARCHERS: tuple[str, ...] = ("random_search", "local_search", "regulari
 PRESETS: tuple[str, ...] = ("default", "reference", "fast")
 
 
-def higher_is_better(metric: str) -> bool:
-    """Accuracies are maximised; losses, Lipschitz constants and costs minimised."""
-    name = resolve_metric(metric).name
-    return not any(word in name for word in ("LOSS", "LIP", "MACS", "PARAMS", "TRAINING_TIME"))
-
-
 def _std(values: np.ndarray, ddof: int) -> float:
     return float(np.std(values, ddof=ddof)) if len(values) > ddof else math.nan
 
@@ -97,6 +91,8 @@ class Table2:
     source: str
     synthetic: bool
     ddof: int | None
+    maximize: bool = True
+    """The objective's direction in the runs (each run's best is the largest value, or the smallest)."""
     preset: str | None = None
     budget: int | None = None
     budget_note: str | None = None
@@ -138,8 +134,9 @@ class Table2:
         else:
             lines.append(
                 f"Cells: mean ± std over runs (std with ddof={self.ddof}) of the metrics of each run's best "
-                f"architecture by {self.objective} (best sampled; among ties the latest when maximising, "
-                "the earliest when minimising, as the reference's get_topk_archs)."
+                f"architecture by {self.objective}, {'maximised' if self.maximize else 'minimised'} (best sampled; "
+                "among ties the latest when maximising, the earliest when minimising, as the reference's "
+                "get_topk_archs)."
             )
             if self.optimal_mode == "per-metric":
                 lines.append(f"Optimal: per-metric best over all {self.n_archs} architectures of the table "
@@ -187,7 +184,7 @@ class Table2:
     def to_markdown(self) -> str:
         title = "PUBLISHED Table 2 (reference numbers from the NARes README, not computed here)" \
             if self.published else \
-            f"Table 2: best architecture per run, objective {self.objective}"
+            f"Table 2: best architecture per run, objective {self.objective} ({'max' if self.maximize else 'min'})"
         lines = [f"## {title}", ""]
         if self.synthetic:
             lines += [f"**{SYNTHETIC_LABEL}**", ""]
@@ -255,7 +252,8 @@ class Table2:
         return {
             "data": {"source": self.source, "synthetic": self.synthetic, "published": self.published,
                      "label": self.data_line},
-            "objective": self.objective, "ddof": self.ddof, "preset": self.preset, "budget": self.budget,
+            "objective": self.objective, "direction": "max" if self.maximize else "min", "ddof": self.ddof,
+            "preset": self.preset, "budget": self.budget,
             "budget_note": self.budget_note,
             "decimals": self.decimals, "notes": self.notes(),
             "optimal": {"mode": self.optimal_mode, "arch_id": self.optimal_arch_id,
@@ -370,7 +368,8 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
     return Table2(
         frame=_frame(rows, metrics, list(results), decimals), optimal=pd.Series(opt, name="optimal"),
         optimal_mode=optimal,
-        objective=objective, source=bench.source, synthetic=bench.synthetic, ddof=ddof, preset=preset,
+        objective=objective, maximize=bool(maximize), source=bench.source, synthetic=bench.synthetic, ddof=ddof,
+        preset=preset,
         budget=budget, budget_note=budget_note, optimal_arch_id=arch_id, n_archs=len(bench),
         runs={name: len(runs) for name, runs in results.items()}, queries=queries, decimals=decimals,
     )
@@ -527,13 +526,17 @@ def preset_params(preset: str, searcher: str) -> dict[str, Any]:
 
 
 def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str] = DEFAULT_SEARCHERS,
-               runs: int = 400, seed_start: int = 0, budget: int | None = None, preset: str = "default",
+               runs: int = 400, seed_start: int = 0, budget: int | None = None, objective: str = "VAL_PGD_ACC",
+               maximize: bool | None = None, preset: str = "default",
                params: Mapping[str, Mapping[str, Any]] | None = None, workers: int = 1,
                max_cost: float | str | None = None, max_time: float | None = None,
                max_total_epochs: int | None = None, from_scratch: bool = False, n_jobs: int = 1,
                backend: str = "loky", scheduler: str | None = None, resume: bool = False,
                progress: bool = False) -> dict[str, list[Any]]:
-    """Run each searcher for seeds ``seed_start ..`` on ``bench`` (objective VAL_PGD_ACC, maximised).
+    """Run each searcher for seeds ``seed_start ..`` on ``bench`` for ``objective`` (VAL_PGD_ACC, as published).
+
+    ``maximize`` None is the objective's own direction (:func:`~nares_nas.harness.run_direction`:
+    a loss, Lipschitz constant or cost is minimised, an accuracy maximised).
 
     Runs go to ``out_dir/<searcher>/`` through :func:`nares_nas.harness.run_to_dir`
     (``resume=True`` keeps those already there): ``n_jobs`` local processes, or
@@ -568,8 +571,9 @@ def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str
         folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         log.info("running %s: %d runs, %s, preset %s, params %s", name, runs, run_budget, preset, kwargs)
         results[name] = run_to_dir(folder, cls(**kwargs), bench, seeds=range(seed_start, seed_start + runs),
-                                   budget=run_budget, workers=workers, from_scratch=from_scratch, n_jobs=n_jobs,
-                                   backend=backend, scheduler=scheduler, resume=resume, progress=progress)
+                                   budget=run_budget, objective=objective, maximize=maximize, workers=workers,
+                                   from_scratch=from_scratch, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                                   resume=resume, progress=progress)
     return results
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_bool, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import best_first
@@ -139,7 +139,8 @@ class Bananas(Searcher):
         return cls(**{**FAST_PRESET, **overrides})
 
     def query_cap(self, budget: int) -> int | None:
-        return budget + max(self.k, self.num_init) - 1 if self.reference_overshoot else budget
+        overshoot = check_bool(self.reference_overshoot, "Bananas reference_overshoot")
+        return budget + max(self.k, self.num_init) - 1 if overshoot else budget
 
     def _validate(self) -> None:
         from nares_nas.surrogate.ensemble import DEVICES
@@ -188,7 +189,7 @@ class Bananas(Searcher):
         """The search as proposals in rounds of ``k``, and the predictor fits it needs as side work."""
         self._validate()
         budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
-        overshoot = bool(self.reference_overshoot)
+        overshoot = check_bool(self.reference_overshoot, "Bananas reference_overshoot")
         table = encoding_table(self.encoding)
         queried: dict[int, float | None] = {}  # arch_id -> score, in proposal order
 

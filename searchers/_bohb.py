@@ -230,4 +230,4 @@ class BOHB(_Synchronous):
             return pool.draw(rng)
 
         brackets = itertools.cycle(hyperband_iteration(low, top, eta))
-        yield from run_brackets(brackets, top, eta, budget, draw, hear, overlap=bool(self.overlap_brackets))
+        yield from run_brackets(brackets, top, eta, budget, draw, hear, overlap=self._overlap())

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_bool, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS, SearchSpace
@@ -229,6 +229,10 @@ class _Synchronous(Searcher):
 
     multi_fidelity: ClassVar[bool] = True
 
+    def _overlap(self) -> bool:
+        """``overlap_brackets`` as a ``bool`` (text such as ``"false"`` read, never judged by its truthiness)."""
+        return check_bool(self.overlap_brackets, f"{type(self).__name__} overlap_brackets")
+
     def _schedule(self, max_epochs: int | None) -> tuple[int, int, Fraction]:
         """``(min_epochs, max_epochs, eta)`` for a run whose full training is ``max_epochs`` epochs."""
         cls = type(self).__name__
@@ -241,9 +245,6 @@ class _Synchronous(Searcher):
                             max_epochs)
         else:
             top = max_epochs if self.max_epochs is None else self.max_epochs
-        overlap = self.overlap_brackets
-        if not isinstance(overlap, (bool, np.bool_)):
-            raise ConfigError(f"{cls} overlap_brackets must be True or False, got {overlap!r}")
         return check_schedule(self.min_epochs, top, self.eta)
 
 
@@ -287,7 +288,7 @@ class SuccessiveHalving(_Synchronous):
         n = bracket_size(s_max, s_max, eta) if self.n_initial is None else check_int(
             self.n_initial, "SuccessiveHalving n_initial")
         yield from run_brackets(itertools.repeat((n, s_max)), top, eta, budget, _uniform_draws(rng),
-                                overlap=bool(self.overlap_brackets))
+                                overlap=self._overlap())
 
 
 class Hyperband(_Synchronous):
@@ -347,4 +348,4 @@ class Hyperband(_Synchronous):
                 *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
         low, top, eta = self._schedule(max_epochs)
         brackets = itertools.cycle(hyperband_iteration(low, top, eta))
-        yield from run_brackets(brackets, top, eta, budget, _uniform_draws(rng), overlap=bool(self.overlap_brackets))
+        yield from run_brackets(brackets, top, eta, budget, _uniform_draws(rng), overlap=self._overlap())

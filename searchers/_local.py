@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_bool, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace, neighbour_table
 
@@ -75,7 +75,7 @@ class LocalSearch(Searcher):
         self.reference_moves = reference_moves
 
     def query_cap(self, budget: int) -> int | None:
-        return None if self.reference_moves else budget
+        return None if check_bool(self.reference_moves, "LocalSearch reference_moves") else budget
 
     def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
                 *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
@@ -84,7 +84,8 @@ class LocalSearch(Searcher):
         arch_rng, shuffle_rng = rng.spawn(2)
         archs, orders = arch_stream(arch_rng), shuffle_stream(shuffle_rng)
         neighbours = neighbour_lists()
-        full, reference = self.query_full_nbhd, self.reference_moves
+        full = check_bool(self.query_full_nbhd, "LocalSearch query_full_nbhd")
+        reference = check_bool(self.reference_moves, "LocalSearch reference_moves")
         proposed: set[int] = set()  # every arch proposed (in flight or finished)
         scores: dict[int, float] = {}
         watched: list[int] = []  # proposals of the current phase whose results are awaited

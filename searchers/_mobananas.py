@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nares_nas._validation import check_bool
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS, SearchSpace
@@ -78,7 +79,7 @@ class MOBananas(Bananas):
         rho = self.rho
         if isinstance(rho, (bool, np.bool_)) or not isinstance(rho, (int, float, np.number)) or not 0.0 <= rho < np.inf:
             raise ConfigError(f"MOBananas rho must be a non-negative number, got {rho!r}")
-        if self.reference_overshoot:
+        if check_bool(self.reference_overshoot, "MOBananas reference_overshoot"):
             raise ConfigError("MOBananas keeps the exact budget: reference_overshoot must be False")
 
     def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,

@@ -27,6 +27,32 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
 
 
+def add_objective_options(parser: argparse.ArgumentParser) -> None:
+    """``--objective`` and its direction, ``--maximize`` or ``--minimize`` (default: the metric's own)."""
+    parser.add_argument("--objective", default="VAL_PGD_ACC", help="scalar non-test metric (default VAL_PGD_ACC)")
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument("--maximize", dest="maximize", action="store_const", const=True, default=None,
+                           help="larger objective is better (default: the metric's own direction; losses "
+                                "(*_LOSS), Lipschitz constants (*_LIP), TRAINING_TIME, MACS and PARAMS are "
+                                "minimised, with a notice, the others maximised)")
+    direction.add_argument("--minimize", dest="maximize", action="store_const", const=False,
+                           help="smaller objective is better")
+
+
+def objective_direction(args: argparse.Namespace) -> bool:
+    """Whether ``args.objective`` is maximised; says so when the metric's own direction minimises it.
+
+    Refuses a test-set objective first, so nothing is printed about one that cannot run.
+    """
+    from ..metrics import higher_is_better, objective_metric
+    from ..metrics import objective_direction as direction
+
+    name = objective_metric(args.objective).name
+    if args.maximize is None and not higher_is_better(name):
+        print(f"objective {name} is better when smaller: minimised (--maximize to maximise it)")
+    return direction(name, args.maximize)
+
+
 def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: bool = True) -> Benchmark | None:
     """Load ``--data``; print a one-line notice to stderr when the stand-in is used (and ``notice``).
 

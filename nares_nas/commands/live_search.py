@@ -50,7 +50,7 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
     if args.backend == "dask" and not args.scheduler:
         raise ConfigError("--backend dask needs --scheduler ADDRESS (without it --workers N starts a local cluster)")
     profile = load_profile(args.profile)
-    maximize = not args.minimize
+    maximize = args.maximize
     done = open_live_dir(args, searcher, bench, profile, budget, args.workers)
     params, execution_params = split_params(searcher)
     rows = {seed: summary_row(r) for seed, r in done.items()}
@@ -92,7 +92,7 @@ def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: 
     live = {"profile": profile.name, "profile_key": profile.key, "train_seed": args.train_seed,
             "device": kind_of(args.device)}
     table = bench if is_nares_profile(profile) else None  # the only profile the table answers for
-    config = run_config(searcher, table, budget=budget, objective=args.objective, maximize=not args.minimize,
+    config = run_config(searcher, table, budget=budget, objective=args.objective, maximize=args.maximize,
                         workers=workers, live=live)
     return open_run_dir(args.out, config, resume=args.resume,
                         execution_params=getattr(searcher, "execution_params", ()))

@@ -49,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--seed-start", type=int, default=0, help="seeds are seed-start .. seed-start+runs-1")
     t.add_argument("--budget", type=int, default=None, help="distinct architectures per run (default 500)")
     t.add_argument("--param", action="append", default=[], metavar="SEARCHER.KEY=VALUE",
-                   help="override one hyper-parameter (VALUE read as JSON, else a string); repeatable")
+                   help="override one hyper-parameter, VALUE read as the type the searcher declares (a boolean: "
+                        "true/false in any case or 1/0); repeatable")
     t.add_argument("--prefilter", action="store_true", help=_PREFILTER_HELP)
     t.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="runs go to DIR/<searcher>/, the report to DIR/mo_table.* and the PNGs")
@@ -95,8 +96,9 @@ def _check_mo_args(args: argparse.Namespace) -> None:
         raise ConfigError("--objectives runs on the table's simulated clock; drop --live")
     if getattr(args, "objective", "VAL_PGD_ACC") != "VAL_PGD_ACC":
         raise ConfigError("give --objectives (several) or --objective (one), not both")
-    if getattr(args, "minimize", False):
-        raise ConfigError("--minimize is for one objective; give each direction in --objectives (NAME:min)")
+    if getattr(args, "maximize", None) is not None:
+        raise ConfigError("--maximize and --minimize are for one objective; give each direction in --objectives "
+                          "(NAME:max or NAME:min)")
     if args.max_total_epochs is not None:
         raise ConfigError("--max-total-epochs says nothing in a multi-objective run (every evaluation is a full "
                           "training); give --budget, --max-cost or --max-time")

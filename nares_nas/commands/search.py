@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, PluginError
-from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, data_line, load_data
+from .common import (
+    add_clock_options,
+    add_data_option,
+    add_objective_options,
+    add_parallel_options,
+    clock_budget,
+    data_line,
+    load_data,
+    objective_direction,
+)
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 
@@ -30,13 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=int, default=None,
                    help="distinct architectures per run (default 500; no limit when --max-cost, --max-time or "
                         "--max-total-epochs is given)")
-    p.add_argument("--objective", default="VAL_PGD_ACC", help="scalar non-test metric (default VAL_PGD_ACC)")
-    p.add_argument("--minimize", action="store_true", help="smaller objective is better (default: larger)")
+    add_objective_options(p)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="a hyper-parameter of the searcher (VALUE read as JSON, else a string); repeatable")
+                   help="a hyper-parameter of the searcher, VALUE read as the type the searcher declares (a boolean: "
+                        "true/false in any case or 1/0; none or null for None); repeatable")
     p.add_argument("--objectives", metavar="NAME:DIR,...",
                    help="multi-objective search (a multi-objective --algo): two or three non-test metrics with "
-                        "their directions, e.g. VAL_PGD_ACC:max,MACS:min (replaces --objective and --minimize)")
+                        "their directions, e.g. VAL_PGD_ACC:max,MACS:min (replaces --objective, --maximize and "
+                        "--minimize)")
     p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE",
                    help="with --objectives: a constraint such as MACS<=1e10 (<=, <, >=, >); repeatable")
     p.add_argument("--prefilter", action="store_true",
@@ -67,22 +76,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_params(items: list[str], cls: type) -> dict[str, Any]:
-    """``["num_init=5"]`` -> ``{"num_init": 5}``, checked against ``cls.__init__``."""
-    names = cls._param_names()
+    """``["num_init=5"]`` -> ``{"num_init": 5}``, each value read as the type ``cls.__init__`` declares."""
     params: dict[str, Any] = {}
     for item in items:
         key, eq, text = item.partition("=")
         key = key.strip()
         if not eq or not key:
             raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. num_init=5")
-        if key not in names:
-            raise ConfigError(f"--param {item!r}: {cls.__name__} has no hyper-parameter {key!r}; "
-                              f"it takes: {', '.join(names) or 'none'}")
-        try:
-            params[key] = json.loads(text)
-        except ValueError:
-            params[key] = text
+        params[key] = param_value(cls, key, text, item)
     return params
+
+
+def param_value(cls: type, key: str, text: str, item: str) -> Any:
+    """The value of ``--param item`` (``key`` of ``cls``, given as ``text``), as
+    :func:`~nares_nas._params.parse_param` reads it; an unknown ``key`` is refused with the known ones."""
+    from .._params import parse_param
+
+    names = cls._param_names()
+    if key not in names:
+        raise ConfigError(f"--param {item!r}: {cls.__name__} has no hyper-parameter {key!r}; "
+                          f"it takes: {', '.join(names) or 'none'}")
+    return parse_param(cls, key, text, f"--param {item!r}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -99,6 +113,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --out DIR")
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
+    args.maximize = objective_direction(args)
     bench = load_data(args, allow_none=args.live, notice=not args.live)
     if args.live:
         from ..live.oracle import check_table
@@ -137,7 +152,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     best = np.array(found)
     queries = np.array([len(t) for t in trajectories])
     std = f"{best.std(ddof=1):.4f}" if len(best) > 1 else "n/a"
-    direction = "min" if args.minimize else "max"
+    direction = "max" if args.maximize else "min"
     archs = "no limit" if args.budget is None else args.budget
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
@@ -164,7 +179,7 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
     from ..harness import RunResult, evaluation_model, run_to_dir, simulate_search
     from ..searchers import searcher_name
 
-    common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=not args.minimize,
+    common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=args.maximize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
         progress = not args.quiet and sys.stderr.isatty()
@@ -216,7 +231,7 @@ def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range
         raise ConfigError("--live runs sequentially in this process: drop --jobs and --backend "
                           "(scale training out with nares_nas.live.distributed.train_many)")
     profile = load_profile(args.profile)
-    maximize = not args.minimize
+    maximize = args.maximize
     done: dict[int, RunResult] = open_live_dir(args, searcher, bench, profile, args.budget)
     params, execution_params = split_params(searcher)
     rows = {seed: summary_row(r) for seed, r in done.items()}
