@@ -16,6 +16,7 @@ one this module cannot read) is read as JSON, else kept as text, with a warning.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import numbers
@@ -66,6 +67,13 @@ def param_types(cls: type) -> dict[str, Any]:
             hints.update({name: hint for name, hint in getattr(init, "__annotations__", {}).items()
                           if not isinstance(hint, str)})
     return {name: hints.get(name, UNTYPED) for name in cls._param_names()}
+
+
+@functools.cache
+def _defaults(cls: type) -> dict[str, Any]:
+    """Each hyper-parameter's default, where it has one."""
+    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+            if p.default is not p.empty}
 
 
 def _expected(hint: Any) -> str:
@@ -186,14 +194,15 @@ def typed_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` of ``cls`` as their annotations declare them (see the module docstring).
 
     A value of the declared type is returned as it is; text is read as the command line
-    reads it (``"false"`` for a ``bool`` is False); a parameter without a type is left alone.
-    Anything else is a :class:`~nares_nas.errors.ConfigError` naming the parameter.
+    reads it (``"false"`` for a ``bool`` is False); a parameter without a type, or left at its
+    default (``x: int = None`` is the author's choice), is left alone. Anything else is a
+    :class:`~nares_nas.errors.ConfigError` naming the parameter.
     """
-    hints = param_types(cls)
+    hints, defaults = param_types(cls), _defaults(cls)
     typed = dict(params)
     for name, value in params.items():
         hint = hints.get(name, UNTYPED)
-        if hint is UNTYPED or hint is Any:
+        if hint is UNTYPED or hint is Any or value is defaults.get(name, UNTYPED):
             continue
         try:
             typed[name] = _convert(value, hint)

@@ -179,6 +179,20 @@ def test_a_run_types_what_the_constructor_stored():
         run_search(LocalSearch(query_full_nbhd="no"), values, seeds=[0], budget=10)
 
 
+class Sloppy(RandomSearch):
+    """A plugin whose default does not fit its annotation (``int = None``): the author's choice, left alone."""
+
+    def __init__(self, patience: int = None) -> None:
+        self.patience = patience
+
+
+def test_a_default_is_left_as_its_author_wrote_it():
+    values = toy_objective(0)
+    assert len(run_search(Sloppy(), values, seeds=[0], budget=7)[0]) == 7
+    with pytest.raises(ConfigError, match=r"^Sloppy patience must be an integer, got 'many'$"):
+        run_search(Sloppy(patience="many"), values, seeds=[0], budget=7)
+
+
 def test_run_to_dir_pins_the_typed_value(tmp_path, bench):
     run_to_dir(tmp_path, LocalSearch(reference_moves="False"), bench, seeds=[0], budget=30)
     assert json.loads((tmp_path / "config.json").read_text())["params"]["reference_moves"] is False

@@ -60,7 +60,7 @@ from ..clock import Budget
 from ..errors import ConfigError, DataFormatError, NaresError
 from ..evaluation import FIDELITY_METRICS, FREE_METRICS, fidelity_values
 from ..home import data_home
-from ..metrics import compute, objective_metric
+from ..metrics import compute, objective_direction, objective_metric
 from ..oracle import Trajectory
 from ..space import SPACE, Arch, check_arch_id
 from .cache import RecordCache, records_to_table
@@ -153,7 +153,7 @@ class LiveSearch:
     """
 
     def __init__(self, searcher: Any, profile: Any, *, seed: int, budget: Budget, executor: Any,
-                 bench: Any = None, objective: str = "VAL_PGD_ACC", maximize: bool = True,
+                 bench: Any = None, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                  cache: RecordCache | str | os.PathLike | None = None, runs_dir: str | os.PathLike | None = None,
                  data_dir: str | os.PathLike | None = None, train_seed: int = 0, device: str = "auto",
                  num_threads: int | None = DEFAULT_THREADS, compile: bool = False,
@@ -173,8 +173,8 @@ class LiveSearch:
         self.executor = executor
         self.workers = check_int(executor.workers, "workers")
         self.spec = objective_metric(objective)
-        self.maximize = bool(maximize)
-        self.sign = 1.0 if maximize else -1.0
+        self.maximize = objective_direction(objective, maximize)
+        self.sign = 1.0 if self.maximize else -1.0
         self.max_epochs = int(self.profile.epochs)
         self._history_metric = self.spec.name in FIDELITY_METRICS or self.spec.name in FREE_METRICS
         if searcher.multi_fidelity and not self._history_metric:
