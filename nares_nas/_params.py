@@ -1,16 +1,15 @@
 """Hyper-parameter values typed by the constructor's annotations, never guessed from their text.
 
 ``--param reference_moves=False`` must mean False: read as "JSON, else a string" it became the
-string ``"False"``, which is truthy. So a value is read as the type its searcher's ``__init__``
-declares (``typing.get_type_hints``, so string annotations resolve): ``bool`` (see
-:data:`~nares_nas._validation.BOOLEAN`), ``int``, ``float``, ``str``, ``Literal[...]``, ``None``
-(``none`` or ``null``, any case), unions of these (``int | None``; ``None`` is tried first), and
-containers (``dict[...]``, ``list[...]``) as JSON. Where a user's value enters, it is typed:
-:func:`parse_param` for text from the command line, :func:`typed_searcher` at the start of a run
-(a Python value of the declared type passes unchanged, text is read as the command line reads
-it, anything else is refused), so every path pins and runs the same value. Constructors still
-store what they are given (scikit-learn's contract). A parameter without an annotation (or with
-one this module cannot read) is read as JSON, else kept as text, with a warning.
+string ``"False"``, which is truthy. So a command line's value is read as the type its
+searcher's ``__init__`` declares (``typing.get_type_hints``, so string annotations resolve):
+``bool`` (see :data:`~nares_nas._validation.BOOLEAN`), ``int``, ``float``, ``str``,
+``Literal[...]``, ``None`` (``none`` or ``null``, any case), unions of these (``int | None``;
+``None`` is tried first), and containers (``dict[...]``, ``list[...]``) as JSON
+(:func:`parse_param`). Constructors still store what they are given (scikit-learn's contract);
+where a run starts, :func:`check_params` refuses a Python value of another type (text for a
+``bool`` included). A parameter without an annotation (or with one this module cannot read) is
+read as JSON, else kept as text, with a warning, and not checked.
 """
 
 from __future__ import annotations
@@ -22,12 +21,11 @@ import logging
 import numbers
 import re
 import types
-from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
-from ._validation import BOOLEAN, boolean_value, integer_problem
+from ._validation import BOOLEAN, boolean_text, boolean_value, integer_problem
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -96,8 +94,9 @@ def _members(hint: Any) -> list[Any]:
     return sorted(get_args(hint), key=lambda arg: arg is not type(None))
 
 
-def _convert(value: Any, hint: Any) -> Any:
-    """``value`` as ``hint`` declares it: unchanged where it is of that type already, text read.
+def _convert(value: Any, hint: Any, text: bool) -> Any:
+    """``value`` as ``hint`` declares it: read from a command line's text where ``text``, else
+    checked as a Python value (and returned unchanged, a ``bool`` for ``1``/``0``).
 
     Raises :class:`_Mismatch` for a value of another type, :class:`_Unreadable` for a hint
     this module does not type.
@@ -106,54 +105,68 @@ def _convert(value: Any, hint: Any) -> Any:
     if origin in (Union, types.UnionType):
         for member in _members(hint):
             try:
-                return _convert(value, member)
+                return _convert(value, member, text)
             except _Mismatch:
                 continue
         raise _Mismatch
     if origin is Literal:
         for option in get_args(hint):
             try:
-                if _convert(value, type(option)) == option:
+                if _convert(value, type(option), text) == option:
                     return option
             except (_Mismatch, _Unreadable):
                 continue
-        raise _Mismatch
-    if hint is type(None):
-        if value is None or (isinstance(value, str) and value.strip().lower() in _NONE_WORDS):
-            return None
-        raise _Mismatch
-    if hint is bool:
-        flag = boolean_value(value)
-        if flag is None:
-            raise _Mismatch
-        return value if isinstance(value, bool) else flag
-    if hint is int:
-        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-            return int(value)
-        if integer_problem(value) is None:
-            return value
-        raise _Mismatch
-    if hint is float:
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise _Mismatch from None
-        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
-            return value
         raise _Mismatch
     if hint is str:
         if isinstance(value, str):
             return value
         raise _Mismatch
-    container = origin or hint
-    if container in _CONTAINERS:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise _Mismatch from None
-        if isinstance(value, container):
+    if text:
+        return _read(value, hint, origin)
+    if hint is type(None):
+        ok = value is None
+    elif hint is bool:
+        ok = boolean_value(value) is not None
+    elif hint is int:
+        ok = integer_problem(value) is None
+    elif hint is float:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    elif (origin or hint) in _CONTAINERS:
+        ok = isinstance(value, origin or hint)
+    else:
+        raise _Unreadable
+    if not ok:
+        raise _Mismatch
+    return bool(value) if hint is bool else value
+
+
+def _read(text: str, hint: Any, origin: Any) -> Any:
+    """A command line's ``text`` as ``hint`` (not a union, ``Literal`` or ``str``): see :func:`_convert`."""
+    stripped = text.strip()
+    if hint is type(None):
+        if stripped.lower() in _NONE_WORDS:
+            return None
+        raise _Mismatch
+    if hint is bool:
+        flag = boolean_text(text)
+        if flag is None:
+            raise _Mismatch
+        return flag
+    if hint is int:
+        if _INTEGER.fullmatch(stripped):
+            return int(stripped)
+        raise _Mismatch
+    if hint is float:
+        try:
+            return float(stripped)
+        except ValueError:
+            raise _Mismatch from None
+    if (origin or hint) in _CONTAINERS:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise _Mismatch from None
+        if isinstance(value, origin or hint):
             return value
         raise _Mismatch
     raise _Unreadable
@@ -177,7 +190,7 @@ def parse_param(cls: type, name: str, text: str, where: str) -> Any:
     hint = param_types(cls)[name]
     if hint is not UNTYPED and hint is not Any:
         try:
-            return _convert(text, hint)
+            return _convert(text, hint, text=True)
         except _Mismatch:
             raise ConfigError(f"{where}: {cls.__name__} {name} must be {_expected(hint)}, got {text!r}") from None
         except _Unreadable:
@@ -190,37 +203,23 @@ def parse_param(cls: type, name: str, text: str, where: str) -> Any:
     return value
 
 
-def typed_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` of ``cls`` as their annotations declare them (see the module docstring).
+def check_params(searcher: Any) -> None:
+    """Refuse a hyper-parameter of ``searcher`` that is not of its declared type, by name.
 
-    A value of the declared type is returned as it is; text is read as the command line
-    reads it (``"false"`` for a ``bool`` is False); a parameter without a type, or left at its
-    default (``x: int = None`` is the author's choice), is left alone. Anything else is a
-    :class:`~nares_nas.errors.ConfigError` naming the parameter.
+    What a run starts with (the constructor stored what it was given): ``LocalSearch(
+    reference_moves="False")`` is refused, as text is not a boolean, instead of running with
+    the truthy string. A parameter without a type, or left at its default (``x: int = None``
+    is its author's choice), is not checked.
     """
+    cls = type(searcher)
     hints, defaults = param_types(cls), _defaults(cls)
-    typed = dict(params)
-    for name, value in params.items():
+    for name, value in searcher.get_params().items():
         hint = hints.get(name, UNTYPED)
         if hint is UNTYPED or hint is Any or value is defaults.get(name, UNTYPED):
             continue
         try:
-            typed[name] = _convert(value, hint)
+            _convert(value, hint, text=False)
         except _Mismatch:
             raise ConfigError(f"{cls.__name__} {name} must be {_expected(hint)}, got {value!r}") from None
         except _Unreadable:
             continue
-    return typed
-
-
-def typed_searcher(searcher: Any) -> Any:
-    """``searcher`` itself where its hyper-parameters have their declared types, else a copy with them typed.
-
-    What a run starts with, so that the run, its ``config.json`` and its results agree on every
-    value (``reference_moves="False"`` runs, and is pinned, as False).
-    """
-    params = searcher.get_params()
-    typed = typed_params(type(searcher), params)
-    if all(typed[name] is value for name, value in params.items()):
-        return searcher
-    return type(searcher)(**typed)

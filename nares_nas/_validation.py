@@ -5,9 +5,10 @@ refused although it subclasses ``int``, and so is every float, even ``5.0``. Eac
 turns the reason into the error that fits (``ConfigError`` for a parameter,
 ``InvalidArchError`` for an architecture), and gets a plain ``int`` back.
 
-A boolean is ``True``/``False`` (NumPy's too), ``1``/``0``, or one of those spelled as text in
-any case (``"false"``, ``"FALSE"``, ``"0"``): text from a command line is read, never judged by
-its truthiness (the string ``"False"`` is truthy).
+A boolean is ``True``/``False`` (NumPy's too) or ``1``/``0``; on a command line, one of those
+spelled in any case (``false``, ``FALSE``, ``0``). Text is never a boolean in Python: the string
+``"False"`` is truthy, so judging it by its truthiness is how ``--param reference_moves=False``
+once switched the reference moves on.
 """
 
 from __future__ import annotations
@@ -32,24 +33,25 @@ def integer_problem(value: Any, low: int | None = None, high: int | None = None)
     return None
 
 
-BOOLEAN = "a boolean (true or false in any case, or 1 or 0)"
-"""What :func:`check_bool` accepts, as every message about a boolean says it."""
+BOOLEAN = "a boolean (true or false in any case, or 1 or 0; in Python True or False)"
+"""What a boolean may be, as every message about one says it."""
 _BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
 
 
+def boolean_text(text: str) -> bool | None:
+    """The boolean a command line's ``text`` spells (any case, or 1/0), else None."""
+    return _BOOLEAN_WORDS.get(text.strip().lower())
+
+
 def boolean_value(value: Any) -> bool | None:
-    """``value`` as a ``bool`` where it is one of the spellings of :data:`BOOLEAN`, else None."""
-    if isinstance(value, (bool, np.bool_)):
+    """``value`` as a ``bool`` where it is ``True``/``False`` (NumPy's too) or ``1``/``0``, else None."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
         return bool(value)
-    if isinstance(value, (int, np.integer)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        return _BOOLEAN_WORDS.get(value.strip().lower())
     return None
 
 
 def check_bool(value: Any, name: str) -> bool:
-    """``value`` as a ``bool``, or :class:`~nares_nas.errors.ConfigError` naming ``name`` and the spellings."""
+    """``value`` as a ``bool``, or :class:`~nares_nas.errors.ConfigError` naming ``name`` and what is accepted."""
     flag = boolean_value(value)
     if flag is None:
         raise ConfigError(f"{name} must be {BOOLEAN}, got {value!r}")

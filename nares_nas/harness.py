@@ -49,7 +49,7 @@ import orjson
 
 from . import __version__
 from ._atomic import write_bytes_atomic
-from ._params import typed_searcher
+from ._params import check_params
 from ._validation import check_int
 from .benchmark import Benchmark
 from .clock import Budget, ClockRun, simulate
@@ -144,10 +144,11 @@ class RunResult:
 
 # --------------------------------------------------------------------------- running
 def _as_searcher(searcher: Searcher | type[Searcher] | str) -> Searcher:
-    """The searcher a run starts with, its hyper-parameters of their declared types
-    (:func:`~nares_nas._params.typed_searcher`: ``reference_moves="false"`` runs as False)."""
+    """The searcher a run starts with, its hyper-parameters checked against their declared types
+    (:func:`~nares_nas._params.check_params`: ``reference_moves="False"`` is refused, not truthy)."""
     if isinstance(searcher, Searcher):
-        return typed_searcher(searcher)
+        check_params(searcher)
+        return searcher
     return resolve(searcher)()
 
 

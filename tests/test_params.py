@@ -19,7 +19,7 @@ from nares_nas.harness import read_runs, run_search, run_to_dir
 from nares_nas.searchers import Bananas, Hyperband, LocalSearch, RandomSearch, register
 from nares_nas.searchers.contract import toy_objective
 
-BOOLEAN_LINE = "must be a boolean (true or false in any case, or 1 or 0), got"
+BOOLEAN_LINE = "must be a boolean (true or false in any case, or 1 or 0; in Python True or False), got"
 BOOLEAN_RE = re.escape(BOOLEAN_LINE)
 
 
@@ -167,16 +167,23 @@ def test_optuna_samplers_take_typed_params(tmp_path):
 
 
 # ------------------------------------------------------------------ where a run starts (the Python API)
-def test_a_run_types_what_the_constructor_stored():
+def test_a_run_checks_what_the_constructor_stored(tmp_path, bench):
     values = toy_objective(0)
-    text = LocalSearch(reference_moves="false", num_init=np.int64(10))
-    assert text.reference_moves == "false"  # stored unchanged (scikit-learn's contract)
-    assert [t.arch_ids.tolist() for t in run_search(text, values, seeds=[0, 1], budget=80)] == [
-        t.arch_ids.tolist() for t in run_search(LocalSearch(), values, seeds=[0, 1], budget=80)]
+    text = LocalSearch(reference_moves="False")
+    assert text.reference_moves == "False"  # stored unchanged (scikit-learn's contract)
+    with pytest.raises(ConfigError, match=f"^LocalSearch reference_moves {BOOLEAN_RE} 'False'$"):
+        run_search(text, values, seeds=[0], budget=10)
+    with pytest.raises(ConfigError, match=f"^LocalSearch reference_moves {BOOLEAN_RE} 'False'$"):
+        run_to_dir(tmp_path / "out", text, bench, seeds=[0], budget=10)
+    assert not (tmp_path / "out").exists()  # refused before the folder is claimed
     with pytest.raises(ConfigError, match=r"^LocalSearch num_init must be an integer, got 2\.5$"):
         run_search(LocalSearch(num_init=2.5), values, seeds=[0], budget=10)
-    with pytest.raises(ConfigError, match=f"^LocalSearch query_full_nbhd {BOOLEAN_RE} 'no'$"):
-        run_search(LocalSearch(query_full_nbhd="no"), values, seeds=[0], budget=10)
+    with pytest.raises(ConfigError, match=r"^Typed mode must be one of 'a', 'b', 3, got 'c'$"):
+        run_search(Typed(mode="c"), values, seeds=[0], budget=10)
+    # Python's own booleans, NumPy's, 1/0 and NumPy integers are of their types: the runs are the default's
+    same = LocalSearch(reference_moves=np.bool_(False), query_full_nbhd=0, num_init=np.int64(10))
+    assert [t.arch_ids.tolist() for t in run_search(same, values, seeds=[0, 1], budget=80)] == [
+        t.arch_ids.tolist() for t in run_search(LocalSearch(), values, seeds=[0, 1], budget=80)]
 
 
 class Sloppy(RandomSearch):
@@ -191,11 +198,6 @@ def test_a_default_is_left_as_its_author_wrote_it():
     assert len(run_search(Sloppy(), values, seeds=[0], budget=7)[0]) == 7
     with pytest.raises(ConfigError, match=r"^Sloppy patience must be an integer, got 'many'$"):
         run_search(Sloppy(patience="many"), values, seeds=[0], budget=7)
-
-
-def test_run_to_dir_pins_the_typed_value(tmp_path, bench):
-    run_to_dir(tmp_path, LocalSearch(reference_moves="False"), bench, seeds=[0], budget=30)
-    assert json.loads((tmp_path / "config.json").read_text())["params"]["reference_moves"] is False
 
 
 def test_a_folder_that_pinned_a_boolean_as_text_is_refused(tmp_path, capsys):

@@ -52,7 +52,7 @@ import numpy as np
 import orjson
 
 from .._atomic import write_bytes_atomic
-from .._params import typed_searcher
+from .._params import check_params
 from .._rng import as_generator
 from .._validation import check_int
 from ..asktell import Proposal, Result
@@ -167,7 +167,8 @@ class LiveSearch:
                               "worker through nares_nas.live.oracle.LiveOracle)")
         self.profile = resolve_profile(profile)
         check_table(bench, self.profile)
-        self.searcher = searcher = typed_searcher(searcher)
+        check_params(searcher)
+        self.searcher = searcher
         self.seed = check_int(seed, "seed", 0)
         self.budget = budget
         self.executor = executor

@@ -231,7 +231,8 @@ def test_objectives_minimise_and_refuse_test_metrics(tmp_path):
     assert oracle.query(77) == pytest.approx(-_value(record, "cw_lip"))
     assert oracle.trajectory().best_value == pytest.approx(_value(record, "cw_lip"))
     macs = LiveOracle(None, profile=DIGITS, cache=cache, objective="MACS", trainer=refuse_training)
-    assert macs.query(77) == Arch.from_id(77).macs
+    assert not macs.maximize and macs.query(77) == -Arch.from_id(77).macs  # a cost: minimised by default
+    assert macs.trajectory().best_value == Arch.from_id(77).macs
     with pytest.raises(MetricError, match="test set"):
         LiveOracle(None, profile=DIGITS, cache=cache, objective="TEST_PGD_ACC")
 
