@@ -8,6 +8,7 @@ import pytest
 from conftest import make_txz, whole_space_records, write_lines
 
 from nares_nas import home, load
+from nares_nas.cli import main
 from nares_nas.errors import CacheError, DataFormatError, UnknownArchError
 from nares_nas.importing import import_data
 from nares_nas.jsonl import read_source
@@ -96,6 +97,16 @@ def test_to_frame(small_jsonl):
 def test_import_requires_the_whole_space(small_jsonl, fresh_home):
     with pytest.raises(DataFormatError, match="expected all 15,625 architectures, found 5"):
         import_data(small_jsonl)
+    assert not home.has_imported()
+
+
+def test_import_refuses_a_negative_training_time_with_file_line_and_key(tmp_path, small_records, fresh_home, capsys):
+    small_records[3]["train"][0]["training_time"] = -1
+    bad = write_lines(tmp_path / "cifar10.jsonl", small_records)
+    assert main(["data", "import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f'nares-nas data: error: {bad} line 4: key "train[0].training_time": '
+                   "-1 is not a positive number of GPU days\n")
     assert not home.has_imported()
 
 
