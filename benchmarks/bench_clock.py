@@ -348,7 +348,7 @@ def main() -> None:
     print(f"empty Python loop: {ns:.1f} ns per iteration (a measure of how loaded the machine is)")
     (bench, load_s, _) = timed(lambda: nares_nas.load(args.data))
     model, model_s, _ = timed(lambda: EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC"))
-    times = bench.metric_array("TRAINING_TIME")[1:]
+    times = bench.metric_by_id("TRAINING_TIME")[1:]
     cost = args.budget * float(np.nanmean(times))
     print(f"data: {bench.source}{' (SYNTHETIC stand-in)' if bench.synthetic else ''}, loaded in {load_s:.2f} s, "
           f"evaluation model {model_s:.2f} s; C = {args.budget} x mean TRAINING_TIME {np.nanmean(times):.4f} = "

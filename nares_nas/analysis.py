@@ -113,7 +113,7 @@ def quantity(bench, name: str) -> np.ndarray:
         return robustresnet_ratio(archs)
     if name == "RATIO_ROBUSTPRINCIPLE":
         return robustprinciple_ratio(archs)
-    values = bench.metrics(None, name)
+    values = bench.metric_by_row(name)
     return values.astype(np.int64) if name in ("MACS", "PARAMS") else values
 
 

@@ -332,7 +332,7 @@ def run_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel
 
     ``evaluator`` is an :class:`~nares_nas.evaluation.EvaluationModel`
     (``EvaluationModel.from_benchmark(bench, objective)``: fidelities and training costs) or the
-    (15626,) array of raw objective values by arch_id (``bench.metric_array(objective)``), which
+    (15626,) array of raw objective values by arch_id (``bench.metric_by_id(objective)``), which
     counts every training as one GPU-day. ``maximize`` says which way is better; ``budget`` is
     distinct architectures (None: 500) or a :class:`~nares_nas.clock.Budget` (costs, time);
     ``workers`` the simulated workers. A trajectory is the full-fidelity evaluations in the
@@ -378,7 +378,7 @@ def evaluation_model(bench: Benchmark, objective: str, *, from_scratch: bool = F
     spec = objective_metric(objective)
     if spec.kind in ("history", "count"):
         return EvaluationModel.from_benchmark(bench, spec.name, from_scratch=from_scratch)
-    return EvaluationModel(bench.metric_array(spec.name)[:, None], bench.metric_array("TRAINING_TIME"),
+    return EvaluationModel(bench.metric_by_id(spec.name)[:, None], bench.metric_by_id("TRAINING_TIME"),
                            objective=spec.name, from_scratch=from_scratch, source=bench.source)
 
 
@@ -397,9 +397,9 @@ def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | 
     sha1 = model_sha1 = None
     if bench is not None:
         spec = objective_metric(objective)
-        sha1 = _sha1(bench.metric_array(spec.name))
-        history = bench.fidelity_matrix(spec.name) if spec.kind == "history" else bench.metric_array(spec.name)
-        model_sha1 = _sha1(history, bench.metric_array("TRAINING_TIME"))
+        sha1 = _sha1(bench.metric_by_id(spec.name))
+        history = bench.fidelity_matrix(spec.name) if spec.kind == "history" else bench.metric_by_id(spec.name)
+        model_sha1 = _sha1(history, bench.metric_by_id("TRAINING_TIME"))
     return {
         "searcher": searcher_name(searcher),
         "class": f"{type(searcher).__module__}:{type(searcher).__qualname__}",

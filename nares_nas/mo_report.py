@@ -209,7 +209,7 @@ def summarize_mo(bench, problem: Problem, results: Mapping[str, Sequence[Any]], 
                      {s: _mean_std([test_problem.score(r.front).hv_regret for r in runs])
                       for s, runs in results.items()}))
     for metric in DEPLOYED_METRICS:
-        values = bench.metric_array(metric)
+        values = bench.metric_by_id(metric)
         rows.append((f"best_{metric}", f"Best {metric} on the found front", False,
                      {s: _mean_std([float(np.max(values[r.front])) if len(r.front) else math.nan for r in runs])
                       for s, runs in results.items()}))

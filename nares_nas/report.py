@@ -358,10 +358,10 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
 
     arch_id = None
     if optimal == "per-metric":
-        values = {m: bench.metrics(None, m) for m in metrics}
+        values = {m: bench.metric_by_row(m) for m in metrics}
         opt = {m: float(np.nanmax(v) if higher_is_better(m) else np.nanmin(v)) for m, v in values.items()}
     else:
-        obj = bench.metrics(None, objective)
+        obj = bench.metric_by_row(objective)
         score = np.where(np.isnan(obj), -np.inf, obj if maximize else -obj)
         arch_id = int(bench.arch_ids[int(np.argmax(score))])  # argmax: first = lowest arch_id among ties
         opt = {m: bench.metric(arch_id, m) for m in metrics}
