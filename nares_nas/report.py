@@ -26,7 +26,7 @@ import numpy as np
 
 from .benchmark import Benchmark
 from .errors import ConfigError
-from .metrics import resolve_metric
+from .metrics import resolve_metric, round_derived
 from .oracle import Trajectory
 from .space import Arch
 
@@ -77,7 +77,7 @@ def higher_is_better(metric: str) -> bool:
 
 
 def _std(values: np.ndarray, ddof: int) -> float:
-    return float(np.std(values, ddof=ddof)) if len(values) > ddof else math.nan
+    return round_derived(np.std(values, ddof=ddof)) if len(values) > ddof else math.nan
 
 
 @dataclass(frozen=True, eq=False)
@@ -351,7 +351,7 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
         for metric in metrics:
             values = bench.metrics(ids, metric)
             values = values[~np.isnan(values)]  # a record without this metric (e.g. no corruptions)
-            mean = float(values.mean()) if len(values) else math.nan
+            mean = round_derived(values.mean()) if len(values) else math.nan
             rows.append((metric, name, mean, _std(values, ddof), len(values)))
     queries = {name: (min(map(len, runs)), float(np.median([len(t) for t in runs])), max(map(len, runs)))
                for name, runs in results.items()}
