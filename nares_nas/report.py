@@ -120,7 +120,7 @@ class Table2:
     def data_line(self) -> str:
         """The data source, with the synthetic label where it applies."""
         if self.published:
-            return "PUBLISHED reference values (NARes README Table 2, spec §5.7), not computed by nares-nas"
+            return "PUBLISHED reference values (NARes README Table 2, docs/protocol.md §5.7), not computed by nares-nas"
         return f"{SYNTHETIC_LABEL} (source: {self.source})" if self.synthetic else f"NARes ({self.source})"
 
     @property
@@ -143,7 +143,7 @@ class Table2:
             )
             if self.optimal_mode == "per-metric":
                 lines.append(f"Optimal: per-metric best over all {self.n_archs} architectures of the table "
-                             "(spec §7), each metric maximised separately (losses minimised).")
+                             "(docs/protocol.md §7), each metric maximised separately (losses minimised).")
             else:
                 arch = Arch.from_id(self.optimal_arch_id)
                 lines.append(f"Optimal: every metric of the single best-{self.objective} architecture "

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="keep the runs already in DIR/<searcher>/ (--jobs and --backend may change)")
     p.add_argument("--optimal", choices=OPTIMAL_MODES, default="per-metric",
-                   help="Optimal column: per-metric best over the space (spec §7) or every metric of the "
+                   help="Optimal column: per-metric best over the space (docs/protocol.md §7) or every metric of the "
                         "single best-VAL_PGD architecture")
     p.add_argument("--band", choices=tuple(BANDS), default="sem",
                    help="anytime band: sem = mean ± 1.96·sem; percentile = 2.5–97.5th percentile of runs")
