@@ -49,7 +49,8 @@ import orjson
 
 from . import __version__
 from ._atomic import write_bytes_atomic
-from ._validation import check_int
+from ._dask import connect_scheduler
+from ._validation import check_int, check_seed
 from .benchmark import Benchmark
 from .clock import Budget, ClockRun, simulate
 from .errors import ConfigError, DataFormatError
@@ -206,11 +207,7 @@ def lockstep_groups(seeds: Iterable[int], size: int) -> list[list[int]]:
 
 
 def _check_seeds(seeds: Iterable[int]) -> list[int]:
-    seeds = list(seeds)
-    for seed in seeds:
-        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seeds must be non-negative integers, got {seed!r}")
-    seeds = [int(seed) for seed in seeds]
+    seeds = [check_seed(seed) for seed in seeds]
     if len(set(seeds)) != len(seeds):
         raise ConfigError("seeds must be distinct")
     return seeds
@@ -261,11 +258,7 @@ def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int 
     from joblib import Parallel, effective_n_jobs, parallel_config
 
     if backend == "dask":
-        try:
-            from distributed import Client
-        except ImportError as exc:
-            raise ConfigError("the dask backend needs dask[distributed]: pip install 'nares-nas[dask]'") from exc
-        with Client(scheduler) as client, parallel_config(backend="dask"):
+        with connect_scheduler(scheduler) as client, parallel_config(backend="dask"):
             workers = max(1, sum(client.ncores().values()))
             yield Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=batch_size), workers
         return

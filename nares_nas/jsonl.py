@@ -412,9 +412,9 @@ def write_jsonl(table: Table, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     cols = table.columns
-    lists = {name: np.asarray(cols[name]).tolist() for name in cols}
-    archs = archs_by_id()[np.asarray(cols["arch_id"]) - 1].tolist()
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # opened first: a path we cannot write fails at once
+        lists = {name: np.asarray(cols[name]).tolist() for name in cols}
+        archs = archs_by_id()[np.asarray(cols["arch_id"]) - 1].tolist()
         buffer = io.BufferedWriter(fh, buffer_size=1 << 20)
         for row in range(len(table)):
             arch_id = lists["arch_id"][row]

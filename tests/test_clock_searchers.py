@@ -96,7 +96,7 @@ def test_a_cost_budget_is_never_exceeded_and_is_spent(bench, model):
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["--algo", "random_search", "--workers", "0"], "workers must be a positive integer, got 0"),
+    (["--algo", "random_search", "--workers", "0"], "argument --workers: expected a positive integer, got '0'"),
     (["--algo", "random_search", "--max-cost", "0.01"],
      "the budget buys no evaluation: max_cost 0.01 GPU-days does not pay the first proposal"),
     (["--algo", "asha", "--objective", "TRAINING_TIME", "--max-cost"],

@@ -106,7 +106,8 @@ def test_name_resolution_and_minimising(values):
     (dict(budget=0), ConfigError, "budget"),
     (dict(objective="TEST_AA_ACC"), MetricError, "test set"),
     (dict(seeds=[1, 1]), ConfigError, "distinct"),
-    (dict(seeds=[-1]), ConfigError, "non-negative"),
+    (dict(seeds=[-1]), ConfigError, r"seed must be an integer in 0\.\.9223372036854775807, got -1"),
+    (dict(seeds=[2**63]), ConfigError, "seed must be an integer in 0"),
     (dict(n_jobs=0), ConfigError, "n_jobs"),
 ])
 def test_bad_arguments_are_refused(values, kwargs, error, match):

@@ -5,11 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, load_data
+from .common import (
+    POSITIVE_INT,
+    SEED,
+    add_clock_options,
+    add_data_option,
+    add_parallel_options,
+    clock_budget,
+    load_data,
+    out_dir,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,12 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run each searcher for --runs seeds (objective VAL_PGD_ACC), then report the mean ± std "
                     "(ddof=1) over runs of the metrics of each run's best architecture.",
     )
-    p.add_argument("--out", required=True, type=Path, metavar="DIR",
+    p.add_argument("--out", required=True, type=out_dir, metavar="DIR",
                    help="runs go to DIR/<searcher>/, the report to DIR/table2.{md,csv,tex,json} "
                         "and DIR/anytime.png")
-    p.add_argument("--runs", type=int, default=400, help="runs per searcher (default 400, as published)")
-    p.add_argument("--seed-start", type=int, default=0, help="seeds are seed-start .. seed-start+runs-1")
-    p.add_argument("--budget", type=int, default=None,
+    p.add_argument("--runs", type=POSITIVE_INT, default=400, help="runs per searcher (default 400, as published)")
+    p.add_argument("--seed-start", type=SEED, default=0, help="seeds are seed-start .. seed-start+runs-1")
+    p.add_argument("--budget", type=POSITIVE_INT, default=None,
                    help="distinct architectures per run (default 500; no limit when --max-cost, --max-time or "
                         "--max-total-epochs is given; with a multi-fidelity searcher and no budget given, the "
                         "equal-cost budget of --max-cost)")
@@ -78,8 +86,6 @@ def cmd_table2(args: argparse.Namespace) -> int:
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
         raise ConfigError("--searchers is empty; name at least one searcher")
-    if args.runs < 1:
-        raise ConfigError(f"--runs must be >= 1, got {args.runs}")
     params = parse_params(args.param, searchers)
     bench = load_data(args)
     budget = clock_budget(args, bench, searchers)
