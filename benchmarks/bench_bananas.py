@@ -58,7 +58,7 @@ def objective_values() -> tuple[np.ndarray, str]:
     try:
         import nares_nas
 
-        return nares_nas.load("synthetic").metric_array("VAL_PGD_ACC"), "synthetic stand-in, VAL_PGD_ACC"
+        return nares_nas.load("synthetic").metric_by_id("VAL_PGD_ACC"), "synthetic stand-in, VAL_PGD_ACC"
     except ImportError:
         from nares_nas.searchers.contract import toy_objective
 

@@ -31,9 +31,10 @@ measures, in one process:
     runs Asha with the same settings and ``Budget(time=T)``. Reported: seconds per run of each
     and their ratio, and the best full-fidelity value found by ``T/4``, ``T/2`` and ``T``.
     Syne Tune's ASHA stops trials at rungs (a trial reports every epoch and is stopped unless in
-    the top ``1/3`` of its rung); ours promotes (Li et al.'s asynchronous promotion), so the two
-    are the same algorithm family, not the same schedule. Syne Tune writes under a temporary
-    ``SYNETUNE_FOLDER``, removed at the end.
+    the top ``1/3`` of its rung: ASHA's stopping type, the only one Syne Tune 0.16 has); ours
+    promotes (the promotion type, Li et al.'s Algorithm 2), so the two are different variants of
+    ASHA, not the same schedule. Syne Tune writes under a temporary ``SYNETUNE_FOLDER``, removed
+    at the end.
 
 ``--baseline REV`` also times the clock and evaluation model of git revision REV (e.g. the
 commit before an optimisation), loaded from ``git show REV:nares_nas/clock.py`` and
@@ -348,7 +349,7 @@ def main() -> None:
     print(f"empty Python loop: {ns:.1f} ns per iteration (a measure of how loaded the machine is)")
     (bench, load_s, _) = timed(lambda: nares_nas.load(args.data))
     model, model_s, _ = timed(lambda: EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC"))
-    times = bench.metric_array("TRAINING_TIME")[1:]
+    times = bench.metric_by_id("TRAINING_TIME")[1:]
     cost = args.budget * float(np.nanmean(times))
     print(f"data: {bench.source}{' (SYNTHETIC stand-in)' if bench.synthetic else ''}, loaded in {load_s:.2f} s, "
           f"evaluation model {model_s:.2f} s; C = {args.budget} x mean TRAINING_TIME {np.nanmean(times):.4f} = "
@@ -376,7 +377,8 @@ def main() -> None:
     figures["c"] = random_search_workers(model, args.runs, args.workers, args.budget)
 
     if args.synetune_runs:
-        print(f"(d) Syne Tune's ASHA on its simulator vs ours; load average {load_average()}")
+        print(f"(d) Syne Tune 0.16's ASHA (stopping type) on its simulator vs ours (promotion type); "
+              f"load average {load_average()}")
         figures["d"] = syne_tune(bench, model, args.synetune_runs, args.workers, cost, args.runs)
     print(f"load average at the end {load_average()}")
     if args.json:

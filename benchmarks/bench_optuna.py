@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
 
     bench = nares_nas.load(args.data)
-    values = bench.metric_array("VAL_PGD_ACC")
+    values = bench.metric_by_id("VAL_PGD_ACC")
     print(f"data: {bench.provenance}; budget {args.budget}, {args.workers} worker(s), seeds 0..{args.runs - 1}")
     print("| searcher | runs | mean best VAL_PGD_ACC ± std | 95% half-width | s per run (wall) | s per run (CPU) |")
     print("|---|---|---|---|---|---|")

@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=40, help="baseline runs timed (then scaled)")
     args = parser.parse_args()
     bench = nares_nas.load(args.data)
-    values = bench.metric_array("VAL_PGD_ACC")
+    values = bench.metric_by_id("VAL_PGD_ACC")
     by_arch = {tuple(int(v) for v in a): float(values[i]) for i, a in enumerate(nares_nas.SPACE.archs, 1)}
     print(f"data: {bench.provenance}")
     print(f"{'searcher':<24}{'nares-nas s':>12}{'baseline s':>12}{'speed-up':>10}{'CLI s':>9}{'mean best':>11}")

@@ -1,4 +1,4 @@
-"""Syne Tune's own ASHA and BOHB on NARes, through Syne Tune's simulated backend and our export.
+"""Syne Tune 0.16's ASHA and BOHB on NARes, through Syne Tune's simulated backend and our export.
 
 Writes the table with ``nares_nas.integrations.synetune.export_syne_tune`` (what ``nares-nas export
 syne-tune DIR`` writes), reads it back with Syne Tune's ``deserialize``, and runs Syne Tune's
@@ -9,6 +9,22 @@ runs nares-nas's own ``asha`` and ``bohb`` on the same budget of simulated days 
 
     python experiments/synetune_asha_bohb.py --workers 8 --max-time 1 --seeds 2
     python experiments/synetune_asha_bohb.py --export results/st-export --out results/st-runs
+
+**Not the same algorithms**, and every row says which variant it is:
+
+- Syne Tune 0.16's ``ASHA`` is ASHA of the *stopping* type: a trial trains on, and at each rung it
+  either continues or is stopped for good (top ``1/3`` of the results so far in that rung continue);
+  nothing is paused and resumed later. Its ``BOHB`` is the same stopping ASHA whose new trials come
+  from a KDE searcher, not Falkner et al.'s synchronous Hyperband brackets.
+- nares-nas's ``asha`` is ASHA of the *promotion* type (Li et al., 2020, Algorithm 2): an
+  architecture waits at its rung, and a free worker may promote it later, continuing from its
+  epoch. Our ``bohb`` runs Hyperband's brackets with a TPE-style model (Falkner et al., 2018).
+
+Syne Tune 0.16 has no promotion-type scheduler (``syne_tune/optimizer/schedulers`` offers only the
+stopping ``AsynchronousSuccessiveHalving`` under ``ASHA``, ``ASHABORE``, ``ASHACQR`` and ``BOHB``; its
+``HyperbandScheduler(type="promotion")`` was last shipped in 0.13), so no like-for-like ASHA run is
+possible with the pinned version. The README records an independent run of Syne Tune 0.13's
+promotion-type scheduler on our export.
 
 Syne Tune writes each tuning's files under ``--out`` (default: a temporary folder, removed at the
 end; never ``~/syne-tune``). Syne Tune 0.16 draws some values from NumPy's global generator, so
@@ -42,6 +58,14 @@ from nares_nas.integrations.synetune import DEFAULT_METRIC, ELAPSED_TIME, FIDELI
 from nares_nas.report import SYNTHETIC_LABEL
 
 SCHEDULERS: tuple[str, ...] = ("ASHA", "BOHB")
+# Each row's name says which variant it runs (the module docstring says why they differ).
+VARIANTS: dict[str, str] = {
+    "ASHA": "Syne Tune ASHA (stopping)",
+    "BOHB": "Syne Tune BOHB (stopping ASHA + KDE)",
+    "asha": "nares-nas asha (promotion)",
+    "bohb": "nares-nas bohb (Hyperband brackets + KDE)",
+}
+WHO = max(map(len, VARIANTS.values()))
 SECONDS_PER_DAY = 86_400
 
 
@@ -126,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         blackbox = deserialize(str(export))[TASK]
         print(f"{args.workers} workers, {args.max_time:g} simulated days per tuning, grace period {args.min_epochs}, "
               f"reduction factor 3; best {DEFAULT_METRIC} at {FIDELITY_ATTR}={int(max(blackbox.fidelity_values))}")
-        print(f"{'who':<16} {'seed':>4} {'trials':>7} {'sim days':>8} {'best (full)':>11} {'best (any)':>10} "
+        print(f"{'who':<{WHO}} {'seed':>4} {'trials':>7} {'sim days':>8} {'best (full)':>11} {'best (any)':>10} "
               f"{'seconds':>8}")
         for scheduler in SCHEDULERS:
             for seed in range(args.seeds):
@@ -134,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run = run_scheduler(blackbox, scheduler, seed=seed, workers=args.workers, max_time_days=args.max_time,
                                     min_epochs=args.min_epochs, out_dir=out)
                 full = "n/a" if run["best_full"] is None else f"{run['best_full']:.2f}"
-                print(f"{'syne_tune ' + scheduler:<16} {seed:>4} {run['trials']:>7} {run['sim_days']:>8.2f} "
+                print(f"{VARIANTS[scheduler]:<{WHO}} {seed:>4} {run['trials']:>7} {run['sim_days']:>8.2f} "
                       f"{full:>11} {run['best_any']:>10.2f} {time.perf_counter() - start:>8.1f}")
         if not args.no_compare:
             model = evaluation_model(bench, "VAL_PGD_ACC")
@@ -147,12 +171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     trajectory = run.trajectory()
                     full = f"{trajectory.best_value:.2f}" if len(trajectory) else "n/a"
                     best_any = max(run.log.value) if len(run.log) else float("nan")
-                    print(f"{'nares-nas ' + name:<16} {seed:>4} {len(set(run.log.arch_id)):>7} {run.time_days:>8.2f} "
+                    print(f"{VARIANTS[name]:<{WHO}} {seed:>4} {len(set(run.log.arch_id)):>7} {run.time_days:>8.2f} "
                           f"{full:>11} {best_any:>10.2f} {seconds:>8.1f}")
         if args.out:
             print(f"Syne Tune's results in {out}")
     print("(trials: Syne Tune's trials, or distinct architectures for nares-nas; a Syne Tune trial may repeat "
-          "an architecture)")
+          "an architecture. Stopping: a trial continues or stops at each rung; promotion: an architecture "
+          "waits at its rung and may be resumed later)")
     if bench.synthetic:
         print(f"NOTE: {SYNTHETIC_LABEL}")
     return 0

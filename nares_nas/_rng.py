@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_seed
 
 
 def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
@@ -14,4 +14,4 @@ def as_generator(seed: int | np.random.Generator) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(check_int(seed, "seed (or a numpy Generator)", low=0))
+    return np.random.default_rng(check_seed(seed, "seed (or a numpy Generator)"))

@@ -1,4 +1,4 @@
-"""The one check for integers a user hands in (counts, seeds and arch_ids), and the one for booleans.
+"""The checks for values a user hands in: integers (counts, seeds, arch_ids), booleans and files to read.
 
 An integer is a Python ``int`` or a NumPy integer (``np.int64`` and friends); ``bool`` is
 refused although it subclasses ``int``, and so is every float, even ``5.0``. Each caller
@@ -13,11 +13,17 @@ once switched the reference moves on.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, PathError
+
+MAX_SEED = 2**63 - 1
+"""The largest seed: every store of a seed (run files in JSON, the live cache in SQLite) keeps a
+signed 64-bit integer exactly, so a larger one would run and then fail to be written."""
 
 
 def integer_problem(value: Any, low: int | None = None, high: int | None = None) -> str | None:
@@ -58,22 +64,42 @@ def check_bool(value: Any, name: str) -> bool:
     return flag
 
 
+def wanted_int(low: int | None = 1, high: int | None = None) -> str:
+    """The integers ``low..high`` in words: "a positive integer", "an integer in 1..10", ..."""
+    if low == 1 and high is None:
+        return "a positive integer"
+    if low == 0 and high is None:
+        return "a non-negative integer"
+    if high is None:
+        return f"an integer >= {low}"
+    if low is None:
+        return f"an integer <= {high}"
+    return f"an integer in {low}..{high}"
+
+
 def check_int(value: Any, name: str, low: int | None = 1, high: int | None = None) -> int:
     """``value`` as an ``int``, or :class:`~nares_nas.errors.ConfigError` naming ``name``.
 
     The default bounds ask for a positive integer; ``low=0`` a non-negative one.
     """
-    problem = integer_problem(value, low, high)
-    if problem is not None:
-        if low == 1 and high is None:
-            wanted = "a positive integer"
-        elif low == 0 and high is None:
-            wanted = "a non-negative integer"
-        elif high is None:
-            wanted = f"an integer >= {low}"
-        elif low is None:
-            wanted = f"an integer <= {high}"
-        else:
-            wanted = f"an integer in {low}..{high}"
-        raise ConfigError(f"{name} must be {wanted}, got {value!r}")
+    if integer_problem(value, low, high) is not None:
+        raise ConfigError(f"{name} must be {wanted_int(low, high)}, got {value!r}")
     return int(value)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed: an integer in ``0..MAX_SEED``."""
+    return check_int(value, name, 0, MAX_SEED)
+
+
+def check_input_file(path: str | os.PathLike, what: str = "file") -> Path:
+    """``path`` if it names an existing file, else :class:`~nares_nas.errors.PathError` saying why.
+
+    Whether it can be read shows when it is opened (the CLI reports that ``OSError`` in one line).
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise PathError(path, f"is a folder, not a {what}")
+    if not path.exists():
+        raise PathError(path, f"no such {what}")
+    return path

@@ -113,7 +113,7 @@ def quantity(bench, name: str) -> np.ndarray:
         return robustresnet_ratio(archs)
     if name == "RATIO_ROBUSTPRINCIPLE":
         return robustprinciple_ratio(archs)
-    values = bench.metrics(None, name)
+    values = bench.metric_by_row(name)
     return values.astype(np.int64) if name in ("MACS", "PARAMS") else values
 
 
@@ -366,10 +366,11 @@ def dataset_summary(bench):
         _row("architectures (table)", n=len(bench), total=len(bench), published=f"{space.N_ARCHS:,}",
              note=f"of {space.N_ARCHS:,} in the space (5^6: D_i in {space.DEPTHS}, W_i in {space.WIDTHS})"),
         _row("epochs per training", n=len(bench), total=bench.max_epochs, published="100"),
-        _stats("PARAMS (space)", params, note="exact counts over all 15,625 architectures (spec §1.3)"),
+        _stats("PARAMS (space)", params, note="exact counts over all 15,625 architectures (docs/protocol.md §1.3)"),
         _row("PARAMS (published)", min=PUBLISHED_PARAMS[0], max=PUBLISHED_PARAMS[1],
-             published="23.25M-266.80M", note="as printed in the paper (Section 1); the space's lower bound is "
-                                              "23.35M (spec §1.3: the paper's 23.25M does not match the code)"),
+             published="23.25M-266.80M",
+             note="as printed in the paper (Section 1); the space's lower bound is "
+                  "23.35M (docs/protocol.md §1.3: the paper's 23.25M does not match the code)"),
         _stats("MACS (space)", macs, note="exact MACs per 32x32 image over all 15,625 architectures"),
     ]
     for name in METRIC_NAMES:

@@ -27,7 +27,7 @@ class Benchmark:
         self.table = table
         self._row = np.full(N_ARCHS + 1, -1, dtype=np.int64)
         self._row[table.arch_ids] = np.arange(len(table))
-        self._metric_arrays: dict[tuple[str, int | None], np.ndarray] = {}
+        self._metric_by_ids: dict[tuple[str, int | None], np.ndarray] = {}
         self._fidelity_arrays: dict[tuple[str, int | None], np.ndarray] = {}  # (name, epochs or None)
         self._selected: np.ndarray | None = None
 
@@ -94,30 +94,50 @@ class Benchmark:
             epochs = self._check_epochs(name, epoch, epochs)
             return float(self.fidelity_matrix(name)[self.table.arch_ids[row], epochs - 1])
         if epoch is None:  # the memoised per-metric array: one index per lookup
-            return float(self.metric_array(name)[self.table.arch_ids[row]])
+            return float(self.metric_by_id(name)[self.table.arch_ids[row]])
         return float(_metrics.compute(self.table.columns, name, np.array([row]), epoch)[0])
 
-    def metrics(self, archs: Iterable[ArchLike] | np.ndarray | None, name: str,
+    def metrics(self, archs: Iterable[ArchLike] | np.ndarray, name: str,
                 epoch: int | None = None, *, epochs: int | None = None) -> np.ndarray:
-        """Vectorised :meth:`metric`: one float per architecture (all rows if ``archs`` is None)."""
+        """Vectorised :meth:`metric`: one float per architecture of ``archs``, in their order.
+
+        For every architecture at once, say how the result is indexed: :meth:`metric_by_id`
+        (``[arch_id]``) or :meth:`metric_by_row` (``[i]`` is ``arch_ids[i]``).
+        """
+        if archs is None:
+            raise ConfigError(f"metrics() needs the architectures; for all of them use metric_by_id({name!r}) "
+                              f"(indexed by arch_id) or metric_by_row({name!r}) (one value per row of arch_ids)")
         if epochs is not None:
             epochs = self._check_epochs(name, epoch, epochs)
-        if archs is None:
-            rows: np.ndarray | slice = slice(None)
-        else:
-            ids = self._ids(archs)
-            rows = self._row[ids]
-            missing = np.flatnonzero(rows < 0)
-            if len(missing):
-                self.row(int(ids[missing[0]]))
+        ids = self._ids(archs)
+        rows = self._row[ids]
+        missing = np.flatnonzero(rows < 0)
+        if len(missing):
+            self.row(int(ids[missing[0]]))
+        return self._compute(name, rows, epoch, epochs)
+
+    def metric_by_row(self, name: str, epoch: int | None = None, *, epochs: int | None = None) -> np.ndarray:
+        """One float per table row: ``[i]`` is the value of architecture ``bench.arch_ids[i]``.
+
+        Positional, for statistics over the table (a mean, a correlation): there is no row for
+        arch_id 0, so in the complete table ``[441]`` is arch_id **442**. To look a value up by
+        arch_id use :meth:`metric_by_id`. ``epoch``/``epochs`` as in :meth:`metric`.
+        """
+        if epochs is not None:
+            epochs = self._check_epochs(name, epoch, epochs)
+        return self._compute(name, slice(None), epoch, epochs)
+
+    def _compute(self, name: str, rows: np.ndarray | slice, epoch: int | None, epochs: int | None) -> np.ndarray:
         if epochs is not None:
             return _evaluation.fidelity_values(self.table.columns, name, epochs, rows)
         return _metrics.compute(self.table.columns, name, rows, epoch)
 
-    def metric_array(self, name: str, epoch: int | None = None, *, epochs: int | None = None) -> np.ndarray:
-        """Read-only (15626,) array indexed by arch_id, NaN where the table has no record.
+    def metric_by_id(self, name: str, epoch: int | None = None, *, epochs: int | None = None) -> np.ndarray:
+        """Read-only (15626,) array indexed by arch_id: ``[441]`` is arch_id 441.
 
-        The searchers' hot path: one array lookup per query. ``epochs``: after that many epochs
+        ``[0]`` is NaN (arch_ids start at 1), as is every architecture the table has no record
+        of. The searchers' hot path: one array lookup per query. For one value per table row
+        (statistics over the table) use :meth:`metric_by_row`. ``epochs``: after that many epochs
         of training (see :meth:`metric`).
         """
         spec = _metrics.resolve_metric(name)
@@ -130,12 +150,12 @@ class Benchmark:
                 self._fidelity_arrays[key] = values
             return self._fidelity_arrays[key]
         key = (spec.name, epoch)
-        if key not in self._metric_arrays:
+        if key not in self._metric_by_ids:
             values = np.full(N_ARCHS + 1, np.nan)
             values[self.table.arch_ids] = _metrics.compute(self.table.columns, spec, slice(None), epoch)
             values.setflags(write=False)
-            self._metric_arrays[key] = values
-        return self._metric_arrays[key]
+            self._metric_by_ids[key] = values
+        return self._metric_by_ids[key]
 
     @property
     def max_epochs(self) -> int:
@@ -155,7 +175,7 @@ class Benchmark:
     def fidelity_matrix(self, name: str) -> np.ndarray:
         """Read-only (15626, E) float64: ``[arch_id, e - 1]`` is metric ``name`` after ``e`` epochs.
 
-        NaN where the table has no record. Its last column equals :meth:`metric_array`. Metrics
+        NaN where the table has no record (row 0 included). Its last column equals :meth:`metric_by_id`. Metrics
         without a per-epoch history are refused (``MACS`` and ``PARAMS`` repeat their value).
         """
         spec = _evaluation.fidelity_metric(name)

@@ -80,7 +80,9 @@ def _limit(name: str, value: Any, integer: bool) -> None:
                                                              else (int, float, np.integer, np.floating)):
         kind = "a positive integer" if integer else "a positive number"
         raise ConfigError(f"{name} must be {kind} or None, got {value!r}")
-    if not value > 0 or (not integer and not math.isfinite(value)):
+    if not integer and not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite (a limit), got {value!r}")
+    if not value > 0:
         raise ConfigError(f"{name} must be positive, got {value!r}")
 
 

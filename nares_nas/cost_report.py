@@ -30,7 +30,7 @@ EQUAL_COST_TRAININGS = 500
 
 def mean_training_days(bench: Benchmark) -> float:
     """The table's mean ``training_time`` (GPU-days of one full training)."""
-    return float(np.nanmean(bench.metric_array("TRAINING_TIME")[1:]))
+    return float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
 
 
 def equal_cost(bench: Benchmark, trainings: int = EQUAL_COST_TRAININGS) -> float:

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -64,6 +65,14 @@ def resolve_url(url: str | None) -> str:
     return os.environ.get(URL_ENV) or DEFAULT_URL
 
 
+def check_url(url: str) -> str:
+    """``url`` if it is an ``http(s)://`` address with a host or a ``file://`` URL (what we can fetch)."""
+    parts = urllib.parse.urlsplit(str(url))
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
+        raise ConfigError(f"the URL must be an http://, https:// or file:// address, got {url!r}")
+    return url
+
+
 def part_path(dest: Path) -> Path:
     """Where the bytes of ``dest`` accumulate until the download is complete."""
     return dest.with_suffix(dest.suffix + ".part")
@@ -85,6 +94,7 @@ def download(
     and removes the bad ``.part`` so that the next call downloads afresh. ``dest`` is written only
     once the whole file is there.
     """
+    check_url(url)
     dest = Path(dest)
     if chunk_size <= 0:
         raise ConfigError(f"chunk_size must be a positive number of bytes, got {chunk_size!r}")

@@ -105,6 +105,19 @@ class CacheConflictError(NaresError, ValueError):
         return f"{text}; {self.hint}" if self.hint else text
 
 
+class PathError(NaresError, OSError):
+    """A path a user named that cannot serve as asked: missing, a folder where a file is expected
+    (or the reverse), below a file, or in a folder we may not write."""
+
+    def __init__(self, path: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.path = str(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
 class MetricError(NaresError, ValueError):
     """An unknown metric, or one that may not be used the way it was asked for."""
 

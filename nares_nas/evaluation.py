@@ -249,7 +249,7 @@ class EvaluationModel:
         Test-set metrics are refused as objectives; a metric without a per-epoch history too.
         """
         spec = fidelity_metric(_metrics.objective_metric(objective, reference_test_set))
-        return cls(bench.fidelity_matrix(spec.name), bench.metric_array("TRAINING_TIME"),
+        return cls(bench.fidelity_matrix(spec.name), bench.metric_by_id("TRAINING_TIME"),
                    objective=spec.name, from_scratch=from_scratch, free=spec.kind == "count",
                    source=bench.source)
 

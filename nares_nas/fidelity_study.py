@@ -50,7 +50,7 @@ def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC"):
         raise MetricError(f"{spec.name} is the same at every fidelity, so the study has nothing to show; "
                           f"use a metric with a per-epoch history: {', '.join(FIDELITY_METRICS)}")
     values = bench.fidelity_matrix(spec.name)[bench.arch_ids]
-    targets = {key: values[:, -1] if not name else bench.metrics(None, name) for key, name in TARGETS.items()}
+    targets = {key: values[:, -1] if not name else bench.metric_by_row(name) for key, name in TARGETS.items()}
     data: dict[str, list] = {"epoch": list(range(1, values.shape[1] + 1))}
     for key in TARGETS:
         data[f"kendall_{key}"], data[f"spearman_{key}"] = [], []

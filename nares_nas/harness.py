@@ -49,8 +49,9 @@ import orjson
 
 from . import __version__
 from ._atomic import write_bytes_atomic
+from ._dask import connect_scheduler
 from ._params import check_params
-from ._validation import check_int
+from ._validation import check_int, check_seed
 from .benchmark import Benchmark
 from .clock import Budget, ClockRun, simulate
 from .errors import ConfigError, DataFormatError
@@ -210,11 +211,7 @@ def lockstep_groups(seeds: Iterable[int], size: int) -> list[list[int]]:
 
 
 def _check_seeds(seeds: Iterable[int]) -> list[int]:
-    seeds = list(seeds)
-    for seed in seeds:
-        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seeds must be non-negative integers, got {seed!r}")
-    seeds = [int(seed) for seed in seeds]
+    seeds = [check_seed(seed) for seed in seeds]
     if len(set(seeds)) != len(seeds):
         raise ConfigError("seeds must be distinct")
     return seeds
@@ -278,11 +275,7 @@ def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int 
     from joblib import Parallel, effective_n_jobs, parallel_config
 
     if backend == "dask":
-        try:
-            from distributed import Client
-        except ImportError as exc:
-            raise ConfigError("the dask backend needs dask[distributed]: pip install 'nares-nas[dask]'") from exc
-        with Client(scheduler) as client, parallel_config(backend="dask"):
+        with connect_scheduler(scheduler) as client, parallel_config(backend="dask"):
             workers = max(1, sum(client.ncores().values()))
             yield Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=batch_size), workers
         return
@@ -350,7 +343,7 @@ def run_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel
 
     ``evaluator`` is an :class:`~nares_nas.evaluation.EvaluationModel`
     (``EvaluationModel.from_benchmark(bench, objective)``: fidelities and training costs) or the
-    (15626,) array of raw objective values by arch_id (``bench.metric_array(objective)``), which
+    (15626,) array of raw objective values by arch_id (``bench.metric_by_id(objective)``), which
     counts every training as one GPU-day. ``maximize`` says which way is better (None: the
     objective's own way, :func:`~nares_nas.metrics.objective_direction`: ``TRAINING_TIME``,
     ``MACS``, ``PARAMS``, losses and Lipschitz constants are minimised, with a notice logged
@@ -399,7 +392,7 @@ def evaluation_model(bench: Benchmark, objective: str, *, from_scratch: bool = F
     spec = objective_metric(objective)
     if spec.kind in ("history", "count"):
         return EvaluationModel.from_benchmark(bench, spec.name, from_scratch=from_scratch)
-    return EvaluationModel(bench.metric_array(spec.name)[:, None], bench.metric_array("TRAINING_TIME"),
+    return EvaluationModel(bench.metric_by_id(spec.name)[:, None], bench.metric_by_id("TRAINING_TIME"),
                            objective=spec.name, from_scratch=from_scratch, source=bench.source)
 
 
@@ -418,9 +411,9 @@ def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | 
     sha1 = model_sha1 = None
     if bench is not None:
         spec = objective_metric(objective)
-        sha1 = _sha1(bench.metric_array(spec.name))
-        history = bench.fidelity_matrix(spec.name) if spec.kind == "history" else bench.metric_array(spec.name)
-        model_sha1 = _sha1(history, bench.metric_array("TRAINING_TIME"))
+        sha1 = _sha1(bench.metric_by_id(spec.name))
+        history = bench.fidelity_matrix(spec.name) if spec.kind == "history" else bench.metric_by_id(spec.name)
+        model_sha1 = _sha1(history, bench.metric_by_id("TRAINING_TIME"))
     return {
         "searcher": searcher_name(searcher),
         "class": f"{type(searcher).__module__}:{type(searcher).__qualname__}",

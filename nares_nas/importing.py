@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import home
 from ._atomic import atomic_path
+from ._validation import check_input_file
 from .jsonl import check_complete, open_lines, read_source
 from .table import Table, save_table, source_fingerprint
 
@@ -23,7 +24,7 @@ def import_data(path: str | os.PathLike, data_home: Path | None = None) -> Table
     into ``<home>/nares/`` and its columnar table written, each atomically, so a failed import
     leaves an earlier one untouched.
     """
-    path = Path(path).expanduser()
+    path = check_input_file(path)
     target_dir = home.imported_dir(data_home)
     target = home.imported_jsonl(data_home)
     table = read_source(path, source=str(target))

@@ -1,14 +1,18 @@
 """Reading and writing ``cifar10.jsonl``, the official NARes data file (spec §4).
 
 The reader validates while it loads: a malformed line, a missing key, a wrong list length,
-an unknown corruption name, a duplicate or an architecture outside the space stops it with
-the line number and the key; nothing is skipped silently. It reads the plain file or streams
-it straight out of the release archive ``nares.txz``.
+an unknown corruption name, a duplicate, an architecture outside the space or a physically
+impossible value (an accuracy outside 0..100, a ``training_time`` that is not positive, a
+non-finite number) stops it with the line number and the key; nothing is skipped silently.
+``null`` stays allowed where the format allows it (a missing test value, a NaN loss of a live
+training). It reads the plain file or streams it straight out of the release archive ``nares.txz``.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import logging
 import lzma
 import math
 import os
@@ -28,12 +32,17 @@ from .records import json_object
 from .space import KEYS, N_ARCHS, Arch, archs_by_id, macs_by_id, params_by_id
 from .table import TRAIN_SCALARS, Table, empty_columns, finalize_columns
 
+log = logging.getLogger(__name__)
+
 MEMBER_NAME = "cifar10.jsonl"
 TOP_KEYS = ("arch_id", "arch", "MACs", "Params", "train", "test_best")
 TRAIN_KEYS = ("seed", "gpu_type", "timestamp", "training_time", "best_epoch", *HISTORY_KEYS)
 # The file stores Params/MACs in millions rounded to 2 decimals (spec §1.3); allow that rounding.
 MILLIONS_TOLERANCE = 0.0051
 LEVEL_KEYS = tuple(str(s) for s in SEVERITIES)
+# Accuracies and stable accuracies, in percent (spec §4 "Scale"); losses and LIP have no fixed range.
+PERCENT_HISTORY_KEYS = ("train_acc", "val_acc", "pgd", "pgd_stable", "cw", "cw_stable")
+PERCENT_TEST_KEYS = tuple(key for key in TEST_KEYS if key.endswith(("_acc", "_stable")))
 
 
 @contextmanager
@@ -103,6 +112,11 @@ class _LineParser:
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            found = _non_finite(raw)
+            if found is not None:
+                key, what = found
+                raise self.error(line, key, f"{what}, not a finite number (JSON has no NaN or infinity; "
+                                            "write null where the format allows a missing value)") from None
             raise self.error(line, None, f"malformed JSON ({exc})") from None
         if not isinstance(obj, dict):
             raise self.error(line, None, f"expected a JSON object, got {type(obj).__name__}")
@@ -174,7 +188,10 @@ class _LineParser:
         out["best_epoch"] = best = self._int(line, "train[0].best_epoch", train["best_epoch"])
         if not 0 <= best < (self.epochs or 0):
             raise self.error(line, "train[0].best_epoch", f"{best} is outside 0..{self.epochs - 1}")
-        out["training_time"] = self._number(line, "train[0].training_time", train["training_time"])
+        out["training_time"] = days = self._number(line, "train[0].training_time", train["training_time"])
+        if not days > 0:
+            raise self.error(line, "train[0].training_time",
+                             f"{train['training_time']!r} is not a positive number of GPU days")
         gpu = train["gpu_type"]
         if not isinstance(gpu, str):
             raise self.error(line, "train[0].gpu_type", f"expected a string, got {gpu!r}")
@@ -280,14 +297,107 @@ class _LineParser:
         train_acc = cols["train_acc"]
         fraction = bool(np.nanmax(train_acc) <= 1.0)
         if fraction:
-            cols["train_acc"] = train_acc * 100.0
+            cols["train_acc"] = percent_of_fraction(train_acc)
+        lines = np.array([self.first_line[int(arch_id)] for arch_id in cols["arch_id"]])
         bad = mismatched_counts(cols)
         if bad is not None:
             key, row, message = bad
-            raise self.error(self.first_line[int(cols["arch_id"][row])], key, message)
+            raise self.error(int(lines[row]), key, message)
+        outside = first_outside_percent(cols, lines)
+        if outside is not None:
+            raise self.error(*outside)
+        self._warn_best_epochs(cols, lines)
         meta = {"epochs": self.epochs, "train_acc_stored_as": "fraction" if fraction else "percent",
                 "synthetic": self.synthetic_lines > 0}
         return Table(finalize_columns(cols), meta)
+
+    def _warn_best_epochs(self, cols: Mapping[str, np.ndarray], lines: np.ndarray) -> None:
+        """One warning for the records whose best_epoch is not a maximum of their recorded CW-40.
+
+        The protocol selects the epoch of the best val CW-40 (spec §2.8); a record that disagrees
+        is read as it stands (every metric at its best_epoch), not refused.
+        """
+        cw = cols["cw"]
+        at_best = cw[np.arange(len(cw)), cols["best_epoch"]]
+        bad = np.flatnonzero(at_best < np.fmax.reduce(cw, axis=1))
+        if len(bad):
+            log.warning("%s line %d: best_epoch is not a maximum of the recorded CW-40 (train[0].cw) in %d of "
+                        "%d records (this is the first); their metrics are read at best_epoch as recorded",
+                        self.path, lines[bad].min(), len(bad), len(cw))
+
+
+def percent_of_fraction(fraction: np.ndarray) -> np.ndarray:
+    """``fraction`` × 100, the decimal point moved exactly: 0.0007 gives 0.07, not 0.06999999999999999.
+
+    A product that is within 2 ulp of a value with at most 10 decimals is that value (the file's
+    fractions have 4 decimals); any other product is kept as computed.
+    """
+    product = fraction * 100.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        decimal = np.round(product, 10)
+        return np.where(np.abs(decimal - product) <= 2 * np.spacing(product), decimal, product)
+
+
+def first_outside_percent(cols: Mapping[str, np.ndarray], lines: np.ndarray) -> tuple[int, str, str] | None:
+    """(line, key, message) of the first accuracy in file order outside 0..100, or None.
+
+    ``lines[row]`` is the file line of table row ``row``; a missing value (NaN) is not outside.
+    """
+    found = []
+    for key in (*PERCENT_HISTORY_KEYS, *PERCENT_TEST_KEYS, "corruption_acc"):
+        values = cols[key]
+        with np.errstate(invalid="ignore"):
+            bad = (values < 0) | (values > 100)
+        rows = np.flatnonzero(bad.reshape(len(values), -1).any(axis=1))
+        if len(rows):
+            row = int(rows[np.argmin(lines[rows])])
+            found.append((int(lines[row]), key, row))
+    if not found:
+        return None
+    line, key, row = min(found)
+    values = cols[key][row]
+    with np.errstate(invalid="ignore"):
+        index = np.argwhere((values < 0) | (values > 100))[0] if values.ndim else ()
+    value = float(values[tuple(index)])
+    if key in PERCENT_HISTORY_KEYS:
+        return line, f"train[0].{key}", f"value {int(index[0])} is {value!r}, outside 0..100 (accuracies are percent)"
+    if key == "corruption_acc":
+        name, level = CORRUPTIONS[index[0]], LEVEL_KEYS[index[1]]
+        return line, f"test_best[0].corruptions.{name}.{level}.acc", f"{value!r} is outside 0..100 (percent)"
+    return line, f"test_best[0].{key}", f"{value!r} is outside 0..100 (accuracies are percent)"
+
+
+def _non_finite(raw: bytes) -> tuple[str, str] | None:
+    """(key, what) of the first NaN or infinite number in a line strict JSON refuses, or None.
+
+    Python's own parser reads ``NaN``, ``Infinity`` and overflowing numbers such as ``1e999``
+    (which strict JSON and orjson refuse), so it can say where the bad number is.
+    """
+    try:
+        return _first_non_finite(json.loads(raw), "")
+    except ValueError:
+        return None
+
+
+def _first_non_finite(value: Any, where: str) -> tuple[str, str] | None:
+    if isinstance(value, dict):
+        items = [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, float) and not math.isfinite(item):
+                return where, f"value {i} is {_spelled(item)}"
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return (where, _spelled(value)) if isinstance(value, float) and not math.isfinite(value) else None
+    for key, item in items:
+        found = _first_non_finite(item, key)
+        if found is not None:
+            return found
+    return None
+
+
+def _spelled(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("infinite" if value > 0 else "-infinite")
 
 
 def _is_number(value: Any) -> bool:
@@ -302,9 +412,9 @@ def write_jsonl(table: Table, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     cols = table.columns
-    lists = {name: np.asarray(cols[name]).tolist() for name in cols}
-    archs = archs_by_id()[np.asarray(cols["arch_id"]) - 1].tolist()
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # opened first: a path we cannot write fails at once
+        lists = {name: np.asarray(cols[name]).tolist() for name in cols}
+        archs = archs_by_id()[np.asarray(cols["arch_id"]) - 1].tolist()
         buffer = io.BufferedWriter(fh, buffer_size=1 << 20)
         for row in range(len(table)):
             arch_id = lists["arch_id"][row]

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from . import home
+from ._validation import check_input_file
 from .benchmark import SYNTHETIC_NOTICE, Benchmark
 from .errors import CacheError, DataFormatError
 from .table import Table, load_table, read_fingerprint, save_table, source_fingerprint
@@ -52,8 +53,7 @@ def load_table_from(source: str | Path, *, seed: int = 0, cache: bool = True) ->
             path = path / "cifar10.jsonl"
         else:
             raise DataFormatError("folder holds neither cifar10.jsonl nor a nares-nas table", path=str(path))
-    if not path.exists():
-        raise DataFormatError("no such file", path=str(path))
+    path = check_input_file(path)
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
     return cached_parse(path, home.cache_root() / f"{path.name}-{key}", cache=cache)
 

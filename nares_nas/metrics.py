@@ -33,6 +33,7 @@ CORRUPTIONS: tuple[str, ...] = (
     "zoom_blur",
 )
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
+DERIVED_DIGITS = 12  # significant digits of a derived value: far finer than NARes's 2-4 decimals
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,18 @@ METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 REFERENCE_TEST_METRICS = frozenset(
     name for name, spec in METRICS.items() if spec.is_test and name != "TEST_FGSM_STABLE"
 )
+
+
+def round_derived(values: float | np.ndarray) -> float | np.ndarray:
+    """``values`` (a float or an array) rounded to :data:`DERIVED_DIGITS` significant digits.
+
+    For numbers derived by arithmetic from the table (a mean, a standard deviation): the bits that
+    binary rounding leaves behind go, so a mean that is a short decimal reads as one, in JSON too
+    (77.35, not 77.35000000000001). NaN stays NaN.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    rounded = np.array([float(f"{v:.{DERIVED_DIGITS}g}") for v in array.ravel().tolist()]).reshape(array.shape)
+    return rounded if array.ndim else float(rounded)
 
 
 def resolve_metric(name: str | MetricSpec) -> MetricSpec:
@@ -175,7 +188,7 @@ def compute(
         return np.asarray(columns[spec.column][rows], dtype=np.float64)
     if spec.kind == "corruption":
         acc = columns[spec.column][rows]
-        return acc.reshape(acc.shape[0], -1).mean(axis=1)
+        return round_derived(acc.reshape(acc.shape[0], -1).mean(axis=1))
     history = columns[spec.column][rows]
     n_epochs = history.shape[1]
     if epoch is None:

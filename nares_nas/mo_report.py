@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
+from .metrics import round_derived
 from .pareto import TEST_COUNTERPART, Problem, attainment
 from .report import SYNTHETIC_LABEL, _tex, csv_with_notes, labelled, save_curves
 
@@ -47,7 +48,8 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float, int]:
     values = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
     if not len(values):
         return math.nan, math.nan, 0
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else math.nan, len(values)
+    std = round_derived(values.std(ddof=1)) if len(values) > 1 else math.nan
+    return round_derived(values.mean()), std, len(values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,7 +211,7 @@ def summarize_mo(bench, problem: Problem, results: Mapping[str, Sequence[Any]], 
                      {s: _mean_std([test_problem.score(r.front).hv_regret for r in runs])
                       for s, runs in results.items()}))
     for metric in DEPLOYED_METRICS:
-        values = bench.metric_array(metric)
+        values = bench.metric_by_id(metric)
         rows.append((f"best_{metric}", f"Best {metric} on the found front", False,
                      {s: _mean_std([float(np.max(values[r.front])) if len(r.front) else math.nan for r in runs])
                       for s, runs in results.items()}))

@@ -94,7 +94,7 @@ class ObjectiveTable:
 
     @classmethod
     def from_benchmark(cls, bench, problem: Problem) -> ObjectiveTable:
-        return cls(problem, bench.metric_array("TRAINING_TIME"))
+        return cls(problem, bench.metric_by_id("TRAINING_TIME"))
 
     def value(self, arch_id: int, epochs: int) -> np.ndarray:
         """The raw objective vector (read-only) of ``arch_id`` after its full training (``epochs`` = 1)."""
@@ -410,7 +410,7 @@ def mo_run_config(searcher: Searcher, bench, problem: Problem, *, budget: Budget
     config.update(objective=None, direction=None, objectives=[str(o) for o in problem.objectives],
                   constraints=[str(c) for c in problem.constraints], prefilter=bool(prefilter),
                   objective_sha1=_sha1(problem.values, problem.feasible),
-                  model_sha1=_sha1(problem.values, bench.metric_array("TRAINING_TIME")),
+                  model_sha1=_sha1(problem.values, bench.metric_by_id("TRAINING_TIME")),
                   scoring={key: value for key, value in problem.to_dict().items() if key != "note"})
     return config
 

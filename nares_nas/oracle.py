@@ -147,7 +147,7 @@ class Oracle:
 
 
 class TabularOracle(Oracle):
-    """Answers from a (15626,) value array indexed by arch_id, e.g. ``bench.metric_array``."""
+    """Answers from a (15626,) value array indexed by arch_id, e.g. ``bench.metric_by_id``."""
 
     def __init__(self, values: np.ndarray, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                  budget: int | None = None, source: str = "table",
@@ -165,7 +165,7 @@ class TabularOracle(Oracle):
     def from_benchmark(cls, bench, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
                        budget: int | None = None, reference_test_set: bool = False) -> TabularOracle:
         objective_metric(objective, reference_test_set)
-        return cls(bench.metric_array(objective), objective, maximize, budget, bench.source,
+        return cls(bench.metric_by_id(objective), objective, maximize, budget, bench.source,
                    reference_test_set)
 
     def lookup(self, arch_id: int) -> float:

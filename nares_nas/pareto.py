@@ -312,7 +312,7 @@ class Problem:
         """
         objectives = parse_objectives(objectives, search=search)
         constraints = parse_constraints(constraints, search=search)
-        values = np.stack([bench.metric_array(o.name) for o in objectives], axis=1)
+        values = np.stack([bench.metric_by_id(o.name) for o in objectives], axis=1)
         present = np.zeros(N_ARCHS + 1, dtype=bool)
         present[bench.arch_ids] = True
         present &= ~np.isnan(values).any(axis=1)
@@ -321,7 +321,7 @@ class Problem:
                               f"({', '.join(map(str, objectives))})")
         feasible, free_feasible = present.copy(), present.copy()
         for constraint in constraints:
-            metric = bench.metric_array(constraint.metric)
+            metric = bench.metric_by_id(constraint.metric)
             holds = constraint.holds(metric)
             if not (holds & present).any():
                 known = metric[present & ~np.isnan(metric)]

@@ -26,7 +26,7 @@ import numpy as np
 
 from .benchmark import Benchmark
 from .errors import ConfigError
-from .metrics import higher_is_better, resolve_metric
+from .metrics import higher_is_better, resolve_metric, round_derived
 from .oracle import Trajectory
 from .space import Arch
 
@@ -71,7 +71,7 @@ PRESETS: tuple[str, ...] = ("default", "reference", "fast")
 
 
 def _std(values: np.ndarray, ddof: int) -> float:
-    return float(np.std(values, ddof=ddof)) if len(values) > ddof else math.nan
+    return round_derived(np.std(values, ddof=ddof)) if len(values) > ddof else math.nan
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +116,7 @@ class Table2:
     def data_line(self) -> str:
         """The data source, with the synthetic label where it applies."""
         if self.published:
-            return "PUBLISHED reference values (NARes README Table 2, spec §5.7), not computed by nares-nas"
+            return "PUBLISHED reference values (NARes README Table 2, docs/protocol.md §5.7), not computed by nares-nas"
         return f"{SYNTHETIC_LABEL} (source: {self.source})" if self.synthetic else f"NARes ({self.source})"
 
     @property
@@ -140,7 +140,7 @@ class Table2:
             )
             if self.optimal_mode == "per-metric":
                 lines.append(f"Optimal: per-metric best over all {self.n_archs} architectures of the table "
-                             "(spec §7), each metric maximised separately (losses minimised).")
+                             "(docs/protocol.md §7), each metric maximised separately (losses minimised).")
             else:
                 arch = Arch.from_id(self.optimal_arch_id)
                 lines.append(f"Optimal: every metric of the single best-{self.objective} architecture "
@@ -349,17 +349,17 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
         for metric in metrics:
             values = bench.metrics(ids, metric)
             values = values[~np.isnan(values)]  # a record without this metric (e.g. no corruptions)
-            mean = float(values.mean()) if len(values) else math.nan
+            mean = round_derived(values.mean()) if len(values) else math.nan
             rows.append((metric, name, mean, _std(values, ddof), len(values)))
     queries = {name: (min(map(len, runs)), float(np.median([len(t) for t in runs])), max(map(len, runs)))
                for name, runs in results.items()}
 
     arch_id = None
     if optimal == "per-metric":
-        values = {m: bench.metrics(None, m) for m in metrics}
+        values = {m: bench.metric_by_row(m) for m in metrics}
         opt = {m: float(np.nanmax(v) if higher_is_better(m) else np.nanmin(v)) for m, v in values.items()}
     else:
-        obj = bench.metrics(None, objective)
+        obj = bench.metric_by_row(objective)
         score = np.where(np.isnan(obj), -np.inf, obj if maximize else -obj)
         arch_id = int(bench.arch_ids[int(np.argmax(score))])  # argmax: first = lowest arch_id among ties
         opt = {m: bench.metric(arch_id, m) for m in metrics}

@@ -27,7 +27,7 @@ from .metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: built by the parser that refuses impossible values and shifts train_acc exactly
 TRAIN_SCALARS: tuple[str, ...] = ("seed", "gpu_type", "timestamp", "training_time", "best_epoch")
 SCALAR_COLUMNS: tuple[str, ...] = ("arch_id", "MACs", "Params", *TRAIN_SCALARS, *TEST_KEYS)
 COLUMNS: tuple[str, ...] = (

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nares_nas import load
-from nares_nas.errors import InvalidArchError, UnknownArchError
+from nares_nas.errors import ConfigError, InvalidArchError, UnknownArchError
 
 
 @pytest.fixture
@@ -40,6 +40,24 @@ def test_array_entry_points_refuse_rows_and_ids_outside_the_space(bench):
     with pytest.raises(InvalidArchError, match="1..15625"):
         bench.metrics(np.array([441, 15626]), "VAL_PGD_ACC")
     assert bench.metrics(np.array([[5, 10, 5, 10, 5, 10]]), "VAL_PGD_ACC")[0] == bench.metric(441, "VAL_PGD_ACC")
+
+
+def test_by_id_and_by_row_say_how_they_are_indexed(bench, small_records):
+    expected = {r["arch_id"]: r["train"][0]["pgd"][r["train"][0]["best_epoch"]] for r in small_records}
+    by_id = bench.metric_by_id("VAL_PGD_ACC")
+    assert by_id.shape == (15626,) and np.isnan(by_id[0]) and np.isnan(by_id[3])  # no arch 0; arch 3 not held
+    assert {arch_id: by_id[arch_id] for arch_id in expected} == expected
+    assert bench.arch_ids.tolist() == [1, 2, 441, 5000, 15625]
+    assert bench.metric_by_row("VAL_PGD_ACC").tolist() == [expected[a] for a in (1, 2, 441, 5000, 15625)]
+    with pytest.raises(ConfigError, match=r"metric_by_id\('VAL_PGD_ACC'\) \(indexed by arch_id\) or metric_by_row"):
+        bench.metrics(None, "VAL_PGD_ACC")
+
+
+def test_in_the_complete_table_row_441_is_arch_442():
+    full = load("synthetic")
+    assert full.metric_by_id("TEST_AA_ACC")[441] == full.query(441).metric("TEST_AA_ACC")
+    assert full.metric_by_row("TEST_AA_ACC")[441] == full.query(442).metric("TEST_AA_ACC")
+    assert full.query(441).metric("TEST_AA_ACC") != full.query(442).metric("TEST_AA_ACC")
 
 
 def test_a_valid_arch_the_table_lacks_is_unknown(bench):

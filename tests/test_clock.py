@@ -123,6 +123,8 @@ def test_bad_input_is_named():
         simulate([Proposal(1)], {1: 1}, budget=Budget(cost=0.3))
     with pytest.raises(ConfigError, match="max_cost"):
         Budget(cost=-1.0)
+    with pytest.raises(ConfigError, match=r"max_time \(simulated days\) must be finite \(a limit\), got inf"):
+        Budget(time=float("inf"))
 
 
 def test_a_blocking_searcher_keeps_one_evaluation_in_flight():

@@ -21,7 +21,7 @@ SEARCHERS = [
 
 
 def _today(searcher, bench, budget, seed, maximize=True):
-    oracle = TabularOracle(bench.metric_array("VAL_PGD_ACC"), "VAL_PGD_ACC", maximize, searcher.query_cap(budget))
+    oracle = TabularOracle(bench.metric_by_id("VAL_PGD_ACC"), "VAL_PGD_ACC", maximize, searcher.query_cap(budget))
     return type(searcher)(**searcher.get_params()).run(SPACE, oracle, budget, np.random.default_rng(seed))
 
 
@@ -89,14 +89,14 @@ def test_random_search_on_eight_workers_finishes_sooner_at_the_same_cost(model):
 
 
 def test_a_cost_budget_is_never_exceeded_and_is_spent(bench, model):
-    cap, dearest = 60.0, float(np.nanmax(bench.metric_array("TRAINING_TIME")))
+    cap, dearest = 60.0, float(np.nanmax(bench.metric_by_id("TRAINING_TIME")))
     for searcher in (RandomSearch(), RegularizedEvolution(), LocalSearch()):
         run = simulate(searcher, model, [2], budget=Budget(cost=cap), workers=3)[0]
         assert run.stopped and cap - dearest < run.cost_days <= cap
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["--algo", "random_search", "--workers", "0"], "workers must be a positive integer, got 0"),
+    (["--algo", "random_search", "--workers", "0"], "argument --workers: expected a positive integer, got '0'"),
     (["--algo", "random_search", "--max-cost", "0.01"],
      "the budget buys no evaluation: max_cost 0.01 GPU-days does not pay the first proposal"),
     (["--algo", "asha", "--objective", "TRAINING_TIME", "--max-cost"],

@@ -17,7 +17,7 @@ from nares_nas.space import N_ARCHS
 @pytest.fixture(scope="module")
 def full_cost(bench):
     """GPU-days of one full training at the stand-in's mean training_time."""
-    return float(np.nanmean(bench.metric_array("TRAINING_TIME")[1:]))
+    return float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
 
 
 def both(searcher, table, seeds, **options):
@@ -78,7 +78,7 @@ def first_arch(budget: int = 5) -> int:
 def test_the_same_errors(bench, model, compiled):
     with pytest.raises(ConfigError, match="the budget buys no evaluation: max_cost 1e-06 GPU-days"):
         simulate(Asha(), model, [0], budget=Budget(cost=1e-6), compiled=compiled)
-    values, times = model.arrays()[0], bench.metric_array("TRAINING_TIME")
+    values, times = model.arrays()[0], bench.metric_by_id("TRAINING_TIME")
     unknown = values.copy()
     unknown[first_arch()] = np.nan
     with pytest.raises(UnknownArchError, match=f"arch_id {first_arch()}"):

@@ -69,7 +69,7 @@ def test_cost_table_and_budget_lines():
     assert row["gpu_days_std"] == pytest.approx(np.std([4.0, 2.0], ddof=1))
     assert row["evaluations_by_epochs"] == "1: 0.5; 4: 1.0" and row["full_trainings_mean"] == 1.0
     bench = nares_nas.load("synthetic")
-    mean = float(np.nanmean(bench.metric_array("TRAINING_TIME")[1:]))
+    mean = float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
     assert mean_training_days(bench) == pytest.approx(mean) and equal_cost(bench) == pytest.approx(500 * mean)
     note = budget_note(Budget(cost=equal_cost(bench)), bench, 8)
     assert "(= 500 full trainings at the table's mean training_time" in note and "8 simulated workers" in note

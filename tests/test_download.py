@@ -231,6 +231,13 @@ def test_refused_connection_names_url_and_cause(tmp_path):
     assert info.value.status is None
 
 
+@pytest.mark.parametrize("url", ["ftp//bad", "ftp://example.org/nares.txz", "http:///nares.txz", "nares.txz"])
+def test_a_url_we_cannot_fetch_is_refused_before_anything_is_made(url, tmp_path):
+    with pytest.raises(ConfigError, match="the URL must be an http://, https:// or file:// address"):
+        download(url, tmp_path / "downloads" / "nares.txz", progress=False)
+    assert not (tmp_path / "downloads").exists()
+
+
 def test_checksum_mismatch_raises_and_leaves_no_dest(server, tmp_path):
     dest = tmp_path / "nares.txz"
     wrong = hashlib.sha256(b"something else").hexdigest()

@@ -48,13 +48,13 @@ def test_benchmark_fidelity_values(bench):
             assert bench.metric(arch_id, "VAL_PGD_ACC", epochs=e) == VAL_PGD[arch_id][e - 1]
             assert bench.metric(arch_id, "BEST_EPOCH", epochs=e) == SELECTED[arch_id][e - 1]
     # at e = E exactly the table's value, through every entry point
-    np.testing.assert_array_equal(matrix[:, -1], bench.metric_array("VAL_PGD_ACC"))
-    np.testing.assert_array_equal(bench.metric_array("VAL_CW_ACC", epochs=EPOCHS), bench.metric_array("VAL_CW_ACC"))
+    np.testing.assert_array_equal(matrix[:, -1], bench.metric_by_id("VAL_PGD_ACC"))
+    np.testing.assert_array_equal(bench.metric_by_id("VAL_CW_ACC", epochs=EPOCHS), bench.metric_by_id("VAL_CW_ACC"))
     for e in range(1, EPOCHS + 1):
         expected = [VAL_PGD[a][e - 1] for a in ARCH_IDS]
-        assert bench.metrics(None, "VAL_PGD_ACC", epochs=e).tolist() == expected
+        assert bench.metric_by_row("VAL_PGD_ACC", epochs=e).tolist() == expected
         assert bench.metrics([4, 1], "VAL_PGD_ACC", epochs=e).tolist() == [expected[3], expected[0]]
-        assert bench.metric_array("VAL_PGD_ACC", epochs=e)[list(ARCH_IDS)].tolist() == expected
+        assert bench.metric_by_id("VAL_PGD_ACC", epochs=e)[list(ARCH_IDS)].tolist() == expected
         np.testing.assert_array_equal(fidelity_values(bench.table.columns, "VAL_CW_ACC", e),
                                       fidelity_matrix(bench.table.columns, "VAL_CW_ACC")[:, e - 1])
 
@@ -69,9 +69,9 @@ def test_fidelity_bad_input(bench):
     with pytest.raises(ConfigError, match=r"epochs must be an integer in 1\.\.6, got 0"):
         bench.metric(1, "VAL_PGD_ACC", epochs=0)
     with pytest.raises(ConfigError, match="got 7"):
-        bench.metric_array("VAL_PGD_ACC", epochs=7)
+        bench.metric_by_id("VAL_PGD_ACC", epochs=7)
     with pytest.raises(ConfigError, match="got 2.0"):
-        bench.metrics(None, "VAL_PGD_ACC", epochs=2.0)
+        bench.metric_by_row("VAL_PGD_ACC", epochs=2.0)
     with pytest.raises(ConfigError, match="not both"):
         bench.metric(1, "VAL_PGD_ACC", epoch=2, epochs=3)
     for name in ("TEST_AA_ACC", "TRAINING_TIME", "TEST_CORRUPT_ACC"):
@@ -129,7 +129,7 @@ def test_evaluation_model_bad_input(bench):
         model.value(5, 3)
     with pytest.raises(UnknownArchError, match="arch_id 5.*live mode"):
         model.cost_ticks(5, 3)
-    times = bench.metric_array("TRAINING_TIME").copy()
+    times = bench.metric_by_id("TRAINING_TIME").copy()
     times[2] = np.nan
     with pytest.raises(UnknownArchError, match="arch_id 2.*no training_time"):
         EvaluationModel(bench.fidelity_matrix("VAL_PGD_ACC"), times).cost(2, 3)

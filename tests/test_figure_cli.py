@@ -94,7 +94,7 @@ def test_binned_quantities_and_against(jsonl, tmp_path, capsys):
     groups = read(out / "fig4_groups.csv")
     macs = groups[groups["variable"] == "MACS"]
     assert macs["group"].tolist() == [1, 2, 3, 4] and macs["n"].tolist() == [10, 10, 10, 10]
-    values = np.sort(bench.metrics(None, "MACS"))
+    values = np.sort(bench.metric_by_row("MACS"))
     assert macs["group_low"].iloc[0] == values[0] and macs["group_high"].iloc[-1] == values[-1]
     assert macs["group_high"].iloc[1] == pytest.approx(np.percentile(values, 50))
     assert groups[groups["variable"] == "D1"]["group_low"].isna().all()

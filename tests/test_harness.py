@@ -106,7 +106,8 @@ def test_name_resolution_and_minimising(values):
     (dict(budget=0), ConfigError, "budget"),
     (dict(objective="TEST_AA_ACC"), MetricError, "test set"),
     (dict(seeds=[1, 1]), ConfigError, "distinct"),
-    (dict(seeds=[-1]), ConfigError, "non-negative"),
+    (dict(seeds=[-1]), ConfigError, r"seed must be an integer in 0\.\.9223372036854775807, got -1"),
+    (dict(seeds=[2**63]), ConfigError, "seed must be an integer in 0"),
     (dict(n_jobs=0), ConfigError, "n_jobs"),
 ])
 def test_bad_arguments_are_refused(values, kwargs, error, match):
@@ -136,7 +137,7 @@ def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
         rows = list(csv.DictReader(handle))
     assert tuple(rows[0]) == SUMMARY_COLUMNS
     assert [int(r["seed"]) for r in rows] == [3, 4, 5, 6, 7]
-    expected = run_search(RegularizedEvolution(population_size=10), bench.metric_array("VAL_PGD_ACC"),
+    expected = run_search(RegularizedEvolution(population_size=10), bench.metric_by_id("VAL_PGD_ACC"),
                           seeds=range(3, 8), budget=60)
     for row, traj in zip(rows, expected):
         assert row["searcher"] == "regularized_evolution" and int(row["queries"]) == 60
@@ -403,7 +404,7 @@ def test_threads_and_jobs_are_free_on_resume(tmp_path, bench):
     run_to_dir(out, Bananas(**TINY, num_threads=1), bench, seeds=range(2), budget=20)
     resumed = run_to_dir(out, Bananas(**TINY, num_threads=2), bench, seeds=range(4), budget=20, n_jobs=2,
                          resume=True)
-    alone = run_search(Bananas(**TINY), bench.metric_array("VAL_PGD_ACC"), seeds=range(4), budget=20)
+    alone = run_search(Bananas(**TINY), bench.metric_by_id("VAL_PGD_ACC"), seeds=range(4), budget=20)
     assert same([r.trajectory for r in resumed], alone)
     first, last = (json.loads((out / "runs" / f"seed_{s:05d}.json").read_text()) for s in (0, 3))
     assert first["execution"]["params"] == {"device": "cpu", "lockstep_runs": 2, "num_threads": 1}
@@ -415,7 +416,7 @@ def test_threads_and_jobs_are_free_on_resume(tmp_path, bench):
 
 def _config_before_the_split(searcher, bench, budget):
     """config.json exactly as nares-nas wrote it before execution parameters were set apart."""
-    values = bench.metric_array("VAL_PGD_ACC")
+    values = bench.metric_by_id("VAL_PGD_ACC")
     return {"searcher": "bananas", "class": "nares_nas.searchers._bananas:Bananas",
             "params": json.loads(json.dumps(searcher.get_params())), "budget": budget,
             "objective": "VAL_PGD_ACC", "direction": "max", "data": bench.source, "synthetic": bench.synthetic,
@@ -434,7 +435,7 @@ def test_a_folder_written_before_the_split_still_resumes(tmp_path, bench):
         path.write_text(json.dumps(obj))
     (out / "config.json").write_text(json.dumps(_config_before_the_split(old, bench, 20), indent=2))
     resumed = run_to_dir(out, Bananas(**TINY, num_threads=2), bench, seeds=range(4), budget=20, resume=True)
-    alone = run_search(Bananas(**TINY), bench.metric_array("VAL_PGD_ACC"), seeds=range(4), budget=20)
+    alone = run_search(Bananas(**TINY), bench.metric_by_id("VAL_PGD_ACC"), seeds=range(4), budget=20)
     assert same([r.trajectory for r in resumed], alone)
     with pytest.raises(ConfigError, match=r"lockstep_runs: 2 there, 8 now"):
         run_to_dir(out, Bananas(**{**TINY, "lockstep_runs": 8}), bench, seeds=range(4), budget=20, resume=True)

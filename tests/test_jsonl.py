@@ -99,6 +99,24 @@ def _broken(tmp_path, records, line_no, mutate):
     (lambda r: r.__setitem__("test_best", None), "test_best", "must not be null"),
     (lambda r: r["train"][0].__setitem__("best_epoch", 100), "train[0].best_epoch", "outside 0..99"),
     (lambda r: r["train"][0].__setitem__("timestamp", "2023/01/02"), "train[0].timestamp", "YYYY-MM-DD"),
+    # physically impossible values: accuracies are percent, training_time is positive GPU days
+    (lambda r: r["train"][0]["pgd"].__setitem__(5, 100.5), "train[0].pgd", r"value 5 is 100\.5, outside 0\.\.100"),
+    (lambda r: r["train"][0]["cw_stable"].__setitem__(0, -0.5), "train[0].cw_stable", r"value 0 is -0\.5, outside"),
+    (lambda r: r["train"][0]["train_acc"].__setitem__(9, -0.01), "train[0].train_acc", r"value 9 is -1\.0, outside"),
+    (lambda r: r["test_best"][0].__setitem__("Linf_aa_acc", 101), "test_best[0].Linf_aa_acc",
+     r"101\.0 is outside 0\.\.100"),
+    (lambda r: r["test_best"][0]["corruptions"]["fog"]["3"].__setitem__("acc", 120.0),
+     "test_best[0].corruptions.fog.3.acc", r"120\.0 is outside 0\.\.100"),
+    (lambda r: r["train"][0].__setitem__("training_time", -1), "train[0].training_time",
+     "-1 is not a positive number of GPU days"),
+    (lambda r: r["train"][0].__setitem__("training_time", 0.0), "train[0].training_time", "0.0 is not a positive"),
+    # json.dumps writes NaN and Infinity, which JSON does not have
+    (lambda r: r["train"][0]["pgd"].__setitem__(7, float("nan")), "train[0].pgd",
+     "value 7 is NaN, not a finite number"),
+    (lambda r: r["test_best"][0].__setitem__("Linf_pgd_lip", float("-inf")), "test_best[0].Linf_pgd_lip",
+     "-infinite, not a finite number"),
+    (lambda r: r["test_best"][0]["corruptions"]["snow"]["5"].__setitem__("loss", float("nan")),
+     "test_best[0].corruptions.snow.5.loss", "NaN, not a finite number"),
 ])
 def test_malformed_records_name_line_and_key(tmp_path, small_records, mutate, key, fragment):
     path = _broken(tmp_path, small_records, 3, mutate)
@@ -107,6 +125,60 @@ def test_malformed_records_name_line_and_key(tmp_path, small_records, mutate, ke
     assert info.value.line == 3
     assert info.value.key == key
     assert f"{path} line 3" in str(info.value) and f'key "{key}"' in str(info.value)
+
+
+def test_an_overflowing_number_is_named_like_infinity(tmp_path, small_records):
+    path = write_lines(tmp_path / "bad.jsonl", small_records)
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace('"training_time": 0.25', '"training_time": 1e999')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r'line 2: key "train\[0\]\.training_time": infinite, not a finite'):
+        read_source(path)
+
+
+def test_the_first_impossible_value_in_file_order_is_reported(tmp_path, small_records):
+    records = copy.deepcopy(small_records[::-1])  # file order 15625, 5000, 441, 2, 1: not the table's order
+    records[3]["train"][0]["pgd"][0] = 101.0
+    records[1]["test_best"][0]["Linf_cw_acc"] = -3.0
+    with pytest.raises(DataFormatError, match='line 2: key "test_best\\[0\\].Linf_cw_acc": -3.0 is outside'):
+        read_source(write_lines(tmp_path / "bad.jsonl", records))
+
+
+def test_null_where_the_format_allows_it_is_not_an_error(tmp_path):
+    rec = make_record(441)
+    rec["test_best"][0].update(Linf_aa_acc=None, test_loss=None)  # a partial live record's test_best
+    rec["train"][0]["pgd_loss"][3] = None  # a NaN loss of a live training, written as null
+    table = read_source(write_lines(tmp_path / "nulls.jsonl", [rec]))
+    assert np.isnan(table.columns["Linf_aa_acc"][0]) and np.isnan(table.columns["test_loss"][0])
+    assert np.isnan(table.columns["pgd_loss"][0, 3])
+    assert table.columns["pgd_loss"][0, 4] == rec["train"][0]["pgd_loss"][4]
+
+
+def test_best_epoch_off_the_cw_maximum_gets_one_warning(tmp_path, small_records, caplog):
+    records = copy.deepcopy(small_records)
+    for line in (2, 4):  # best_epoch moved off the maximum of the recorded CW-40 on lines 2 and 4
+        train = records[line - 1]["train"][0]
+        train["best_epoch"] = (train["best_epoch"] + 1) % len(train["cw"])
+    tie = records[2]["train"][0]  # line 3: a later epoch tying the maximum is still a maximum
+    tie["cw"][(tie["best_epoch"] + 1) % len(tie["cw"])] = tie["cw"][tie["best_epoch"]]
+    tie["best_epoch"] = (tie["best_epoch"] + 1) % len(tie["cw"])
+    path = write_lines(tmp_path / "off.jsonl", records)
+    with caplog.at_level("WARNING", logger="nares_nas.jsonl"):
+        table = read_source(path)
+    assert len(table) == 5  # read, not refused
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert f"{path} line 2: best_epoch is not a maximum of the recorded CW-40" in message
+    assert "in 2 of 5 records" in message
+    # read as recorded: the metrics come from the stated best_epoch
+    train = records[3]["train"][0]
+    assert table.columns["best_epoch"][3] == train["best_epoch"]
+
+
+def test_consistent_best_epochs_give_no_warning(small_jsonl, caplog):
+    with caplog.at_level("WARNING", logger="nares_nas.jsonl"):
+        read_source(small_jsonl)
+    assert caplog.records == []
 
 
 def test_malformed_json_line(tmp_path, small_records):

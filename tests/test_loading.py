@@ -8,6 +8,7 @@ import pytest
 from conftest import make_txz, whole_space_records, write_lines
 
 from nares_nas import home, load
+from nares_nas.cli import main
 from nares_nas.errors import CacheError, DataFormatError, UnknownArchError
 from nares_nas.importing import import_data
 from nares_nas.jsonl import read_source
@@ -66,6 +67,22 @@ def test_corrupt_cache_is_detected_reported_and_rebuilt(small_jsonl, fresh_home,
     assert load_table(cache).arch_ids.tolist() == [1, 2, 441, 5000, 15625]
 
 
+def test_a_cache_of_an_older_format_is_rebuilt_with_todays_checks(small_jsonl, fresh_home, caplog):
+    load(small_jsonl)
+    cache = _cache_dir()
+    meta = json.loads((cache / "meta.json").read_text())
+    (cache / "meta.json").write_text(json.dumps(dict(meta, format=1)))  # as an older nares-nas left it
+    # the source as it was imported by that version: same size and mtime, a training_time it let through
+    stat = small_jsonl.stat()
+    lines = small_jsonl.read_text().splitlines()
+    lines[2] = lines[2].replace('"training_time": 0.25', '"training_time": -1.0')
+    small_jsonl.write_text("\n".join(lines) + "\n")
+    os.utime(small_jsonl, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with caplog.at_level("WARNING"), pytest.raises(DataFormatError, match=r'line 3: key "train\[0\]\.training_time"'):
+        load(small_jsonl)
+    assert "cache format 1, expected 2" in caplog.text
+
+
 def test_save_is_atomic_and_leaves_no_temporaries(tmp_path, small_jsonl):
     table = read_source(small_jsonl)
     out = tmp_path / "out"
@@ -96,6 +113,16 @@ def test_to_frame(small_jsonl):
 def test_import_requires_the_whole_space(small_jsonl, fresh_home):
     with pytest.raises(DataFormatError, match="expected all 15,625 architectures, found 5"):
         import_data(small_jsonl)
+    assert not home.has_imported()
+
+
+def test_import_refuses_a_negative_training_time_with_file_line_and_key(tmp_path, small_records, fresh_home, capsys):
+    small_records[3]["train"][0]["training_time"] = -1
+    bad = write_lines(tmp_path / "cifar10.jsonl", small_records)
+    assert main(["data", "import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f'nares-nas data: error: {bad} line 4: key "train[0].training_time": '
+                   "-1 is not a positive number of GPU days\n")
     assert not home.has_imported()
 
 

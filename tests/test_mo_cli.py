@@ -27,7 +27,7 @@ def test_pareto_json_is_the_brute_force_front_best_first(bench, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["synthetic"] is True and "SYNTHETIC" in out["label"]
     assert out["reference_point"] == [1.1, 1.1]
-    acc, macs = bench.metric_array("VAL_PGD_ACC")[1:], bench.metric_array("MACS")[1:]
+    acc, macs = bench.metric_by_id("VAL_PGD_ACC")[1:], bench.metric_by_id("MACS")[1:]
     ids = [row["arch_id"] for row in out["front"]]
     assert sorted(ids) == brute_front(acc, macs)
     values = [row["objectives"]["VAL_PGD_ACC"] for row in out["front"]]
@@ -46,7 +46,7 @@ def test_pareto_text_with_a_constraint_and_a_test_metric(bench, capsys):
     header = out[4].split("\t")
     assert header == ["arch_id", "D1", "W1", "D2", "W2", "D3", "W3", "TEST_PGD_ACC", "PARAMS"]
     rows = [line.split("\t") for line in out[5:]]
-    macs = bench.metric_array("MACS")
+    macs = bench.metric_by_id("MACS")
     assert rows and all(macs[int(r[0])] <= 1e10 for r in rows)
 
 

@@ -46,10 +46,10 @@ class TinyMORandom(Searcher):
 def test_a_run_charges_training_time_and_records_raw_vectors(bench):
     (run,) = run_mo_search(TinyMORandom(), bench, OBJECTIVES, seeds=[3], budget=50)
     assert run.queries == 50 and run.values.shape == (50, 2)
-    acc, macs = bench.metric_array("VAL_PGD_ACC"), bench.metric_array("MACS")
+    acc, macs = bench.metric_by_id("VAL_PGD_ACC"), bench.metric_by_id("MACS")
     assert run.values[:, 0].tolist() == acc[run.arch_ids].tolist()
     assert run.values[:, 1].tolist() == macs[run.arch_ids].tolist()
-    days = bench.metric_array("TRAINING_TIME")[run.arch_ids]
+    days = bench.metric_by_id("TRAINING_TIME")[run.arch_ids]
     assert run.clock["gpu_days"] == pytest.approx(days.sum())
     assert run.clock["sim_days"] == pytest.approx(days.sum())  # one worker
     assert run.clock["evaluations"]["value"][0] == run.values[0].tolist()
@@ -65,7 +65,7 @@ def test_the_searcher_is_told_signed_scores_and_minus_inf_when_infeasible(bench)
     (run,) = run_mo_search(TinyMORandom(), bench, OBJECTIVES, ["VAL_PGD_ACC>=36.5"], seeds=[0], budget=40)
     (heard,) = TinyMORandom.told.values()
     assert [r.arch_id for r in heard] == run.arch_ids.tolist()
-    acc, macs = bench.metric_array("VAL_PGD_ACC"), bench.metric_array("MACS")
+    acc, macs = bench.metric_by_id("VAL_PGD_ACC"), bench.metric_by_id("MACS")
     for result in heard:
         if acc[result.arch_id] >= 36.5:
             assert result.score.tolist() == [acc[result.arch_id], -macs[result.arch_id]]
@@ -78,10 +78,10 @@ def test_the_searcher_is_told_signed_scores_and_minus_inf_when_infeasible(bench)
 def test_prefilter_answers_macs_constraints_for_free(bench):
     TinyMORandom.told.clear()
     (run,) = run_mo_search(TinyMORandom(), bench, OBJECTIVES, ["MACS<=1e10"], seeds=[1], budget=30, prefilter=True)
-    macs = bench.metric_array("MACS")
+    macs = bench.metric_by_id("MACS")
     assert run.queries == 30 and (macs[run.arch_ids] <= 1e10).all() and run.feasible.all()
     assert run.rejected_free > 0
-    assert run.clock["gpu_days"] == pytest.approx(bench.metric_array("TRAINING_TIME")[run.arch_ids].sum())
+    assert run.clock["gpu_days"] == pytest.approx(bench.metric_by_id("TRAINING_TIME")[run.arch_ids].sum())
     (heard,) = TinyMORandom.told.values()
     rejected = [r for r in heard if np.isneginf(r.score).all()]
     assert len(rejected) == run.rejected_free and all(macs[r.arch_id] > 1e10 for r in rejected)
@@ -141,7 +141,7 @@ def test_the_table_refuses_fidelities_and_pickles(bench):
         table.value(7, 2)
     clone = pickle.loads(pickle.dumps(table))
     assert clone.cost_ticks(7, 1) == table.cost_ticks(7, 1) == round(
-        bench.metric_array("TRAINING_TIME")[7] * 86_400)
+        bench.metric_by_id("TRAINING_TIME")[7] * 86_400)
 
 
 def test_run_folders_round_trip_and_resume(bench, tmp_path):

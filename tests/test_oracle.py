@@ -82,7 +82,7 @@ def test_the_live_oracle_inherits_the_check(tmp_path, values):
         source = "toy"
         synthetic = False
 
-        def metric_array(self, name):
+        def metric_by_id(self, name):
             return values
 
     def trainer(*args, **kwargs):

@@ -30,7 +30,7 @@ class FakeBench:
                 array[arch_id] = value
             self._arrays[name] = array
 
-    def metric_array(self, name: str) -> np.ndarray:
+    def metric_by_id(self, name: str) -> np.ndarray:
         return self._arrays[name]
 
 
@@ -292,7 +292,7 @@ def stand_in():
 
 def test_the_stand_ins_front_against_a_sweep(stand_in):
     problem = Problem.from_benchmark(stand_in, "VAL_PGD_ACC:max,MACS:min")
-    acc, macs = stand_in.metric_array("VAL_PGD_ACC")[1:], stand_in.metric_array("MACS")[1:]
+    acc, macs = stand_in.metric_by_id("VAL_PGD_ACC")[1:], stand_in.metric_by_id("MACS")[1:]
     # a sweep from the best accuracy down: an accuracy's cheapest archs are on the front iff they are
     # cheaper than every arch of a better accuracy (equal vectors all on it)
     order = np.lexsort((macs, -acc))

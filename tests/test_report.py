@@ -41,12 +41,13 @@ VALUES = {
 CORRUPT = [70.0, 71.0, 72.0, 73.0, 74.0, 75.0]
 
 
-def make_bench(synthetic: bool, missing: tuple[str, int] | None = None) -> Benchmark:
-    """The hand-made table; ``missing`` = (column, arch_id) leaves one value out (NaN)."""
+def make_bench(synthetic: bool, missing: tuple[str, int] | None = None, **changed: list[float]) -> Benchmark:
+    """The hand-made table; ``missing`` = (column, arch_id) leaves one value out (NaN); ``changed``
+    replaces columns of :data:`VALUES`."""
     cols = empty_columns(len(IDS), epochs=2)
     cols["arch_id"][:] = IDS
     cols["best_epoch"][:] = 1
-    for key, values in VALUES.items():
+    for key, values in {**VALUES, **changed}.items():
         if cols[key].ndim == 2:
             cols[key][:, 0] = 0.0  # epoch 0 must not be read: metrics are at best_epoch
             cols[key][:, 1] = values
@@ -93,6 +94,16 @@ def test_means_and_stds_are_exact(bench):
     assert math.isnan(f.loc[("VAL_PGD_ACC", "c"), "std"])
     assert list(t.metrics) == list(TABLE2_METRICS) and t.searchers == ("a", "b", "c")
     assert t.queries["a"] == (2, 2.0, 3) and t.runs == {"a": 3, "b": 3, "c": 1}
+
+
+def test_json_means_and_stds_carry_no_float_artefacts():
+    # searcher a's best archs are 3, 6, 3: TEST_CLEAN_ACC 86.0, 86.03, 86.0, whose mean is 86.01
+    # (numpy's is 86.00999999999999) and whose std (ddof=1) is sqrt(0.0003)
+    clean = [80.0, 81.0, 86.0, 83.0, 84.0, 86.03]
+    data = json.loads(json.dumps(summarize(make_bench(False, test_clean_acc=clean), RESULTS).to_dict()))
+    cell = data["searchers"]["a"]["metrics"]["TEST_CLEAN_ACC"]
+    assert cell["mean"] == 86.01
+    assert cell["std"] == pytest.approx(math.sqrt(0.0003), rel=1e-11)
 
 
 def test_ddof_zero(bench):

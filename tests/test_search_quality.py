@@ -18,7 +18,7 @@ def _mean_best(searcher, values, n_jobs=1):
 
 @pytest.fixture(scope="module")
 def values():
-    return nares_nas.load("synthetic").metric_array("VAL_PGD_ACC")
+    return nares_nas.load("synthetic").metric_by_id("VAL_PGD_ACC")
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def bench(table):
 @pytest.fixture(scope="module")
 def val_pgd(bench):
     """VAL_PGD_ACC indexed by arch_id, as a plain list for the pure-Python searches."""
-    return bench.metric_array("VAL_PGD_ACC").tolist()
+    return bench.metric_by_id("VAL_PGD_ACC").tolist()
 
 
 def random_search_best(values: np.ndarray, seed: int) -> int:
@@ -140,11 +140,11 @@ def test_values_sit_on_the_measurement_grain(table):
 # --------------------------------------------------------------------------- Table 2 calibration
 @pytest.mark.parametrize("metric", sorted(OPTIMAL))
 def test_maximum_is_table2_optimal(bench, metric):
-    assert abs(np.max(bench.metrics(None, metric)) - OPTIMAL[metric]) <= 0.05
+    assert abs(np.max(bench.metric_by_row(metric)) - OPTIMAL[metric]) <= 0.05
 
 
 def test_random_search_matches_table2(bench):
-    values = bench.metric_array("VAL_PGD_ACC")
+    values = bench.metric_by_id("VAL_PGD_ACC")
     best = np.array([values[random_search_best(values, seed)] for seed in range(400)])
     assert abs(best.mean() - 38.18) <= 0.1
     assert abs(best.std(ddof=1) - 0.22) <= 0.1
@@ -152,10 +152,10 @@ def test_random_search_matches_table2(bench):
 
 def test_random_search_picks_have_table2_like_other_metrics(bench):
     """The best-by-VAL_PGD arch of each run scores close to Table 2's RS column elsewhere."""
-    values = bench.metric_array("VAL_PGD_ACC")
+    values = bench.metric_by_id("VAL_PGD_ACC")
     picks = np.array([random_search_best(values, seed) for seed in range(400)])
     for metric, published in RANDOM_SEARCH.items():
-        assert abs(bench.metric_array(metric)[picks].mean() - published) <= 0.35, metric
+        assert abs(bench.metric_by_id(metric)[picks].mean() - published) <= 0.35, metric
 
 
 def test_regularized_evolution_matches_table2(val_pgd):
@@ -165,7 +165,7 @@ def test_regularized_evolution_matches_table2(val_pgd):
 
 
 def test_regularized_evolution_beats_random_search(bench, val_pgd):
-    values = bench.metric_array("VAL_PGD_ACC")
+    values = bench.metric_by_id("VAL_PGD_ACC")
     neighbours = space.neighbour_table().tolist()
     seeds = range(50)
     evolution = np.mean([regularized_evolution_best(val_pgd, neighbours, s) for s in seeds])
@@ -174,15 +174,15 @@ def test_regularized_evolution_beats_random_search(bench, val_pgd):
 
 
 def test_validation_and_test_rankings_agree_only_moderately(bench):
-    rho = spearmanr(bench.metrics(None, "VAL_PGD_ACC"), bench.metrics(None, "TEST_PGD_ACC"))[0]
+    rho = spearmanr(bench.metric_by_row("VAL_PGD_ACC"), bench.metric_by_row("TEST_PGD_ACC"))[0]
     assert 0.5 <= rho <= 0.8
 
 
 # --------------------------------------------------------------------------- structure
 @pytest.mark.parametrize("metric", ["VAL_PGD_ACC", "TEST_PGD_ACC", "TEST_CLEAN_ACC"])
 def test_accuracy_rises_with_macs_with_diminishing_returns(bench, metric):
-    macs = bench.metrics(None, "MACS")
-    values = bench.metrics(None, metric)
+    macs = bench.metric_by_row("MACS")
+    values = bench.metric_by_row(metric)
     assert spearmanr(macs, values)[0] > 0.3
     deciles = np.array([values[rows].mean() for rows in np.array_split(np.argsort(macs), 10)])
     steps = np.diff(deciles)
@@ -194,7 +194,7 @@ def test_accuracy_rises_with_macs_with_diminishing_returns(bench, metric):
 @pytest.mark.parametrize("metric", ["VAL_PGD_ACC", "VAL_CLEAN_ACC", "TEST_PGD_ACC", "TEST_CLEAN_ACC"])
 def test_every_depth_and_width_raises_accuracy_on_average(bench, metric):
     archs = space.archs_by_id()
-    values = bench.metrics(None, metric)
+    values = bench.metric_by_row(metric)
     for col, choices in enumerate(space.CHOICES):
         means = [values[archs[:, col] == c].mean() for c in choices]
         assert np.all(np.diff(means) > 0), (space.KEYS[col], means)
@@ -224,8 +224,8 @@ def test_stable_lip_and_losses_are_plausible(table):
 
 
 def test_corruption_mean_tracks_clean_accuracy(bench):
-    clean = bench.metrics(None, "TEST_CLEAN_ACC")
-    corrupt = bench.metrics(None, "TEST_CORRUPT_ACC")
+    clean = bench.metric_by_row("TEST_CLEAN_ACC")
+    corrupt = bench.metric_by_row("TEST_CORRUPT_ACC")
     assert 7.5 < np.mean(clean - corrupt) < 9.5
     assert spearmanr(clean, corrupt)[0] > 0.8
 
@@ -242,8 +242,8 @@ def test_best_epoch_is_first_maximum_of_val_cw(table):
 def test_metrics_read_the_history_at_the_best_epoch(table, bench):
     rows = np.arange(N)
     best = table.columns["best_epoch"]
-    np.testing.assert_array_equal(bench.metrics(None, "VAL_PGD_ACC"), table.columns["pgd"][rows, best])
-    np.testing.assert_array_equal(bench.metrics(None, "VAL_CW_ACC"), table.columns["cw"][rows, best])
+    np.testing.assert_array_equal(bench.metric_by_row("VAL_PGD_ACC"), table.columns["pgd"][rows, best])
+    np.testing.assert_array_equal(bench.metric_by_row("VAL_CW_ACC"), table.columns["cw"][rows, best])
 
 
 def test_histories_look_like_pgd_adversarial_training(table):

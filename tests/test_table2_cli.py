@@ -95,7 +95,7 @@ def test_numbers_match_the_runs_on_disk(run_dir):
             cell = data["searchers"][name]["metrics"][metric]
             assert cell["mean"] == pytest.approx(values.mean())
             assert cell["std"] == pytest.approx(values.std(ddof=1))
-    optimum = np.nanmax(bench.metrics(None, "VAL_PGD_ACC"))
+    optimum = np.nanmax(bench.metric_by_row("VAL_PGD_ACC"))
     assert data["optimal"]["values"]["VAL_PGD_ACC"] == pytest.approx(optimum)
 
 
@@ -208,7 +208,7 @@ def test_table2_at_equal_cost_on_simulated_workers(tmp_path, capsys):
                      "random_search,regularized_evolution", "--workers", "4", "--max-cost"]) == 0
     printed = capsys.readouterr().out
     bench = nares_nas.load("synthetic")
-    cap = 500 * float(np.nanmean(bench.metric_array("TRAINING_TIME")[1:]))
+    cap = 500 * float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
     assert f"budget per run: {cap:.4g} GPU-days (= 500 full trainings" in printed and "4 simulated workers" in printed
     assert "| random_search | 2 |" in printed and SYNTHETIC_LABEL in printed
     md = (out / "table2.md").read_text()

@@ -1,4 +1,4 @@
-"""The one integer check behind every count, seed and arch_id a user hands in."""
+"""The checks behind every count, seed and arch_id a user hands in, and every file named to be read."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from nares_nas._rng import as_generator
-from nares_nas._validation import check_int, integer_problem
-from nares_nas.errors import ConfigError
+from nares_nas._validation import MAX_SEED, check_input_file, check_int, check_seed, integer_problem
+from nares_nas.errors import ConfigError, PathError
 
 
 @pytest.mark.parametrize("value", [1, 7, np.int64(7), np.int8(3), np.uint64(2**40)])
@@ -40,3 +40,24 @@ def test_seeds_go_through_it():
     for bad in (-1, True, 2.0, None):
         with pytest.raises(ConfigError, match="seed"):
             as_generator(bad)
+
+
+def test_a_seed_fits_a_signed_64_bit_integer():
+    assert check_seed(MAX_SEED) == 2**63 - 1 and check_seed(np.uint64(7)) == 7
+    for bad in (-1, 2**63, 2**64, 1.0, True):
+        with pytest.raises(ConfigError, match=r"seed must be an integer in 0\.\.9223372036854775807"):
+            check_seed(bad)
+    with pytest.raises(ConfigError, match="seed"):
+        as_generator(2**63)  # numpy would take it; the run files could not keep it
+
+
+def test_a_file_to_read_is_there_and_not_a_folder(tmp_path):
+    (tmp_path / "a.jsonl").write_text("{}\n")
+    assert check_input_file(tmp_path / "a.jsonl") == tmp_path / "a.jsonl"
+    for path, message in [(tmp_path / "b.jsonl", "no such file"), (tmp_path, "is a folder, not a file"),
+                          (tmp_path / "a.jsonl" / "c", "no such file")]:
+        with pytest.raises(PathError) as info:
+            check_input_file(path)
+        assert str(info.value) == f"{path}: {message}" and isinstance(info.value, OSError)
+    with pytest.raises(PathError, match="no such checkpoint file"):
+        check_input_file(tmp_path / "x.pth", "checkpoint file")

@@ -3,9 +3,83 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
+from .._validation import MAX_SEED, integer_problem, wanted_int
 from ..benchmark import SYNTHETIC_NOTICE, Benchmark
+from ..errors import PathError
+
+
+def int_type(low: int | None = 1, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``low..high`` (default: positive), refused in words where it enters."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or integer_problem(value, low, high) is not None:
+            raise argparse.ArgumentTypeError(f"expected {wanted_int(low, high)}, got {text!r}")
+        return value
+
+    return parse
+
+
+POSITIVE_INT = int_type(1)
+SEED = int_type(0, MAX_SEED)
+
+
+def positive_number(text: str, wanted: str = "a positive number") -> float:
+    """An argparse ``type``: a finite number > 0 (a limit; ``inf`` is no limit, so it is refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if math.isinf(value):
+        raise argparse.ArgumentTypeError(f"the limit must be finite, got {text!r}; leave the option out for none")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+    return value
+
+
+def out_dir(text: str) -> Path:
+    """An argparse ``type``: a folder a command can write its files in (made if missing)."""
+    return _out_argument(text, folder=True)
+
+
+def out_file(text: str) -> Path:
+    """An argparse ``type``: a file a command can write (replaced if there)."""
+    return _out_argument(text, folder=False)
+
+
+def _out_argument(text: str, *, folder: bool) -> Path:
+    try:
+        return check_out(Path(text), folder=folder)
+    except PathError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def check_out(path: Path, *, folder: bool) -> Path:
+    """``path`` if it can be written as a ``folder`` or a file, else :class:`~nares_nas.errors.PathError`.
+
+    Refused: a file where a folder is wanted or the reverse, a path below a file, a folder we may
+    not write in. Checked where the path enters, so that a long run never ends unable to write;
+    whatever still fails when written (a full disk) the CLI reports in one line.
+    """
+    if path.exists():
+        if folder != path.is_dir():
+            raise PathError(path, "is a file, not a folder" if folder else "is a folder, not a file")
+        existing = path if folder else path.parent  # where the files are written
+    else:
+        existing = next(p for p in path.parents if p.exists())
+    if not existing.is_dir():
+        raise PathError(path, f"{existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK):
+        raise PathError(path, f"cannot write in {existing}: Permission denied")
+    return path
 
 
 def add_data_option(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
@@ -82,24 +156,19 @@ def data_line(bench: Benchmark) -> str:
 def add_clock_options(parser: argparse.ArgumentParser) -> None:
     """The simulated clock: ``--workers`` and the cost, time and epoch budgets (they change results)."""
     group = parser.add_argument_group("the simulated clock (every training costs its recorded time)")
-    group.add_argument("--workers", type=int, default=1,
+    group.add_argument("--workers", type=POSITIVE_INT, default=1,
                        help="simulated workers (one GPU each) evaluating at once (default 1)")
     group.add_argument("--max-cost", type=_cost, nargs="?", const="equal", metavar="GPU_DAYS",
                        help="GPU-days a run may spend; without a value: the cost of 500 full trainings at the "
                             "table's mean training_time")
-    group.add_argument("--max-time", type=float, metavar="DAYS", help="simulated days a run may take")
-    group.add_argument("--max-total-epochs", type=int, metavar="N", help="training epochs a run may spend")
+    group.add_argument("--max-time", type=positive_number, metavar="DAYS", help="simulated days a run may take")
+    group.add_argument("--max-total-epochs", type=POSITIVE_INT, metavar="N", help="training epochs a run may spend")
     group.add_argument("--from-scratch", action="store_true",
                        help="charge every evaluation as a fresh training (default: a promotion continues)")
 
 
 def _cost(text: str) -> float | str:
-    if text == "equal":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected GPU-days (a number) or 'equal', got {text!r}") from None
+    return text if text == "equal" else positive_number(text, "GPU-days (a positive number) or 'equal'")
 
 
 def clock_budget(args: argparse.Namespace, bench: Benchmark, searchers: list[str] | None = None):

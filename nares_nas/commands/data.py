@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import home
+from .common import SEED, out_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dl.set_defaults(func=cmd_download)
 
     syn = sub.add_parser("synth", help="write the synthetic stand-in as a complete cifar10.jsonl")
-    syn.add_argument("--out", type=Path, required=True, help="output file")
-    syn.add_argument("--seed", type=int, default=0, help="stand-in seed (default 0)")
+    syn.add_argument("--out", type=out_file, required=True, help="output file (replaced if it exists)")
+    syn.add_argument("--seed", type=SEED, default=0, help="stand-in seed (default 0)")
     syn.set_defaults(func=cmd_synth)
 
 

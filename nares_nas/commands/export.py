@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .common import add_data_option, data_line, load_data
+from .common import add_data_option, data_line, load_data, out_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "hp_epoch 1..E with every history metric after that many epochs, cumulative elapsed time "
                     "in seconds; no test-set metrics.",
     )
-    st.add_argument("directory", type=Path, metavar="DIR", help="output folder (created if missing)")
+    st.add_argument("directory", type=out_dir, metavar="DIR", help="output folder (created if missing)")
     add_data_option(st)
     st.set_defaults(func=cmd_syne_tune)
 

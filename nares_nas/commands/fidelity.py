@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .common import add_data_option, data_line, load_data
+from .common import add_data_option, data_line, load_data, out_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "test PGD-20 and the test AA accuracy. Writes DIR/fidelity_METRIC.csv and .png.",
     )
     p.add_argument("--metric", default="VAL_PGD_ACC", help="a metric with a per-epoch history (default VAL_PGD_ACC)")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, type=out_dir, metavar="DIR", help="output folder")
     add_data_option(p)
     p.set_defaults(func=cmd_fidelity)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .common import add_data_option, data_line, load_data
+from .common import add_data_option, data_line, load_data, out_dir
 
 ALL = "all"
 
@@ -21,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "writes summary.csv and summary.md (Table 1 and Section 3); 'all' writes every one.",
     )
     p.add_argument("figure", metavar="N", help="2, 3, 4, 5, 6, 7, summary or all")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, type=out_dir, metavar="DIR", help="output folder")
     p.add_argument("--metric", metavar="NAME[,NAME]",
                    help="metrics replacing the figure's default set (figures 2-7; figure 7 takes one)")
     p.add_argument("--by", metavar="QUANTITY[,QUANTITY]",

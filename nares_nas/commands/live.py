@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .._validation import check_input_file
 from ..errors import ConfigError, DataFormatError, UnknownArchError
 from ..space import to_arch
+from .common import POSITIVE_INT, SEED, int_type, out_dir, out_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,14 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("arch", help='decision vector "5,10,5,10,5,10" (or an arch_id)')
     _profile_option(train, default="nares")
-    train.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for checkpoints and record")
-    train.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    train.add_argument("--out", required=True, type=out_dir, metavar="DIR", help="folder for checkpoints and record")
+    train.add_argument("--seed", type=SEED, default=0, help="training seed (default 0)")
     _data_dir_option(train)
     _device_option(train)
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
     _threads_option(train)
     train.add_argument("--quiet", action="store_true", help="no progress output")
-    train.add_argument("--cache", type=Path, metavar="PATH", default=None,
+    train.add_argument("--cache", type=out_file, metavar="PATH", default=None,
                        help="also store the record in this live cache (SQLite file)")
     train.set_defaults(func=cmd_train)
 
@@ -45,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="architecture, for checkpoints that do not name theirs (the reference's)")
     _data_dir_option(evaluate)
     _device_option(evaluate)
-    evaluate.add_argument("--seed", type=int, default=0, help="attack seed (default 0)")
+    evaluate.add_argument("--seed", type=SEED, default=0, help="attack seed (default 0)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     _threads_option(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
@@ -81,10 +83,10 @@ def _key_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
                         help="training profile: a registered name, a JSON file of profile fields, or the "
                              f"profile key `cache ls` prints{'' if required else ' (default: nares)'}")
     if required:
-        parser.add_argument("--seed", type=int, required=True, help="training seed")
+        parser.add_argument("--seed", type=SEED, required=True, help="training seed")
     else:
-        parser.add_argument("--seed", type=int, default=None, help="training seed (default: the lowest cached)")
-    parser.add_argument("--epochs", type=int, default=None,
+        parser.add_argument("--seed", type=SEED, default=None, help="training seed (default: the lowest cached)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None,
                         help="epochs trained (default: the profile's, a full training)")
     _cache_option(parser)
 
@@ -101,20 +103,21 @@ def load_profile(text: str) -> Any:
     from ..live.pipeline import resolve_profile
     from ..live.profiles import PROFILES
 
-    path = Path(text)
-    if text in PROFILES or path.suffix != ".json":
+    if text in PROFILES or Path(text).suffix != ".json":
         return resolve_profile(text)
+    path = check_input_file(text, "profile file")
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataFormatError("no such profile file", path=text) from None
     except ValueError as exc:
         raise DataFormatError(f"not JSON ({exc})", path=text) from None
     if isinstance(values, dict) and isinstance(values.get("profile"), dict):
         values = values["profile"]
     if not isinstance(values, dict):
         raise DataFormatError("expected a JSON object of profile fields", path=text)
-    return resolve_profile(values)
+    try:
+        return resolve_profile(values)
+    except ConfigError as exc:
+        raise DataFormatError(str(exc), path=text) from None
 
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -130,13 +133,13 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
 def _threads_option(parser: argparse.ArgumentParser) -> None:
     from ..live.pipeline import DEFAULT_THREADS
 
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
+    parser.add_argument("--threads", type=int_type(0), default=DEFAULT_THREADS, metavar="N",
                         help=f"torch CPU threads (default {DEFAULT_THREADS}: CPU results depend on the count; "
                              f"0 = torch's default, one per core)")
 
 
 def _cache_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cache", type=Path, default=None, metavar="PATH",
+    parser.add_argument("--cache", type=out_file, default=None, metavar="PATH",
                         help="live cache file (default: <data home>/live_cache.sqlite)")
 
 
@@ -209,8 +212,7 @@ def _profile_for_checkpoint(checkpoint: Path, name: str | None) -> Any:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..live import data, evaluator
 
-    if not args.checkpoint.is_file():
-        raise DataFormatError("no such checkpoint file", path=str(args.checkpoint))
+    check_input_file(args.checkpoint, "checkpoint file")
     profile = _profile_for_checkpoint(args.checkpoint, args.profile)
     bundle = data.datasets_for(profile, args.data_dir)
     arch = None if args.arch is None else to_arch(args.arch)

@@ -5,12 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
-from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, data_line, load_data
+from .common import (
+    POSITIVE_INT,
+    SEED,
+    add_clock_options,
+    add_data_option,
+    add_parallel_options,
+    clock_budget,
+    data_line,
+    load_data,
+    out_dir,
+)
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 _OBJECTIVES_HELP = "two or three metrics with their directions, e.g. VAL_PGD_ACC:max,MACS:min"
@@ -45,14 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--searchers", default=",".join(DEFAULT_MO_SEARCHERS),
                    help="comma-separated multi-objective searchers (default: the multi-objective ones except "
                         "mo_bananas, which is slow)")
-    t.add_argument("--runs", type=int, default=100, help="runs per searcher (default 100)")
-    t.add_argument("--seed-start", type=int, default=0, help="seeds are seed-start .. seed-start+runs-1")
-    t.add_argument("--budget", type=int, default=None, help="distinct architectures per run (default 500)")
+    t.add_argument("--runs", type=POSITIVE_INT, default=100, help="runs per searcher (default 100)")
+    t.add_argument("--seed-start", type=SEED, default=0, help="seeds are seed-start .. seed-start+runs-1")
+    t.add_argument("--budget", type=POSITIVE_INT, default=None, help="distinct architectures per run (default 500)")
     t.add_argument("--param", action="append", default=[], metavar="SEARCHER.KEY=VALUE",
                    help="override one hyper-parameter, VALUE read as the type the searcher declares (a boolean: "
                         "true/false in any case or 1/0); repeatable")
     t.add_argument("--prefilter", action="store_true", help=_PREFILTER_HELP)
-    t.add_argument("--out", required=True, type=Path, metavar="DIR",
+    t.add_argument("--out", required=True, type=out_dir, metavar="DIR",
                    help="runs go to DIR/<searcher>/, the report to DIR/mo_table.* and the PNGs")
     t.add_argument("--resume", action="store_true", help="keep the runs already in DIR/<searcher>/")
     add_clock_options(t)
@@ -176,8 +185,6 @@ def cmd_mo_table(args: argparse.Namespace) -> int:
         raise ConfigError("--searchers is empty; name at least one multi-objective searcher")
     if len(set(searchers)) != len(searchers):
         raise ConfigError(f"--searchers names a searcher twice: {args.searchers}")
-    if args.runs < 1:
-        raise ConfigError(f"--runs must be >= 1, got {args.runs}")
     params = parse_params(args.param, searchers)
     bench = load_data(args)
     problem = Problem.from_benchmark(bench, args.objectives, args.constraint, search=True)

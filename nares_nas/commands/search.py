@@ -12,6 +12,8 @@ import numpy as np
 
 from ..errors import ConfigError, PluginError
 from .common import (
+    POSITIVE_INT,
+    SEED,
     add_clock_options,
     add_data_option,
     add_objective_options,
@@ -20,6 +22,8 @@ from .common import (
     data_line,
     load_data,
     objective_direction,
+    out_dir,
+    out_file,
 )
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
@@ -33,9 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--algo", required=True, metavar="NAME|module:Class",
                    help="a registered searcher (see `nares-nas searchers`) or module:Class")
-    p.add_argument("--runs", type=int, default=400, help="number of runs (default 400, as Table 2)")
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--budget", type=int, default=None,
+    p.add_argument("--runs", type=POSITIVE_INT, default=400, help="number of runs (default 400, as Table 2)")
+    p.add_argument("--seed", type=SEED, default=0, help="first seed (default 0)")
+    p.add_argument("--budget", type=POSITIVE_INT, default=None,
                    help="distinct architectures per run (default 500; no limit when --max-cost, --max-time or "
                         "--max-total-epochs is given)")
     add_objective_options(p)
@@ -53,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "every infeasible query is charged)")
     add_clock_options(p)
     add_parallel_options(p)
-    p.add_argument("--out", type=Path, metavar="DIR",
+    p.add_argument("--out", type=out_dir, metavar="DIR",
                    help="keep every run in DIR (runs/, summary.csv, config.json); without it nothing is saved")
     p.add_argument("--resume", action="store_true",
                    help="continue the runs already in --out DIR (of the same configuration; --jobs, --backend "
@@ -65,9 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     live.add_argument("--live", action="store_true", help="lookup-or-train: table, then cache, then training")
     live.add_argument("--profile", default="nares", help="training profile (nares, digits, or a JSON file)")
     live.add_argument("--data-dir", type=Path, help="folder with the profile's image data (CIFAR-10 etc.)")
-    live.add_argument("--cache", type=Path, help="SQLite record cache (default: in the data home)")
+    live.add_argument("--cache", type=out_file, help="SQLite record cache (default: in the data home)")
     live.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    live.add_argument("--train-seed", type=int, default=0, help="seed of every training run (default 0)")
+    live.add_argument("--train-seed", type=SEED, default=0, help="seed of every training run (default 0)")
     add_data_option(p, live=True)
     p.set_defaults(func=cmd_search)
 
@@ -103,8 +107,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     from ..cost_report import budget_note
     from ..searchers import resolve, searcher_name
 
-    if args.runs < 1:
-        raise ConfigError(f"--runs must be >= 1, got {args.runs}")
     if args.objectives is not None or args.constraint:
         from .pareto import cmd_mo_search
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from .common import (
+    POSITIVE_INT,
+    SEED,
     add_clock_options,
     add_data_option,
     add_objective_options,
@@ -16,6 +17,7 @@ from .common import (
     clock_budget,
     load_data,
     objective_direction,
+    out_dir,
 )
 
 
@@ -28,12 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "says otherwise), then report the mean ± std (ddof=1) over runs of the metrics of each run's "
                     "best architecture.",
     )
-    p.add_argument("--out", required=True, type=Path, metavar="DIR",
+    p.add_argument("--out", required=True, type=out_dir, metavar="DIR",
                    help="runs go to DIR/<searcher>/, the report to DIR/table2.{md,csv,tex,json} "
                         "and DIR/anytime.png")
-    p.add_argument("--runs", type=int, default=400, help="runs per searcher (default 400, as published)")
-    p.add_argument("--seed-start", type=int, default=0, help="seeds are seed-start .. seed-start+runs-1")
-    p.add_argument("--budget", type=int, default=None,
+    p.add_argument("--runs", type=POSITIVE_INT, default=400, help="runs per searcher (default 400, as published)")
+    p.add_argument("--seed-start", type=SEED, default=0, help="seeds are seed-start .. seed-start+runs-1")
+    p.add_argument("--budget", type=POSITIVE_INT, default=None,
                    help="distinct architectures per run (default 500; no limit when --max-cost, --max-time or "
                         "--max-total-epochs is given; with a multi-fidelity searcher and no budget given, the "
                         "equal-cost budget of --max-cost)")
@@ -53,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="keep the runs already in DIR/<searcher>/ (--jobs and --backend may change)")
     p.add_argument("--optimal", choices=OPTIMAL_MODES, default="per-metric",
-                   help="Optimal column: per-metric best over the space (spec §7) or every metric of the "
+                   help="Optimal column: per-metric best over the space (docs/protocol.md §7) or every metric of the "
                         "single best-VAL_PGD architecture")
     p.add_argument("--band", choices=tuple(BANDS), default="sem",
                    help="anytime band: sem = mean ± 1.96·sem; percentile = 2.5–97.5th percentile of runs")
@@ -87,8 +89,6 @@ def cmd_table2(args: argparse.Namespace) -> int:
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
         raise ConfigError("--searchers is empty; name at least one searcher")
-    if args.runs < 1:
-        raise ConfigError(f"--runs must be >= 1, got {args.runs}")
     params = parse_params(args.param, searchers)
     maximize = objective_direction(args)
     bench = load_data(args)

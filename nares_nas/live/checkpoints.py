@@ -155,8 +155,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise DataFormatError("missing checkpoint file", path=str(path))
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError) as err:
-        raise DataFormatError(f"not a readable checkpoint ({err})", path=str(path)) from None
+    except OSError:
+        raise  # unreadable: the file's own problem, reported with its path
+    except Exception as err:  # the unpickler, given a file of another kind, raises anything (KeyError, ...)
+        raise DataFormatError(f"not a checkpoint torch can read (torch.load raised {type(err).__name__}; --debug "
+                              "shows why)", path=str(path)) from err
     if not isinstance(state, dict):
         raise DataFormatError(f"expected a dict, got {type(state).__name__}", path=str(path))
     missing = [key for key in CHECKPOINT_KEYS if key not in state]

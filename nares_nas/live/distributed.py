@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._dask import connect_scheduler
 from ..errors import ConfigError, NaresError
 from ..home import data_home
 from ..space import ArchLike, to_arch
@@ -138,7 +139,7 @@ def _client(client: Any, device: str = "auto", num_threads: int | None = DEFAULT
             raise
         return own, cluster, True
     if isinstance(client, str):
-        return Client(client), None, True
+        return connect_scheduler(client), None, True
     return client, None, False
 
 

@@ -194,7 +194,7 @@ class LiveSearch:
         if bench is not None and is_nares_profile(self.profile):
             from ..evaluation import EvaluationModel
 
-            self._in_table_values = np.asarray(bench.metric_array(self.spec.name), dtype=np.float64).tolist()
+            self._in_table_values = np.asarray(bench.metric_by_id(self.spec.name), dtype=np.float64).tolist()
             self._table = (EvaluationModel.from_benchmark(bench, self.spec.name) if self._history_metric
                            else self._in_table_values)
         cap = searcher.query_cap(budget.archs) if budget.archs is not None else None

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from .._dask import connect_scheduler
 from .._validation import check_int
 from ..errors import ConfigError
 from .pipeline import DEFAULT_THREADS
@@ -107,7 +108,7 @@ def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
             client = own = Client(cluster)
             own.wait_for_workers(workers, timeout=600)
         elif isinstance(client, str):
-            client = own = Client(client)
+            client = own = connect_scheduler(client)
         resources = _task_resources(client, device, None)
         client.register_plugin(TorchNumerics(device, num_threads), name=NUMERICS_PLUGIN)
         yield DaskExecutor(client, workers, resources)

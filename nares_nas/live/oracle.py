@@ -107,7 +107,7 @@ class LiveOracle(Oracle):
         self._values: list[float] | None = None
         self._table_source = None
         if bench is not None and is_nares_profile(self.profile):
-            self._values = np.asarray(bench.metric_array(self.objective.name), dtype=np.float64).tolist()
+            self._values = np.asarray(bench.metric_by_id(self.objective.name), dtype=np.float64).tolist()
             self._table_source = bench.source
         elif bench is not None:
             log.info("profile %s is not NARes's: the table %s is not consulted", self.profile.name, bench.source)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import write_bytes_atomic
+from .._validation import check_int, check_seed
 from ..errors import DataFormatError
 from ..metrics import HISTORY_KEYS, TEST_KEYS
 from ..space import KEYS, ArchLike, to_arch
@@ -199,6 +200,9 @@ def train_and_evaluate(
 
     arch = to_arch(arch)
     profile = resolve_profile(profile)
+    seed = check_seed(seed)
+    if num_threads is not None:
+        check_int(num_threads, "num_threads")
     bundle = data.datasets_for(profile, data_dir)  # before any folder is made: missing data fails first
     out_dir = Path(out_dir)
     done = _finished_record(out_dir / RECORD_FILE, arch, profile, seed)

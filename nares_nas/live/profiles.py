@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,15 +82,18 @@ class Profile:
         if isinstance(self.split_seed, bool) or not isinstance(self.split_seed, int) or self.split_seed < 0:
             raise ConfigError(f"Profile.split_seed must be an int >= 0, got {self.split_seed!r}")
         for field in ("lr", "eps", "train_step", "attack_step", "grad_clip"):
-            if not float(getattr(self, field)) > 0:
+            if not _number(field, getattr(self, field)) > 0:
                 raise ConfigError(f"Profile.{field} must be > 0, got {getattr(self, field)!r}")
         for field in ("momentum", "weight_decay"):
-            if not float(getattr(self, field)) >= 0:
+            if not _number(field, getattr(self, field)) >= 0:
                 raise ConfigError(f"Profile.{field} must be >= 0, got {getattr(self, field)!r}")
-        if not 0 < self.lr_gamma <= 1:
+        for field in ("hflip", "corruptions"):
+            if not isinstance(getattr(self, field), bool):
+                raise ConfigError(f"Profile.{field} must be true or false, got {getattr(self, field)!r}")
+        if not 0 < _number("lr_gamma", self.lr_gamma) <= 1:
             raise ConfigError(f"Profile.lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
-        if not 0 < self.val_fraction < 1 or not 0 < self.test_fraction < 1 \
-                or self.val_fraction + self.test_fraction >= 1:
+        val, test = _number("val_fraction", self.val_fraction), _number("test_fraction", self.test_fraction)
+        if not 0 < val < 1 or not 0 < test < 1 or val + test >= 1:
             raise ConfigError(
                 f"Profile.val_fraction + test_fraction must lie in (0, 1) each and sum below 1, got "
                 f"{self.val_fraction!r} and {self.test_fraction!r}"
@@ -127,6 +131,8 @@ class Profile:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown Profile fields {unknown}; valid fields are {sorted(known)}")
+        if "name" not in values:
+            raise ConfigError("a profile needs a 'name' (the other fields default to the nares profile's)")
         return cls(**values)
 
     @property
@@ -144,6 +150,12 @@ def _int_tuple(field: str, value: Any) -> tuple[int, ...]:
     if any(isinstance(v, bool) or not isinstance(v, int) for v in items):
         raise ConfigError(f"Profile.{field} must be a sequence of ints, got {value!r}")
     return items
+
+
+def _number(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"Profile.{field} must be a number, got {value!r}")
+    return float(value)
 
 
 def _positive_int(field: str, value: Any) -> None:

@@ -59,7 +59,7 @@ def test_nan_becomes_null_and_still_loads(tmp_path):
     train = record["train"][0]
     again = pipeline.make_record(ARCH, DIGITS, seed=0, history={k: train[k] for k in HISTORY_KEYS},
                                  best_epoch=train["best_epoch"], gpu_type="cpu", timestamp="2024-01-01",
-                                 training_time=0.0, test=test)
+                                 training_time=0.001, test=test)
     assert again["test_best"][0]["Linf_aa_acc"] is None
     assert np.isnan(record_metric(again, "TEST_AA_ACC"))
 

@@ -195,7 +195,7 @@ def test_eta_need_not_be_an_integer():
 @pytest.fixture(scope="module")
 def full_cost(bench):
     """GPU-days of one full training at the table's mean training_time."""
-    return float(np.nanmean(bench.metric_array("TRAINING_TIME")[1:]))
+    return float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
 
 
 def _reference_decisions(log, rungs, eta, archs):
