@@ -121,7 +121,7 @@ def test_import_refuses_a_negative_training_time_with_file_line_and_key(tmp_path
     bad = write_lines(tmp_path / "cifar10.jsonl", small_records)
     assert main(["data", "import", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err == (f'nares-nas data: error: {bad} line 4: key "train[0].training_time": '
+    assert err == (f'nares-nas data import: error: {bad} line 4: key "train[0].training_time": '
                    "-1 is not a positive number of GPU days\n")
     assert not home.has_imported()
 
