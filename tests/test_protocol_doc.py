@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from nares_nas import cli
 
 ROOT = Path(__file__).resolve().parents[1]
