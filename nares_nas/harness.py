@@ -255,9 +255,30 @@ def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, bac
     return model
 
 
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """Worker initializer: end this worker process as soon as ``parent`` is gone.
+
+    A killed job (``kill -9``) cannot shut its loky workers down, and they would idle on for
+    joblib's 300 s timeout (keeping loky's resource tracker alive too); a daemon thread
+    watching the parent's pid ends them within ``every`` seconds instead.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit with parent", daemon=True).start()
+
+
 @contextlib.contextmanager
 def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int | str) -> Iterator[tuple[Any, int]]:
-    """A joblib ``Parallel`` that yields results as they finish, and its number of workers."""
+    """A joblib ``Parallel`` that yields results as they finish, and its number of workers.
+
+    Local (loky) workers end with this process, however it ends (:func:`_exit_with_parent`).
+    """
     from joblib import Parallel, effective_n_jobs, parallel_config
 
     if backend == "dask":
@@ -271,7 +292,7 @@ def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int 
         return
     if n_jobs == 0:
         raise ConfigError("n_jobs must not be 0 (1 = sequential, -1 = all cores)")
-    with parallel_config(backend="loky"):
+    with parallel_config(backend="loky", initializer=_exit_with_parent, initargs=(os.getpid(),)):
         workers = effective_n_jobs(n_jobs)
         yield Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=batch_size), workers
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,6 +224,60 @@ def test_resume_after_a_killed_job(tmp_path, bench, session_home):
     assert cli.main([*args, "--out", str(killed), "--resume"]) == 0
     assert cli.main([*args, "--out", str(whole)]) == 0
     assert (killed / "summary.csv").read_bytes() == (whole / "summary.csv").read_bytes()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the processes' parents from /proc")
+def test_kill_9_of_a_parallel_search_leaves_no_process_behind(tmp_path, bench, session_home):
+    """kill -9 of `search --jobs 2` once its loky workers run: they and loky's resource trackers are gone
+    within 10 s (not after loky's 300 s idle timeout)."""
+    out = tmp_path / "killed"
+    code = ("import sys; from nares_nas import cli; name = 'nares_nas.commands.search'\n"
+            "if name not in cli.COMMAND_MODULES: cli.COMMAND_MODULES += (name,)\n"
+            "sys.exit(cli.main(sys.argv[1:]))")
+    args = ["search", "--algo", "random_search", "--runs", "5000", "--jobs", "2", "--data", "synthetic", "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args, "--out", str(out)],
+                            env={**os.environ, "NARES_NAS_HOME": str(session_home)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not ((out / "runs").is_dir() and any((out / "runs").iterdir())):
+            assert proc.poll() is None, f"the job ended early with exit code {proc.returncode}"
+            time.sleep(0.05)
+        children = _children(proc.pid)
+        workers = [pid for pid in children if b"loky" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) >= 2, "no worker processes to leave behind"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(map(_running, children)):
+            time.sleep(0.1)
+        assert not [pid for pid in children if _running(pid)]
+    finally:  # whatever the outcome, nothing of the job outlives the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 # --------------------------------------------------------------------------- CLI
