@@ -166,3 +166,16 @@ def test_incumbent_of_a_simulated_search_as_the_readme_shows(bench):
         assert len(days) == len(best) == len(run.trajectory()) and np.all(np.diff(days) >= 0)
         assert best.tolist() == run.trajectory().best_so_far.tolist() and days[-1] == run.time_days
 
+
+@pytest.mark.parametrize("script", ["bench_clock.py", "bench_pareto.py"])
+def test_benchmark_help_names_no_issue_numbers(script):
+    """A user reading --help has no use for the project's issue numbers."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    result = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "usage:" in result.stdout
+    assert not re.search(r"issue\s*#?\d", result.stdout, re.IGNORECASE)
