@@ -69,6 +69,20 @@ def test_cli_labels_the_stand_in(tmp_path, capsys, monkeypatch):
     assert fidelity_study.notes(fidelity_correlations(bench))[0].startswith("Data: SYNTHETIC")
 
 
+def test_plot_legend_covers_no_curve(jsonl):
+    """The legend sits outside the axes (below them), so no curve can run under it."""
+    from nares_nas.fidelity_study import figure
+
+    fig = figure(fidelity_correlations(nares_nas.load(jsonl), "VAL_PGD_ACC"))
+    renderer = fig.canvas.get_renderer()
+    (ax,) = fig.axes
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert len(ax.get_legend().get_texts()) == 6
+    assert not legend.overlaps(ax.get_window_extent(renderer))
+    assert legend.y1 <= ax.xaxis.get_tightbbox(renderer).y0 + 1  # below the x axis and its label, not over them
+    assert legend.y0 >= 0  # and on the figure
+
+
 def test_cli_bad_metric_is_one_line(tmp_path, capsys):
     assert cli.main(["fidelity", "--metric", "TEST_PGD_ACC", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
