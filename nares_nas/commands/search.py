@@ -142,9 +142,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
     if runs is not None and args.live:
+        from ..harness import kind_of
         from .live_search import live_line
 
-        print(live_line(runs, budget, args.workers))
+        print(live_line(runs, budget, args.workers, kind_of(args.device)))
     elif runs is not None:
         print(clock_line(runs, budget_note(budget, bench, args.workers)))
     if len(found) < len(trajectories):
