@@ -48,6 +48,8 @@ def cmd_figure(args: argparse.Namespace) -> int:
         if given:
             raise ConfigError(f"{', '.join(given)} applies to one figure; give N instead of 'all'")
         figures = list(FIGURES)
+    elif str(args.figure).strip().lower() not in FIGURES:
+        raise ConfigError(f"unknown figure {args.figure!r}; valid: {', '.join(FIGURES)}, {ALL}")
     else:
         figures = [check_figure(args.figure, **options)]  # bad input fails before the data loads
     bench = load_data(args)
