@@ -238,10 +238,10 @@ def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range
     return [done[s].trajectory for s in seeds]
 
 
-def _defaults(cls: type) -> str:
+def _defaults(cls: type, skip: tuple[str, ...] = ()) -> str:
     parts = []
     for param in inspect.signature(cls.__init__).parameters.values():
-        if param.name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        if param.name in ("self", *skip) or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         default = "(required)" if param.default is param.empty else repr(param.default)
         parts.append(f"{param.name}={default}")
@@ -257,6 +257,9 @@ def _kind(cls: type) -> str:
 
 
 def cmd_searchers(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from ..integrations.optuna import INSTALL, OptunaSearcher
     from ..searchers import available, resolve
 
     rows, failed = [], 0
@@ -267,10 +270,16 @@ def cmd_searchers(args: argparse.Namespace) -> int:
         except PluginError as exc:
             failed += 1
             rows.append((name, reference, "?", f"FAILED TO LOAD: {exc}"))
+    optuna = f"{OptunaSearcher.__module__}:{OptunaSearcher.__qualname__}"
+    rows.append(("optuna:NAME", optuna, _kind(OptunaSearcher), _defaults(OptunaSearcher, skip=("sampler",))))
     width = max([len("NAME")] + [len(r[0]) for r in rows])
     ref_width = max([len("CLASS")] + [len(r[1]) for r in rows])
     kind_width = max([len("OBJECTIVES")] + [len(r[2]) for r in rows])
     print(f"{'NAME':<{width}}  {'CLASS':<{ref_width}}  {'OBJECTIVES':<{kind_width}}  DEFAULTS")
     for name, reference, kind, defaults in rows:
         print(f"{name:<{width}}  {reference:<{ref_width}}  {kind:<{kind_width}}  {defaults}")
+    installed = "" if importlib.util.find_spec("optuna") else f" (Optuna is not installed: {INSTALL})"
+    print("optuna:NAME is the sampler NAME of optuna.samplers (TPESampler, RandomSampler, GPSampler, NSGAIISampler, "
+          "...) or module:Class of your own BaseSampler subclass, its keyword arguments in sampler_kwargs: --algo "
+          f"optuna:TPESampler --param 'sampler_kwargs={{\"n_startup_trials\": 10}}'{installed}")
     return 1 if failed else 0
