@@ -63,8 +63,8 @@ log = logging.getLogger(__name__)
 
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
-SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "arch_id", *KEYS, "objective", "gpu_days",
-                                    "sim_days", "evaluations")
+SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "full_trainings", "distinct_archs", "arch_id", *KEYS,
+                                    "objective", "gpu_days", "sim_days", "evaluations")
 SUMMARY_EVERY = 25
 """Runs of single-run tasks between rewrites of ``summary.csv`` (it is rewritten after every larger group)."""
 
@@ -99,8 +99,18 @@ class RunResult:
 
     @property
     def queries(self) -> int:
-        """Distinct architectures queried (the budget spent)."""
+        """Full trainings: the trajectory's evaluations at full fidelity (all of them for a single-fidelity
+        searcher, whose budget they are; fewer than :attr:`distinct_archs` for a multi-fidelity one)."""
         return len(self.trajectory)
+
+    @property
+    def distinct_archs(self) -> int:
+        """Distinct architectures evaluated at any fidelity (what a distinct-architecture budget counts);
+        runs written before the clock's account were full trainings only."""
+        evaluations = (self.clock or {}).get("evaluations")
+        if evaluations is None:
+            return len(set(self.trajectory.arch_ids.tolist()))
+        return len(set(evaluations["arch_id"]))
 
     @property
     def best_arch_id(self) -> int | None:
@@ -529,21 +539,22 @@ def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
 
 
 def summary_row(result: RunResult) -> dict[str, Any]:
-    """One row of ``summary.csv``: the run's best arch by the objective (ties as in :attr:`Trajectory.best_arch_id`),
-    GPU-days spent, simulated days and evaluations (blank in runs of older versions); a run
-    whose budget bought no full training has no best arch."""
+    """One row of ``summary.csv``: the full trainings and distinct architectures evaluated (the two differ
+    for a multi-fidelity searcher), the run's best arch by the objective (ties as in
+    :attr:`Trajectory.best_arch_id`), GPU-days spent, simulated days and evaluations (blank in runs
+    of older versions); a run whose budget bought no full training has no best arch."""
     clock = result.clock or {}
     evaluations = clock.get("evaluations")
     account = {"gpu_days": repr(clock["gpu_days"]) if clock else "",
                "sim_days": repr(clock["sim_days"]) if clock else "",
                "evaluations": len(evaluations["arch_id"]) if evaluations else ""}
+    counts = {"searcher": result.searcher, "seed": result.seed, "full_trainings": result.queries,
+              "distinct_archs": result.distinct_archs}
     if result.best_arch_id is None:
-        return {"searcher": result.searcher, "seed": result.seed, "queries": 0, "arch_id": "",
-                **dict.fromkeys(KEYS, ""), "objective": "", **account}
+        return {**counts, "arch_id": "", **dict.fromkeys(KEYS, ""), "objective": "", **account}
     arch_id = result.best_arch_id
-    return {"searcher": result.searcher, "seed": result.seed, "queries": result.queries, "arch_id": arch_id,
-            **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())), "objective": repr(result.best_value),
-            **account}
+    return {**counts, "arch_id": arch_id, **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())),
+            "objective": repr(result.best_value), **account}
 
 
 def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]],

@@ -141,7 +141,8 @@ def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
     expected = run_search(RegularizedEvolution(population_size=10), bench.metric_array("VAL_PGD_ACC"),
                           seeds=range(3, 8), budget=60)
     for row, traj in zip(rows, expected):
-        assert row["searcher"] == "regularized_evolution" and int(row["queries"]) == 60
+        assert row["searcher"] == "regularized_evolution"
+        assert int(row["full_trainings"]) == int(row["distinct_archs"]) == 60
         assert int(row["arch_id"]) == traj.best_arch_id
         assert float(row["objective"]) == traj.best_value == bench.metric(traj.best_arch_id, "VAL_PGD_ACC")
         assert [int(row[k]) for k in KEYS] == Arch.from_id(traj.best_arch_id).to_list()
@@ -151,6 +152,22 @@ def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
     assert back[0].params == config["params"] and back[0].budget == 60
     stored = json.loads((out / "runs" / "seed_00003.json").read_text())
     np.testing.assert_array_equal(stored["best"], expected[0].best_so_far)
+
+
+def test_summary_counts_full_trainings_and_distinct_architectures_apart(tmp_path, bench):
+    """A multi-fidelity run evaluates more architectures than it trains fully: two columns, each from the log."""
+    from nares_nas.searchers import Asha
+
+    out = tmp_path / "asha"
+    run_to_dir(out, Asha(), bench, seeds=[0, 1], budget=Budget(cost=20.0), workers=4)
+    with open(out / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        evaluations = json.loads((out / "runs" / f"seed_{int(row['seed']):05d}.json").read_text())["clock"][
+            "evaluations"]
+        full = sum(epochs == 100 for epochs in evaluations["epoch_to"])
+        assert int(row["full_trainings"]) == full and int(row["distinct_archs"]) == len(set(evaluations["arch_id"]))
+        assert 0 < full < int(row["distinct_archs"]) < int(row["evaluations"])
 
 
 def test_minimised_objective_in_the_summary(tmp_path, bench):
