@@ -38,13 +38,16 @@ def _correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(tau), float(rho)
 
 
-def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC"):
+def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC", *, progress: bool = False):
     """A DataFrame with a row per epoch count: ``epoch`` (1..E), ``kendall_<target>`` and
     ``spearman_<target>`` for the targets ``final``, ``test_pgd`` and ``test_aa``.
 
     ``frame.attrs`` carries ``metric``, ``n_archs``, ``source``, ``synthetic`` and ``provenance``.
+    ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
     import pandas as pd
+
+    from .progress import Progress
 
     spec = fidelity_metric(metric)
     if spec.name not in FIDELITY_METRICS:
@@ -55,11 +58,13 @@ def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC"):
     data: dict[str, list] = {"epoch": list(range(1, values.shape[1] + 1))}
     for key in TARGETS:
         data[f"kendall_{key}"], data[f"spearman_{key}"] = [], []
-    for column in values.T:
-        for key, target in targets.items():
-            tau, rho = _correlations(column, target)
-            data[f"kendall_{key}"].append(tau)
-            data[f"spearman_{key}"].append(rho)
+    with Progress(f"fidelity {spec.name}", values.shape[1], unit="epoch", enabled=progress) as bar:
+        for column in values.T:
+            for key, target in targets.items():
+                tau, rho = _correlations(column, target)
+                data[f"kendall_{key}"].append(tau)
+                data[f"spearman_{key}"].append(rho)
+            bar.update()
     frame = pd.DataFrame(data)
     frame.attrs.update(metric=spec.name, n_archs=len(bench), source=bench.source, synthetic=bench.synthetic,
                        provenance=bench.provenance)

@@ -38,7 +38,6 @@ import hashlib
 import io
 import logging
 import os
-import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,11 +346,52 @@ def iter_runs(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel,
         yield from group
 
 
+def expected_job(searcher: Searcher, seeds: Sequence[int], budget: Budget | int | None, n_jobs: int = 1,
+                 backend: str = "loky") -> tuple[float | None, int | None]:
+    """(expected seconds, processes) of the runs of ``seeds`` (:func:`nares_nas.progress.job_seconds`).
+
+    The processes are ``n_jobs``, but no more than there are lockstep groups (None on Dask).
+    """
+    from joblib import effective_n_jobs
+
+    from .progress import job_seconds
+
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    processes = None
+    if backend != "dask":
+        groups = len(lockstep_groups(seeds, _lockstep(searcher)))
+        processes = max(1, min(effective_n_jobs(n_jobs) if n_jobs else 1, groups))
+    return job_seconds(searcher, len(seeds), budget.archs, processes), processes
+
+
+def job_progress(searcher: Searcher, total: int, todo: Sequence[int], budget: Budget | int | None, *,
+                 n_jobs: int = 1, backend: str = "loky", enabled: bool = True, announce: bool = True) -> Any:
+    """The :class:`~nares_nas.progress.Progress` of a job of ``total`` runs of which ``todo`` are left;
+    first, with ``announce``, the warning of a long job (:func:`nares_nas.progress.announce`)."""
+    from .progress import Progress
+    from .progress import announce as say
+
+    name = searcher_name(searcher)
+    if enabled and announce:
+        seconds, processes = expected_job(searcher, todo, budget, n_jobs, backend)
+        say([(name, len(todo), seconds)], processes)
+    return Progress(name, total, done=total - len(todo), enabled=enabled)
+
+
 def simulate_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
-                    **options: Any) -> list[ClockRun]:
-    """:func:`run_search` with the clock's whole account of each run (evaluations, cost, time)."""
+                    progress: bool = False, **options: Any) -> list[ClockRun]:
+    """:func:`run_search` with the clock's whole account of each run (evaluations, cost, time).
+
+    ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
+    """
+    searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
-    found = dict(iter_runs(searcher, evaluator, seeds=seeds, **options))
+    found: dict[int, ClockRun] = {}
+    with job_progress(searcher, len(seeds), seeds, options.get("budget"), n_jobs=options.get("n_jobs", 1),
+                      backend=options.get("backend", "loky"), enabled=progress) as bar:
+        for group in iter_groups(searcher, evaluator, seeds=seeds, **options):
+            found.update(group)
+            bar.update(len(group))
     return [found[seed] for seed in seeds]
 
 
@@ -527,13 +567,14 @@ def _release(out_dir: Path, keep_dir: bool) -> None:
             folder.rmdir()
 
 
-def _run_path(out_dir: Path, seed: int) -> Path:
-    return out_dir / "runs" / f"seed_{seed:05d}.json"
+def run_path(out_dir: str | os.PathLike, seed: int) -> Path:
+    """Where ``out_dir`` keeps the finished run of ``seed``."""
+    return Path(out_dir) / "runs" / f"seed_{seed:05d}.json"
 
 
 def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
     """Write one finished run to ``DIR/runs/seed_NNNNN.json`` atomically."""
-    path = _run_path(Path(out_dir), result.seed)
+    path = run_path(Path(out_dir), result.seed)
     write_bytes_atomic(path, orjson.dumps(result.to_json(), option=orjson.OPT_SERIALIZE_NUMPY))
     return path
 
@@ -591,7 +632,7 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
                seeds: Iterable[int], budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC",
                maximize: bool = True, workers: int = 1, from_scratch: bool = False, n_jobs: int = 1,
                backend: str = "loky", scheduler: str | None = None, resume: bool = False,
-               progress: bool = False) -> list[RunResult]:
+               progress: bool = False, announce: bool = True) -> list[RunResult]:
     """Run ``searcher`` for ``seeds`` on ``bench`` and keep every finished run in ``out_dir``.
 
     Runs go through the simulated clock with ``workers`` workers and ``budget`` (distinct
@@ -602,10 +643,10 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
     (``n_jobs``, ``backend``, the searcher's ``execution_params``) may change on resume; each
     run file records its own. Each lockstep group is written as it finishes. Returns the runs
     of ``seeds`` (resumed ones included), sorted by seed; ``summary.csv`` covers every run in
-    the folder. ``progress`` shows a tqdm bar on stderr.
+    the folder. ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`), after
+    saying whether the runs left are expected to take long (unless ``announce`` is False: a
+    caller that said so for a larger job).
     """
-    from tqdm import tqdm
-
     searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
     out_dir = Path(out_dir)
@@ -623,8 +664,8 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
         name, params = config["searcher"], config["params"]
         execution = {"params": split_params(searcher)[1], "backend": backend,
                      "n_jobs": n_jobs if backend == "loky" else None, "scheduler": scheduler}
-        bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="run", desc=name, file=sys.stderr,
-                   disable=not progress, dynamic_ncols=True)
+        bar = job_progress(searcher, len(seeds), todo, budget, n_jobs=n_jobs, backend=backend, enabled=progress,
+                           announce=announce)
         unsummarised = 0
         with bar:
             for group in iter_groups(searcher, model, seeds=todo, budget=budget, objective=objective,

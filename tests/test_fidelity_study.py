@@ -48,8 +48,10 @@ def test_study_refuses_metrics_without_history(jsonl):
 def test_cli_writes_csv_and_plot(jsonl, tmp_path, capsys):
     out = tmp_path / "study"
     assert cli.main(["fidelity", "--metric", "VAL_PGD_ACC", "--out", str(out), "--data", str(jsonl)]) == 0
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     assert "written:" in printed and "SYNTHETIC" not in printed
+    # progress on stderr, which is not a terminal here: the job's last line
+    assert f"fidelity VAL_PGD_ACC: {EPOCHS}/{EPOCHS} epochs in " in err
     frame = pd.read_csv(out / "fidelity_VAL_PGD_ACC.csv", comment="#")
     assert list(frame.columns) == COLUMNS and len(frame) == EPOCHS
     assert math.isclose(frame["kendall_test_aa"][0], 2 / 3)

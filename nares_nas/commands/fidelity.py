@@ -28,7 +28,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
 
     fidelity_metric(args.metric)  # a bad metric fails before the data loads
     bench = load_data(args)
-    frame = fidelity_correlations(bench, args.metric)
+    frame = fidelity_correlations(bench, args.metric, progress=True)
     paths = write_study(frame, args.out)
     print(data_line(bench))
     last = int(frame["epoch"].iloc[-1])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,9 +135,10 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
                   n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
         runs = run_mo_to_dir(args.out, searcher, bench, problem.objectives, problem.constraints, resume=args.resume,
-                             progress=not args.quiet and sys.stderr.isatty(), **common)
+                             progress=not args.quiet, **common)
     else:
-        runs = run_mo_search(searcher, bench, problem.objectives, problem.constraints, **common)
+        runs = run_mo_search(searcher, bench, problem.objectives, problem.constraints, progress=not args.quiet,
+                             **common)
     archs = "no limit" if budget.archs is None else budget.archs
     constraints = ", ".join(map(str, problem.constraints)) or "none"
     print(f"{searcher_name(searcher)} {searcher!r}: {len(runs)} runs (seeds {seeds[0]}..{seeds[-1]}), budget {archs} "
@@ -183,7 +183,7 @@ def cmd_mo_table(args: argparse.Namespace) -> int:
     results = run_mo_table(bench, args.out, problem.objectives, problem.constraints, searchers=searchers,
                            runs=args.runs, seed_start=args.seed_start, budget=budget, workers=args.workers,
                            prefilter=args.prefilter, params=params, n_jobs=args.jobs, backend=args.backend,
-                           scheduler=args.scheduler, resume=args.resume, progress=sys.stderr.isatty())
+                           scheduler=args.scheduler, resume=args.resume, progress=True)
     table = summarize_mo(bench, problem, results, budget_note=budget_note(budget, bench, args.workers))
     paths = write_mo_report(table, problem, results, args.out)
     print(table.to_markdown())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the runs already in --out DIR (of the same configuration; --jobs, --backend "
                         "and execution parameters such as bananas' num_threads may change)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     live = p.add_argument_group("live mode: train and evaluate what the table lacks (runs one after another, "
                                 "each on --workers N workers; --out pins the profile, training seed and device "
                                 "kind)")
@@ -168,11 +167,10 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
     common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=not args.minimize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
-        progress = not args.quiet and sys.stderr.isatty()
-        return run_to_dir(args.out, searcher, bench, resume=args.resume, progress=progress,
+        return run_to_dir(args.out, searcher, bench, resume=args.resume, progress=not args.quiet,
                           from_scratch=args.from_scratch, **common)
     model = evaluation_model(bench, args.objective, from_scratch=args.from_scratch)
-    runs = simulate_search(searcher, model, **common)
+    runs = simulate_search(searcher, model, progress=not args.quiet, **common)
     return [RunResult.from_clock(searcher_name(searcher), searcher.get_params(), budget.archs, run, args.workers)
             for run in runs]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,7 @@ def cmd_table2(args: argparse.Namespace) -> int:
         bench, args.out, searchers=searchers, runs=args.runs, seed_start=args.seed_start, budget=budget.archs,
         max_cost=budget.cost, max_time=budget.time, max_total_epochs=budget.total_epochs, workers=args.workers,
         from_scratch=args.from_scratch, preset=args.preset, params=params, n_jobs=args.jobs, backend=args.backend,
-        scheduler=args.scheduler, resume=args.resume, progress=sys.stderr.isatty(),
+        scheduler=args.scheduler, resume=args.resume, progress=True,
     )
     table = summarize(bench, results, optimal=args.optimal, preset=args.preset, budget=budget.archs,
                       budget_note=budget_note(budget, bench, args.workers))
