@@ -63,10 +63,13 @@ def test_cli_labels_the_stand_in(tmp_path, capsys, monkeypatch):
 
     bench = nares_nas.load(write(tmp_path / "cifar10.jsonl"))
     bench.table.meta["synthetic"] = True  # the tiny table dressed as the stand-in
-    monkeypatch.setattr("nares_nas.commands.fidelity.load_data", lambda args: bench)
+    monkeypatch.setattr("nares_nas.commands.fidelity.load_data", lambda args, **kwargs: bench)
     out = tmp_path / "study"
     assert cli.main(["fidelity", "--out", str(out)]) == 0
-    assert "NOTE: SYNTHETIC stand-in" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    first = captured.out.splitlines()[0]
+    assert first.startswith("data: SYNTHETIC stand-in")  # the one synthetic notice of the command
+    assert [line for line in (captured.out + captured.err).splitlines() if "SYNTHETIC" in line] == [first]
     assert (out / "fidelity_VAL_PGD_ACC.csv").read_text().startswith("# Data: SYNTHETIC stand-in")
     assert fidelity_study.notes(fidelity_correlations(bench))[0].startswith("Data: SYNTHETIC")
 

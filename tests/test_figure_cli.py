@@ -124,11 +124,13 @@ def test_bad_input_is_one_line(tmp_path, capsys, argv, message):
 def test_the_stand_in_is_labelled(jsonl, tmp_path, capsys, monkeypatch):
     bench = nares_nas.load(jsonl)
     bench.table.meta["synthetic"] = True  # the small table dressed as the stand-in
-    monkeypatch.setattr("nares_nas.commands.figure.load_data", lambda args: bench)
+    monkeypatch.setattr("nares_nas.commands.figure.load_data", lambda args, **kwargs: bench)
     out = tmp_path / "figs"
     for figure in (2, 7, "summary"):  # the labels come from one writer (to_csv, _finish) for every figure
-        code, printed, _ = run(capsys, figure, "--out", out)
-        assert code == 0 and "NOTE: SYNTHETIC stand-in" in printed
+        code, printed, err = run(capsys, figure, "--out", out)
+        first = printed.splitlines()[0]
+        assert code == 0 and first.startswith("data: SYNTHETIC stand-in")  # the command's one notice
+        assert [line for line in (printed + err).splitlines() if "SYNTHETIC" in line] == [first]
     for path in out.glob("*.csv"):
         assert path.read_text().startswith("# Data: SYNTHETIC stand-in"), path.name
     for path in out.glob("*.png"):

@@ -298,14 +298,15 @@ def test_kill_9_of_a_parallel_search_leaves_no_process_behind(tmp_path, bench, s
 
 
 # --------------------------------------------------------------------------- CLI
-def test_cli_search_prints_source_synthetic_line_and_summary(tmp_path, capsys):
+def test_cli_search_prints_source_synthetic_line_once_and_summary(tmp_path, capsys):
     out = tmp_path / "rs"
     code = cli.main(["search", "--algo", "random_search", "--runs", "6", "--seed", "10", "--budget", "50",
                      "--data", "synthetic", "--out", str(out), "--quiet"])
     assert code == 0
-    text = capsys.readouterr().out
-    assert text.splitlines()[0].startswith("data: ")
-    assert "SYNTHETIC stand-in, not NARes results" in text
+    captured = capsys.readouterr()
+    text = captured.out
+    assert text.splitlines()[0].startswith("data: SYNTHETIC stand-in data: these numbers are not NARes results")
+    assert [line for line in (text + captured.err).splitlines() if "SYNTHETIC" in line] == [text.splitlines()[0]]
     results = read_runs(out)
     best = np.array([r.best_value for r in results])
     assert f"{best.mean():.4f} ± {best.std(ddof=1):.4f}" in text

@@ -112,6 +112,14 @@ def test_reference_preset_reaches_the_searchers(run_dir):
     assert data["searchers"]["random_search"]["distinct_queries"] == {"min": 30, "median": 30.0, "max": 30}
 
 
+def test_the_synthetic_notice_is_printed_once_beside_the_table(tmp_path, capsys):
+    assert table2(tmp_path / "out", "--runs", "2") == 0
+    printed, err = capsys.readouterr()
+    assert [line for line in err.splitlines() if "SYNTHETIC" in line] == [
+        "notice: SYNTHETIC stand-in data: these numbers are not NARes results"]  # --data synthetic: no hint
+    assert "NOTE:" not in printed and f"**{SYNTHETIC_LABEL}**" in printed  # the table carries its own label
+
+
 def test_rerun_needs_resume_and_resume_reproduces(tmp_path, capsys):
     out = tmp_path / "out"
     assert table2(out, "--searchers", "random_search", "--optimal", "best-arch") == 0

@@ -11,7 +11,7 @@ from ..benchmark import SYNTHETIC_NOTICE, Benchmark
 def add_data_option(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
     none = ", 'none' (with --live: no table, every architecture from the live cache or trained)" if live else ""
     parser.add_argument(
-        "--data", metavar="PATH|synthetic", default=None,
+        "--data", metavar="PATH|nares|synthetic" + ("|none" if live else ""), default=None,
         help=f"cifar10.jsonl, nares.txz, 'nares' (imported), 'synthetic'{none}; "
              "default: $NARES_NAS_DATA, else the imported data, else the synthetic stand-in",
     )
@@ -42,15 +42,26 @@ def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: boo
         return None
     bench = load(source)
     if bench.synthetic and notice:
-        imported = args.data or home.has_imported()
-        hint = "" if imported else " (no NARes data imported: run `nares-nas data import PATH`)"
-        print(f"notice: {SYNTHETIC_NOTICE}{hint}", file=sys.stderr)
+        print(f"notice: {SYNTHETIC_NOTICE}{_import_hint(args)}", file=sys.stderr)
     return bench
+
+
+def _import_hint(args: argparse.Namespace) -> str:
+    """How to get the real data, where the stand-in is used because none was imported."""
+    from .. import home
+
+    return "" if args.data or home.has_imported() else " (no NARes data imported: run `nares-nas data import PATH`)"
 
 
 def data_line(bench: Benchmark) -> str:
     """One line naming the data behind the numbers printed after it."""
     return f"data: {bench.provenance}"
+
+
+def source_line(args: argparse.Namespace, bench: Benchmark) -> str:
+    """:func:`data_line` for a command that prints one: on the stand-in it is the command's one synthetic
+    notice (load the data with ``notice=False``), with how to import NARes where nothing is imported."""
+    return data_line(bench) + (_import_hint(args) if bench.synthetic else "")
 
 
 def add_clock_options(parser: argparse.ArgumentParser) -> None:

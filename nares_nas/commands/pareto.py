@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, data_line, load_data
+from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, load_data, source_line
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 _OBJECTIVES_HELP = "two or three metrics with their directions, e.g. VAL_PGD_ACC:max,MACS:min"
@@ -63,7 +63,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from ..pareto import pareto_front
     from ..space import KEYS
 
-    bench = load_data(args, notice=not args.json)
+    bench = load_data(args, notice=False)
     front = pareto_front(bench, args.objectives, args.constraint)
     problem = front.problem
     if args.json:
@@ -72,9 +72,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
             payload = {"label": SYNTHETIC_LINE, **payload}
         print(json.dumps(payload, indent=1))
         return 0
-    print(data_line(bench))
-    if bench.synthetic:
-        print(SYNTHETIC_LINE)
+    print(source_line(args, bench))
     constraints = ", ".join(map(str, problem.constraints)) or "none"
     print(f"exact front of {', '.join(map(str, problem.objectives))}; constraints: {constraints} "
           f"({int(problem.feasible.sum())} feasible): {len(front.frame)} architectures")
@@ -124,11 +122,9 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
     check_multi_objective(searcher)
-    bench = load_data(args)
+    bench = load_data(args, notice=False)
     problem = Problem.from_benchmark(bench, args.objectives, args.constraint, search=True)
-    print(data_line(bench))
-    if bench.synthetic:
-        print(SYNTHETIC_LINE)
+    print(source_line(args, bench))
     budget = clock_budget(args, bench, [args.algo])
     seeds = range(args.seed, args.seed + args.runs)
     common = dict(seeds=seeds, budget=budget, workers=args.workers, prefilter=getattr(args, "prefilter", False),
@@ -188,6 +184,4 @@ def cmd_mo_table(args: argparse.Namespace) -> int:
     paths = write_mo_report(table, problem, results, args.out)
     print(table.to_markdown())
     print("written: " + ", ".join(str(p) for p in paths.values()))
-    if bench.synthetic:
-        print(f"NOTE: {SYNTHETIC_LINE}")
     return 0

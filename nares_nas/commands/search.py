@@ -11,9 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, PluginError
-from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, data_line, load_data
-
-SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
+from .common import add_clock_options, add_data_option, add_parallel_options, clock_budget, load_data, source_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,7 +96,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --out DIR")
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
-    bench = load_data(args, allow_none=args.live, notice=not args.live)
+    bench = load_data(args, allow_none=args.live, notice=False)
     if args.live:
         from ..live.oracle import check_table
         from .live import load_profile
@@ -107,9 +105,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if bench is None:
         print("data: none (live mode: every architecture comes from the live cache or is trained)")
     else:
-        print(data_line(bench))
-        if bench.synthetic:
-            print(SYNTHETIC_LINE)
+        print(source_line(args, bench))
     seeds = range(args.seed, args.seed + args.runs)
     if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
         from .live_search import live_budget, live_search_runs

@@ -72,7 +72,7 @@ def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, 
 
 def cmd_table2(args: argparse.Namespace) -> int:
     from ..cost_report import budget_note
-    from ..report import SYNTHETIC_LABEL, published_table2, run_table2, summarize, write_report
+    from ..report import published_table2, run_table2, summarize, write_report
 
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
@@ -101,6 +101,4 @@ def cmd_table2(args: argparse.Namespace) -> int:
         print("=" * 100)
         print(published_table2().to_markdown())
     print("written: " + ", ".join(str(p) for p in paths.values()))
-    if bench.synthetic:
-        print(f"NOTE: {SYNTHETIC_LABEL}")
     return 0
