@@ -317,6 +317,24 @@ def test_cli_search_prints_source_synthetic_line_once_and_summary(tmp_path, caps
     assert "use --resume" in capsys.readouterr().err
 
 
+def test_a_resume_with_fewer_runs_says_which_runs_its_statistics_cover(tmp_path, capsys):
+    out = tmp_path / "rs"
+    argv = ["search", "--algo", "random_search", "--budget", "30", "--data", "synthetic", "--out", str(out)]
+    assert cli.main([*argv, "--runs", "8"]) == 0
+    capsys.readouterr()
+    assert cli.main([*argv, "--runs", "3", "--resume"]) == 0
+    text = capsys.readouterr().out
+    best = np.array([r.best_value for r in read_runs(out)])
+    assert "3 runs (seeds 0..2)" in text
+    assert f"best VAL_PGD_ACC: {best[:3].mean():.4f} ± {best[:3].std(ddof=1):.4f}" in text  # seeds 0..2 only
+    assert f"{out} holds 8 runs (seeds 0..7), of which the 3 of seeds 0..2 are reported here; its summary.csv " \
+           "has all 8" in text
+    with open(out / "summary.csv", newline="") as handle:
+        assert [int(row["seed"]) for row in csv.DictReader(handle)] == list(range(8))
+    assert cli.main([*argv, "--runs", "8", "--resume"]) == 0
+    assert "reported here" not in capsys.readouterr().out  # the folder's runs, all of them
+
+
 def test_cli_params_and_no_out(capsys):
     code = cli.main(["search", "--algo", "local_search", "--param", "num_init=3", "--param",
                      "reference_moves=true", "--runs", "3", "--budget", "40", "--data", "synthetic"])

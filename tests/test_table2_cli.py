@@ -233,3 +233,26 @@ def test_table2_at_equal_cost_on_simulated_workers(tmp_path, capsys):
     assert (out / "anytime_sim_days.png").stat().st_size > 0 and (out / "anytime_gpu_days.png").stat().st_size > 0
     config = json.loads((out / "random_search" / "config.json").read_text())
     assert config["workers"] == 4 and config["max_cost"] == pytest.approx(cap) and config["budget"] is None
+
+
+def test_a_table_of_fewer_searchers_or_runs_says_what_it_leaves_out(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert table2(out, "--runs", "4") == 0
+    capsys.readouterr()
+    assert table2(out, "--runs", "2", "--searchers", "local_search", "--resume") == 0
+    printed = capsys.readouterr().out
+    table = json.loads((out / "table2.json").read_text())
+    assert list(table["searchers"]) == ["local_search"] and table["searchers"]["local_search"]["runs"] == 2
+    assert (f"{out / 'local_search'} holds 4 runs (seeds 0..3), of which the 2 of seeds 0..1 are reported here; "
+            "its summary.csv has all 4") in printed
+    assert (f"left out of this table (not among --searchers): {out / 'random_search'} (random_search, 4 runs), "
+            f"{out / 'regularized_evolution'} (regularized_evolution, 4 runs)") in printed
+    assert len(pd.read_csv(out / "local_search" / "summary.csv")) == 4
+
+
+def test_a_multi_objective_searcher_is_pointed_to_mo_table_before_anything_runs(tmp_path, capsys):
+    assert table2(tmp_path / "out", "--searchers", "random_search,nsga2") == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("notice:")]
+    assert len(err) == 1 and err[0].startswith("nares-nas table2: error: nsga2 searches several objectives at once")
+    assert "nares-nas mo-table --searchers nsga2 --objectives" in err[0]
+    assert not (tmp_path / "out" / "random_search").exists()

@@ -114,7 +114,7 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
     from ..multiobjective import check_multi_objective, run_mo_search, run_mo_to_dir
     from ..pareto import Problem
     from ..searchers import resolve, searcher_name
-    from .search import clock_line, parse_params
+    from .search import clock_line, folder_line, parse_params
 
     _check_mo_args(args)
     if args.resume and args.out is None:
@@ -154,7 +154,7 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
                                          f"{np.mean([r.rejected_free for r in runs]):.1f}"
                                          if common["prefilter"] else ""))
     if args.out is not None:
-        print(f"runs in {args.out}/runs, summary in {args.out / 'summary.csv'}")
+        print(folder_line(args.out, seeds))
     return 0
 
 
@@ -162,6 +162,7 @@ def cmd_mo_table(args: argparse.Namespace) -> int:
     from ..cost_report import budget_note
     from ..mo_report import run_mo_table, summarize_mo, write_mo_report
     from ..pareto import Problem
+    from .common import table_coverage
     from .table2 import parse_params
 
     _check_mo_args(args)
@@ -184,4 +185,6 @@ def cmd_mo_table(args: argparse.Namespace) -> int:
     paths = write_mo_report(table, problem, results, args.out)
     print(table.to_markdown())
     print("written: " + ", ".join(str(p) for p in paths.values()))
+    for line in table_coverage(args.out, searchers, range(args.seed_start, args.seed_start + args.runs)):
+        print(line)
     return 0

@@ -151,8 +151,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     if runs is not None:
         print(fidelity_line(runs))
     if args.out is not None:
-        print(f"runs in {args.out}/runs, summary in {args.out / 'summary.csv'}")
+        print(folder_line(args.out, seeds))
     return 0
+
+
+def folder_line(out: Path, seeds: range) -> str:
+    """Where the runs are kept; after a resume with fewer runs, which of them the statistics cover."""
+    from .common import coverage_note
+
+    note = coverage_note(out, seeds)
+    return f"runs in {out / 'runs'}, summary in {out / 'summary.csv'}" + (f"; {note}" if note else "")
 
 
 def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:

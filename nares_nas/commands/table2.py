@@ -73,6 +73,7 @@ def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, 
 def cmd_table2(args: argparse.Namespace) -> int:
     from ..cost_report import budget_note
     from ..report import published_table2, run_table2, summarize, write_report
+    from .common import table_coverage
 
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
@@ -101,4 +102,6 @@ def cmd_table2(args: argparse.Namespace) -> int:
         print("=" * 100)
         print(published_table2().to_markdown())
     print("written: " + ", ".join(str(p) for p in paths.values()))
+    for line in table_coverage(args.out, searchers, range(args.seed_start, args.seed_start + args.runs)):
+        print(line)
     return 0
