@@ -1,4 +1,4 @@
-"""Simulated clock benchmark (issue 10, Performance): the clock's own cost, ASHA at scale, Syne Tune.
+"""Simulated clock benchmark: the clock's own cost, ASHA at scale, Syne Tune.
 
 Command (documented in docs/benchmarks.md)::
 

@@ -1,4 +1,4 @@
-"""Multi-objective benchmark (issue 12, Performance): exact fronts and ranks; per-query hypervolume of many runs.
+"""Multi-objective benchmark: exact fronts and ranks; per-query hypervolume of many runs.
 
 Command (documented in docs/benchmarks.md)::
 

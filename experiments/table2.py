@@ -8,13 +8,15 @@ with more options (searcher subset, --param overrides, Optimal reading, band). E
     python experiments/table2.py --out results/table2 --backend dask --scheduler tcp://HOST:8786
 
 Without imported NARes data it runs on the synthetic stand-in, and every output says
-"SYNTHETIC stand-in data, not NARes results".
+"SYNTHETIC stand-in data, not NARes results". Bad input (an output folder already holding runs
+without ``--resume``, an unknown searcher) is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +34,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--searchers", default=",".join(report.DEFAULT_SEARCHERS),
                         help="comma-separated searcher names (default: the four of Table 2)")
     parser.add_argument("--workers", type=int, default=1, help="simulated workers (default 1)")
-    parser.add_argument("--max-cost", default=None,
+    parser.add_argument("--max-cost", default=None, type=_cost,
                         help="GPU-days per run, or 'equal': 500 full trainings at the mean training_time")
     parser.add_argument("--preset", choices=report.PRESETS, default="default",
                         help="default: corrected behaviour (as nares-nas table2); reference: the paper's code "
@@ -45,14 +47,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _cost(text: str) -> float | str:
+    if text == "equal":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GPU-days (a number) or 'equal', got {text!r}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        run(args)
+    except nares_nas.NaresError as exc:  # the user's input: one line, as nares-nas prints it
+        print(f"table2.py: error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
+
+def run(args: argparse.Namespace) -> None:
     bench = nares_nas.load(args.data)
     searchers = [name.strip() for name in args.searchers.split(",") if name.strip()]
-    max_cost = args.max_cost if args.max_cost in (None, "equal") else float(args.max_cost)
-    budget = report.table2_budget(bench, searchers, budget=args.budget, max_cost=max_cost)
+    budget = report.table2_budget(bench, searchers, budget=args.budget, max_cost=args.max_cost)
     results = report.run_table2(bench, args.out, searchers=searchers, runs=args.runs, budget=budget.archs,
                                 max_cost=budget.cost, workers=args.workers, preset=args.preset,
                                 n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,

@@ -423,11 +423,12 @@ class ClockRun:
                           self.maximize)
 
     def incumbent(self, any_fidelity: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """``(end_days, best_value)`` after each finished evaluation that counts.
+        """Two arrays of equal length, an entry per evaluation that counts, in the order they finished
+        (end time, then worker): its end in simulated days, and the best value among it and those
+        that finished before it (the incumbent's value from then on).
 
-        The incumbent at time t is the best value among evaluations finished by t at full
-        fidelity (``any_fidelity``: at any fidelity); equal values keep the one that finished
-        first (end time, then worker).
+        The evaluations that count are those at full fidelity (``any_fidelity``: every one), so
+        the incumbent at time t is the best value among them finished by t.
         """
         log = self.log
         order = log.finish_order()

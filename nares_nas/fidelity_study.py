@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,13 +38,16 @@ def _correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(tau), float(rho)
 
 
-def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC"):
+def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC", *, progress: bool = False):
     """A DataFrame with a row per epoch count: ``epoch`` (1..E), ``kendall_<target>`` and
     ``spearman_<target>`` for the targets ``final``, ``test_pgd`` and ``test_aa``.
 
     ``frame.attrs`` carries ``metric``, ``n_archs``, ``source``, ``synthetic`` and ``provenance``.
+    ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
     import pandas as pd
+
+    from .progress import Progress
 
     spec = fidelity_metric(metric)
     if spec.name not in FIDELITY_METRICS:
@@ -54,11 +58,13 @@ def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC"):
     data: dict[str, list] = {"epoch": list(range(1, values.shape[1] + 1))}
     for key in TARGETS:
         data[f"kendall_{key}"], data[f"spearman_{key}"] = [], []
-    for column in values.T:
-        for key, target in targets.items():
-            tau, rho = _correlations(column, target)
-            data[f"kendall_{key}"].append(tau)
-            data[f"spearman_{key}"].append(rho)
+    with Progress(f"fidelity {spec.name}", values.shape[1], unit="epoch", enabled=progress) as bar:
+        for column in values.T:
+            for key, target in targets.items():
+                tau, rho = _correlations(column, target)
+                data[f"kendall_{key}"].append(tau)
+                data[f"spearman_{key}"].append(rho)
+            bar.update()
     frame = pd.DataFrame(data)
     frame.attrs.update(metric=spec.name, n_archs=len(bench), source=bench.source, synthetic=bench.synthetic,
                        provenance=bench.provenance)
@@ -88,12 +94,13 @@ def to_csv(frame) -> str:
     return buf.getvalue()
 
 
-def plot(frame, path: str | Path) -> Path:
-    """A PNG of the correlations against epochs (τ solid, ρ dashed); the data line in red if synthetic."""
+def figure(frame) -> Any:
+    """The matplotlib ``Figure`` of the correlations against epochs (τ solid, ρ dashed, the legend below
+    the axes, where it covers no curve); the data line in red if synthetic."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4.5), dpi=120)
+    fig = Figure(figsize=(7, 5.2), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for key, label in TARGET_LABELS.items():
@@ -104,15 +111,20 @@ def plot(frame, path: str | Path) -> Path:
     ax.set_ylabel("rank correlation across architectures")
     ax.set_title(f"{frame.attrs.get('metric', '?')} after e epochs vs. final and test robustness", fontsize=9)
     ax.set_xlim(1, int(frame["epoch"].iloc[-1]))
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
     ax.grid(alpha=0.3)
     data_line = str(frame.attrs.get("provenance", ""))
     synthetic = bool(frame.attrs.get("synthetic", False))
     fig.text(0.01, 0.005, f"Data: {data_line}", fontsize=7, color="red" if synthetic else "black",
              weight="bold" if synthetic else "normal")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def plot(frame, path: str | Path) -> Path:
+    """Write :func:`figure` as a PNG, the notes in its metadata."""
     path = Path(path)
-    fig.savefig(path, format="png", metadata={"Description": " ".join(notes(frame))})
+    figure(frame).savefig(path, format="png", metadata={"Description": " ".join(notes(frame))})
     return path
 
 

@@ -38,7 +38,6 @@ import hashlib
 import io
 import logging
 import os
-import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +64,8 @@ log = logging.getLogger(__name__)
 
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
-SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "arch_id", *KEYS, "objective", "gpu_days",
-                                    "sim_days", "evaluations")
+SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "full_trainings", "distinct_archs", "arch_id", *KEYS,
+                                    "objective", "gpu_days", "sim_days", "evaluations")
 SUMMARY_EVERY = 25
 """Runs of single-run tasks between rewrites of ``summary.csv`` (it is rewritten after every larger group)."""
 
@@ -101,8 +100,18 @@ class RunResult:
 
     @property
     def queries(self) -> int:
-        """Distinct architectures queried (the budget spent)."""
+        """Full trainings: the trajectory's evaluations at full fidelity (all of them for a single-fidelity
+        searcher, whose budget they are; fewer than :attr:`distinct_archs` for a multi-fidelity one)."""
         return len(self.trajectory)
+
+    @property
+    def distinct_archs(self) -> int:
+        """Distinct architectures evaluated at any fidelity (what a distinct-architecture budget counts);
+        runs written before the clock's account were full trainings only."""
+        evaluations = (self.clock or {}).get("evaluations")
+        if evaluations is None:
+            return len(set(self.trajectory.arch_ids.tolist()))
+        return len(set(evaluations["arch_id"]))
 
     @property
     def best_arch_id(self) -> int | None:
@@ -269,9 +278,30 @@ def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, bac
     return model
 
 
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """Worker initializer: end this worker process as soon as ``parent`` is gone.
+
+    A killed job (``kill -9``) cannot shut its loky workers down, and they would idle on for
+    joblib's 300 s timeout (keeping loky's resource tracker alive too); a daemon thread
+    watching the parent's pid ends them within ``every`` seconds instead.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit with parent", daemon=True).start()
+
+
 @contextlib.contextmanager
 def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int | str) -> Iterator[tuple[Any, int]]:
-    """A joblib ``Parallel`` that yields results as they finish, and its number of workers."""
+    """A joblib ``Parallel`` that yields results as they finish, and its number of workers.
+
+    Local (loky) workers end with this process, however it ends (:func:`_exit_with_parent`).
+    """
     from joblib import Parallel, effective_n_jobs, parallel_config
 
     if backend == "dask":
@@ -281,7 +311,7 @@ def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int 
         return
     if n_jobs == 0:
         raise ConfigError("n_jobs must not be 0 (1 = sequential, -1 = all cores)")
-    with parallel_config(backend="loky"):
+    with parallel_config(backend="loky", initializer=_exit_with_parent, initargs=(os.getpid(),)):
         workers = effective_n_jobs(n_jobs)
         yield Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=batch_size), workers
 
@@ -327,11 +357,52 @@ def iter_runs(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel,
         yield from group
 
 
+def expected_job(searcher: Searcher, seeds: Sequence[int], budget: Budget | int | None, n_jobs: int = 1,
+                 backend: str = "loky") -> tuple[float | None, int | None]:
+    """(expected seconds, processes) of the runs of ``seeds`` (:func:`nares_nas.progress.job_seconds`).
+
+    The processes are ``n_jobs``, but no more than there are lockstep groups (None on Dask).
+    """
+    from joblib import effective_n_jobs
+
+    from .progress import job_seconds
+
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    processes = None
+    if backend != "dask":
+        groups = len(lockstep_groups(seeds, _lockstep(searcher)))
+        processes = max(1, min(effective_n_jobs(n_jobs) if n_jobs else 1, groups))
+    return job_seconds(searcher, len(seeds), budget.archs, processes), processes
+
+
+def job_progress(searcher: Searcher, total: int, todo: Sequence[int], budget: Budget | int | None, *,
+                 n_jobs: int = 1, backend: str = "loky", enabled: bool = True, announce: bool = True) -> Any:
+    """The :class:`~nares_nas.progress.Progress` of a job of ``total`` runs of which ``todo`` are left;
+    first, with ``announce``, the warning of a long job (:func:`nares_nas.progress.announce`)."""
+    from .progress import Progress
+    from .progress import announce as say
+
+    name = searcher_name(searcher)
+    if enabled and announce:
+        seconds, processes = expected_job(searcher, todo, budget, n_jobs, backend)
+        say([(name, len(todo), seconds)], processes)
+    return Progress(name, total, done=total - len(todo), enabled=enabled)
+
+
 def simulate_search(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
-                    **options: Any) -> list[ClockRun]:
-    """:func:`run_search` with the clock's whole account of each run (evaluations, cost, time)."""
+                    progress: bool = False, **options: Any) -> list[ClockRun]:
+    """:func:`run_search` with the clock's whole account of each run (evaluations, cost, time).
+
+    ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
+    """
+    searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
-    found = dict(iter_runs(searcher, evaluator, seeds=seeds, **options))
+    found: dict[int, ClockRun] = {}
+    with job_progress(searcher, len(seeds), seeds, options.get("budget"), n_jobs=options.get("n_jobs", 1),
+                      backend=options.get("backend", "loky"), enabled=progress) as bar:
+        for group in iter_groups(searcher, evaluator, seeds=seeds, **options):
+            found.update(group)
+            bar.update(len(group))
     return [found[seed] for seed in seeds]
 
 
@@ -525,33 +596,35 @@ def _release(out_dir: Path, keep_dir: bool) -> None:
             folder.rmdir()
 
 
-def _run_path(out_dir: Path, seed: int) -> Path:
-    return out_dir / "runs" / f"seed_{seed:05d}.json"
+def run_path(out_dir: str | os.PathLike, seed: int) -> Path:
+    """Where ``out_dir`` keeps the finished run of ``seed``."""
+    return Path(out_dir) / "runs" / f"seed_{seed:05d}.json"
 
 
 def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
     """Write one finished run to ``DIR/runs/seed_NNNNN.json`` atomically."""
-    path = _run_path(Path(out_dir), result.seed)
+    path = run_path(Path(out_dir), result.seed)
     write_bytes_atomic(path, orjson.dumps(result.to_json(), option=orjson.OPT_SERIALIZE_NUMPY))
     return path
 
 
 def summary_row(result: RunResult) -> dict[str, Any]:
-    """One row of ``summary.csv``: the run's best arch by the objective (ties as in :attr:`Trajectory.best_arch_id`),
-    GPU-days spent, simulated days and evaluations (blank in runs of older versions); a run
-    whose budget bought no full training has no best arch."""
+    """One row of ``summary.csv``: the full trainings and distinct architectures evaluated (the two differ
+    for a multi-fidelity searcher), the run's best arch by the objective (ties as in
+    :attr:`Trajectory.best_arch_id`), GPU-days spent, simulated days and evaluations (blank in runs
+    of older versions); a run whose budget bought no full training has no best arch."""
     clock = result.clock or {}
     evaluations = clock.get("evaluations")
     account = {"gpu_days": repr(clock["gpu_days"]) if clock else "",
                "sim_days": repr(clock["sim_days"]) if clock else "",
                "evaluations": len(evaluations["arch_id"]) if evaluations else ""}
+    counts = {"searcher": result.searcher, "seed": result.seed, "full_trainings": result.queries,
+              "distinct_archs": result.distinct_archs}
     if result.best_arch_id is None:
-        return {"searcher": result.searcher, "seed": result.seed, "queries": 0, "arch_id": "",
-                **dict.fromkeys(KEYS, ""), "objective": "", **account}
+        return {**counts, "arch_id": "", **dict.fromkeys(KEYS, ""), "objective": "", **account}
     arch_id = result.best_arch_id
-    return {"searcher": result.searcher, "seed": result.seed, "queries": result.queries, "arch_id": arch_id,
-            **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())), "objective": repr(result.best_value),
-            **account}
+    return {**counts, "arch_id": arch_id, **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())),
+            "objective": repr(result.best_value), **account}
 
 
 def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]],
@@ -588,7 +661,7 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
                seeds: Iterable[int], budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC",
                maximize: bool | None = None, workers: int = 1, from_scratch: bool = False, n_jobs: int = 1,
                backend: str = "loky", scheduler: str | None = None, resume: bool = False,
-               progress: bool = False) -> list[RunResult]:
+               progress: bool = False, announce: bool = True) -> list[RunResult]:
     """Run ``searcher`` for ``seeds`` on ``bench`` and keep every finished run in ``out_dir``.
 
     Runs go through the simulated clock with ``workers`` workers and ``budget`` (distinct
@@ -600,10 +673,10 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
     (``n_jobs``, ``backend``, the searcher's ``execution_params``) may change on resume; each
     run file records its own. Each lockstep group is written as it finishes. Returns the runs
     of ``seeds`` (resumed ones included), sorted by seed; ``summary.csv`` covers every run in
-    the folder. ``progress`` shows a tqdm bar on stderr.
+    the folder. ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`), after
+    saying whether the runs left are expected to take long (unless ``announce`` is False: a
+    caller that said so for a larger job).
     """
-    from tqdm import tqdm
-
     searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
     out_dir = Path(out_dir)
@@ -622,8 +695,8 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
         name, params = config["searcher"], config["params"]
         execution = {"params": split_params(searcher)[1], "backend": backend,
                      "n_jobs": n_jobs if backend == "loky" else None, "scheduler": scheduler}
-        bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="run", desc=name, file=sys.stderr,
-                   disable=not progress, dynamic_ncols=True)
+        bar = job_progress(searcher, len(seeds), todo, budget, n_jobs=n_jobs, backend=backend, enabled=progress,
+                           announce=announce)
         unsummarised = 0
         with bar:
             for group in iter_groups(searcher, model, seeds=todo, budget=budget, objective=objective,

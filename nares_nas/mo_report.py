@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 from .errors import ConfigError
 from .metrics import round_derived
 from .pareto import TEST_COUNTERPART, Problem, attainment
-from .report import SYNTHETIC_LABEL, _tex, csv_with_notes, labelled, save_curves
+from .report import SYNTHETIC_LABEL, _tex, announce_job, csv_with_notes, labelled, save_curves, searcher_folder
 
 DEFAULT_MO_SEARCHERS: tuple[str, ...] = ("mo_random_search", "pareto_local_search", "mo_regularized_evolution",
                                          "nsga2")
@@ -364,14 +363,16 @@ def run_mo_table(bench, out_dir: str | Path, objectives, constraints=(), *,
     unknown = sorted(set(params) - set(searchers))
     if unknown:
         raise ConfigError(f"parameters given for {unknown}, which are not among the searchers {list(searchers)}")
+    chosen = {name: resolve(name)(**params.get(name, {})) for name in searchers}
+    seeds = range(seed_start, seed_start + runs)
+    if progress:
+        announce_job(out_dir, chosen, seeds, budget, n_jobs=n_jobs, backend=backend)
     results = {}
-    for name in searchers:
-        cls = resolve(name)
-        folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-        results[name] = run_mo_to_dir(folder, cls(**params.get(name, {})), bench, objectives, constraints,
-                                      seeds=range(seed_start, seed_start + runs), budget=budget, workers=workers,
-                                      prefilter=prefilter, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                                      resume=resume, progress=progress)
+    for name, searcher in chosen.items():
+        results[name] = run_mo_to_dir(searcher_folder(out_dir, name), searcher, bench, objectives, constraints,
+                                      seeds=seeds, budget=budget, workers=workers, prefilter=prefilter,
+                                      n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
+                                      progress=progress, announce=False)
     return results
 
 

@@ -27,7 +27,6 @@ training). The clock records the raw objective vectors; each run is scored after
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -370,20 +369,27 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
 def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
                   constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
                   budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
-                  backend: str = "loky", scheduler: str | None = None) -> list[MORunResult]:
+                  backend: str = "loky", scheduler: str | None = None, progress: bool = False) -> list[MORunResult]:
     """Run a multi-objective ``searcher`` once per seed on ``bench``; the scored runs in ``seeds`` order.
 
     ``objectives`` and ``constraints`` as :func:`nares_nas.pareto.parse_objectives` /
     :func:`~nares_nas.pareto.parse_constraints` (test-set metrics refused); ``budget`` distinct
     architectures (None: 500) or a :class:`~nares_nas.clock.Budget`; ``workers`` simulated
     workers; ``prefilter`` applies MACS/PARAMS constraints before querying (see the module
-    docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.harness.run_search`.
+    docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.harness.run_search`;
+    ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
-    seeds = list(seeds)
-    found = {r.seed: r for group in iter_mo_runs(searcher, bench, objectives, constraints, seeds=seeds,
-                                                 budget=budget, workers=workers, prefilter=prefilter,
-                                                 n_jobs=n_jobs, backend=backend, scheduler=scheduler)
-             for r in group}
+    from .harness import _as_searcher, _check_seeds, job_progress
+
+    searcher = _as_searcher(searcher)
+    seeds = _check_seeds(seeds)
+    found: dict[int, MORunResult] = {}
+    with job_progress(searcher, len(seeds), seeds, budget, n_jobs=n_jobs, backend=backend, enabled=progress) as bar:
+        for group in iter_mo_runs(searcher, bench, objectives, constraints, seeds=seeds, budget=budget,
+                                  workers=workers, prefilter=prefilter, n_jobs=n_jobs, backend=backend,
+                                  scheduler=scheduler):
+            found.update((r.seed, r) for r in group)
+            bar.update(len(group))
     return [found[seed] for seed in seeds]
 
 
@@ -419,16 +425,24 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
                   constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
                   budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
                   backend: str = "loky", scheduler: str | None = None, resume: bool = False,
-                  progress: bool = False) -> list[MORunResult]:
-    """:func:`run_mo_search`, keeping every finished run in ``out_dir`` (as :func:`nares_nas.harness.run_to_dir`).
+                  progress: bool = False, announce: bool = True) -> list[MORunResult]:
+    """:func:`run_mo_search`, keeping every finished run in ``out_dir`` (as :func:`nares_nas.harness.run_to_dir`,
+    whose ``progress`` and ``announce`` these are).
 
     ``DIR/config.json`` pins the searcher, objectives, constraints, budget, workers and data;
     ``DIR/runs/seed_NNNNN.json`` holds a run (values as an n×k list, scores after every query);
     ``DIR/summary.csv`` a row per run (:data:`MO_SUMMARY_COLUMNS`).
     """
-    from tqdm import tqdm
-
-    from .harness import _as_searcher, _check_seeds, _release, make_budget, open_run_dir, write_run, write_summary
+    from .harness import (
+        _as_searcher,
+        _check_seeds,
+        _release,
+        job_progress,
+        make_budget,
+        open_run_dir,
+        write_run,
+        write_summary,
+    )
 
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
@@ -443,8 +457,8 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
     rows = {seed: summary_row(r) for seed, r in done.items()}
     try:
         todo = [s for s in seeds if s not in done]
-        bar = tqdm(total=len(seeds), initial=len(seeds) - len(todo), unit="run", desc=config["searcher"],
-                   file=sys.stderr, disable=not progress, dynamic_ncols=True)
+        bar = job_progress(searcher, len(seeds), todo, budget, n_jobs=n_jobs, backend=backend, enabled=progress,
+                           announce=announce)
         with bar:
             for group in iter_mo_runs(searcher, bench, objectives, constraints, seeds=todo, budget=budget,
                                       workers=workers, prefilter=prefilter, n_jobs=n_jobs, backend=backend,

@@ -559,22 +559,54 @@ def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str
                           f"{list(searchers)}")
     run_budget = table2_budget(bench, searchers, budget=budget, max_cost=max_cost, max_time=max_time,
                                max_total_epochs=max_total_epochs)
-    results = {}
-    for name in searchers:
+    chosen = {}
+    for name in searchers:  # every searcher checked before the first runs
         cls = resolve(name)
+        if not getattr(cls, "single_objective", True):
+            raise ConfigError(f"{name} searches several objectives at once, and Table 2 has one: compare it with "
+                              f"`nares-nas mo-table --searchers {name} --objectives VAL_PGD_ACC:max,MACS:min` "
+                              "(nares_nas.mo_report.run_mo_table)")
         accepted = cls().get_params()
         kwargs = {**preset_params(preset, name), **params.get(name, {})}
         bad = sorted(set(kwargs) - set(accepted))
         if bad:
             raise ConfigError(f"searcher {name!r} has no hyper-parameters {bad}; "
                               f"it accepts {sorted(accepted)}")
-        folder = Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-        log.info("running %s: %d runs, %s, preset %s, params %s", name, runs, run_budget, preset, kwargs)
-        results[name] = run_to_dir(folder, cls(**kwargs), bench, seeds=range(seed_start, seed_start + runs),
+        chosen[name] = cls(**kwargs)
+    seeds = range(seed_start, seed_start + runs)
+    if progress:
+        announce_job(out_dir, chosen, seeds, run_budget, n_jobs=n_jobs, backend=backend)
+    results = {}
+    for name, searcher in chosen.items():
+        log.info("running %s: %d runs, %s, preset %s, params %s", name, runs, run_budget, preset, searcher)
+        results[name] = run_to_dir(searcher_folder(out_dir, name), searcher, bench, seeds=seeds,
                                    budget=run_budget, objective=objective, maximize=maximize, workers=workers,
-                                   from_scratch=from_scratch, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                                   resume=resume, progress=progress)
+                                   from_scratch=from_scratch, n_jobs=n_jobs, backend=backend,
+                                   scheduler=scheduler, resume=resume, progress=progress, announce=False)
     return results
+
+
+def searcher_folder(out_dir: str | Path, name: str) -> Path:
+    """Where a table's runs of searcher ``name`` go: ``out_dir/<name>``, with characters a path may not hold
+    replaced (``optuna:TPESampler`` -> ``optuna_TPESampler``)."""
+    return Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def announce_job(out_dir: str | Path, searchers: Mapping[str, Any], seeds: Sequence[int], budget: Any, *,
+                 n_jobs: int = 1, backend: str = "loky") -> bool:
+    """Say before a table's runs start whether they are expected to take long, all searchers together
+    (:func:`nares_nas.progress.announce`); the runs already in ``out_dir/<searcher>/`` are not counted."""
+    from .harness import expected_job, run_path
+    from .progress import announce
+
+    parts, processes = [], []
+    for name, searcher in searchers.items():
+        folder = searcher_folder(out_dir, name)
+        todo = [seed for seed in seeds if not run_path(folder, seed).exists()]
+        seconds, used = expected_job(searcher, todo, budget, n_jobs, backend)
+        parts.append((name, len(todo), seconds))
+        processes.append(used)
+    return announce(parts, None if None in processes else max(processes, default=1))
 
 
 def table2_budget(bench: Benchmark, searchers: Sequence[str], *, budget: int | None = None,

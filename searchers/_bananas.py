@@ -24,6 +24,9 @@ from ._base import Searcher
 if TYPE_CHECKING:
     from nares_nas.surrogate.ensemble import MLPEnsembleRegressor
 
+SECONDS_PER_RUN = 2692 * 2 / 16
+"""Seconds of one CPU core per run at the reference settings (500 queries, 500 epochs per fit, 8 seeds in
+lockstep): 16 runs took 2,692 s on two processes of the 2-core machine (docs/benchmarks.md)."""
 FAST_PRESET: dict[str, Any] = {"epochs": 150}
 """Overrides of :meth:`Bananas.fast`: 150 instead of 500 epochs per fit (≈3.3x less training).
 
@@ -137,6 +140,14 @@ class Bananas(Searcher):
     def fast(cls, **overrides: Any) -> Bananas:
         """The reference settings with :data:`FAST_PRESET` applied (then ``overrides``)."""
         return cls(**{**FAST_PRESET, **overrides})
+
+    def expected_seconds(self, budget: int | None) -> float | None:
+        """:data:`SECONDS_PER_RUN` in proportion to the epochs and members of a fit and to the square of the
+        budget (each round fits on every architecture queried so far); None off the CPU (not measured)."""
+        if self.device != "cpu":
+            return None
+        archs = min(500 if budget is None else budget, N_ARCHS)  # a cost budget: as the paper's 500
+        return SECONDS_PER_RUN * (self.epochs / 500) * (self.num_ensemble / 5) * (archs / 500) ** 2
 
     def query_cap(self, budget: int) -> int | None:
         overshoot = check_bool(self.reference_overshoot, "Bananas reference_overshoot")

@@ -74,6 +74,12 @@ class Searcher:
             raise NotImplementedError(f"{type(self).__name__} implements neither propose() nor search()")
         lockstep([OracleRun(self.propose(space, budget, rng, maximize=oracle.maximize), oracle)])
 
+    def expected_seconds(self, budget: int | None) -> float | None:
+        """Rough seconds of one CPU core that one run takes with ``budget`` distinct architectures
+        (None: a cost or time budget), so that a long job can say so before it starts
+        (:mod:`nares_nas.progress`); None where a run takes a few seconds at most, or nobody measured it."""
+        return None
+
     def query_cap(self, budget: int) -> int | None:
         """Distinct queries the oracle may allow: ``budget`` unless a reference option overshoots."""
         return budget

@@ -114,3 +114,23 @@ def test_console_script_debug_shows_traceback():
     assert done.returncode != 0 and "Traceback" in done.stderr
     done = subprocess.run(["nares-nas", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "nares-nas" in done.stdout
+
+
+@pytest.mark.parametrize("command, metavar", [("search", "--data PATH|nares|synthetic|none"),
+                                              ("table2", "--data PATH|nares|synthetic"),
+                                              ("info", "--data PATH|nares|synthetic")])
+def test_the_data_metavar_names_every_kind_of_value(command, metavar, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    usage = capsys.readouterr().out
+    assert metavar in usage and (command == "search") == ("|none" in usage)  # none: live search only
+
+
+@pytest.mark.parametrize("argv", [["info"], ["query", "441"]])
+def test_the_synthetic_notice_is_printed_once(argv, capsys):
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    first = captured.out.splitlines()[0]
+    assert first.startswith("data: SYNTHETIC stand-in data: these numbers are not NARes results")
+    assert "no NARes data imported: run `nares-nas data import PATH`" in first  # the hint rides along
+    assert [line for line in (captured.out + captured.err).splitlines() if "SYNTHETIC" in line] == [first]

@@ -135,3 +135,49 @@ def test_a_blocking_searcher_keeps_one_evaluation_in_flight():
         oracle.query(3)
     assert rows(sim) == [(1, 0, 4, 0, 0.0, 0.4), (2, 0, 4, 0, 0.4, 1.2)]
     assert oracle.trajectory().arch_ids.tolist() == [1, 2]
+
+
+def test_incumbent_returns_end_days_and_the_best_so_far_per_evaluation_that_counts():
+    """ClockRun.incumbent() as documented (README's Fidelity and cost snippet, the docstring)."""
+    from nares_nas.clock import ClockRun, EvaluationLog
+
+    log = EvaluationLog(ticks_per_day=10)
+    for arch_id, epochs, worker, start, end, value in [(1, 4, 0, 0, 12, 14.0),   # full, ends at t=12 on w0
+                                                        (2, 2, 1, 0, 4, 50.0),    # partial, the first to end
+                                                        (3, 4, 1, 4, 12, 30.0),   # full, t=12 too, after w0
+                                                        (4, 4, 0, 12, 20, 20.0)]:  # full, worse
+        for column, item in (("arch_id", arch_id), ("epoch_from", 0), ("epoch_to", epochs), ("worker", worker),
+                             ("start", start), ("end", end), ("cost", end - start), ("value", value)):
+            getattr(log, column).append(item)
+    run = ClockRun(seed=0, log=log, max_epochs=4, objective="VAL_PGD_ACC", maximize=True, stopped=False)
+    days, best = run.incumbent()
+    assert days.tolist() == [1.2, 1.2, 2.0] and best.tolist() == [14.0, 30.0, 30.0]  # full trainings only
+    days, best = run.incumbent(any_fidelity=True)
+    assert days.tolist() == [0.4, 1.2, 1.2, 2.0] and best.tolist() == [50.0, 50.0, 50.0, 50.0]
+    minimising = ClockRun(seed=0, log=log, max_epochs=4, objective="VAL_LOSS", maximize=False, stopped=False)
+    assert minimising.incumbent()[1].tolist() == [14.0, 14.0, 14.0]
+
+
+def test_incumbent_of_a_simulated_search_as_the_readme_shows(bench):
+    from nares_nas.harness import evaluation_model, simulate_search
+
+    model = evaluation_model(bench, "VAL_PGD_ACC")
+    runs = simulate_search("regularized_evolution", model, seeds=range(2), budget=Budget(cost=8.0), workers=2)
+    for run in runs:
+        days, best = run.incumbent()  # one entry per full training, in the order they finished
+        assert len(days) == len(best) == len(run.trajectory()) and np.all(np.diff(days) >= 0)
+        assert best.tolist() == run.trajectory().best_so_far.tolist() and days[-1] == run.time_days
+
+
+@pytest.mark.parametrize("script", ["bench_clock.py", "bench_pareto.py"])
+def test_benchmark_help_names_no_issue_numbers(script):
+    """A user reading --help has no use for the project's issue numbers."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    result = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "usage:" in result.stdout
+    assert not re.search(r"issue\s*#?\d", result.stdout, re.IGNORECASE)

@@ -48,8 +48,10 @@ def test_study_refuses_metrics_without_history(jsonl):
 def test_cli_writes_csv_and_plot(jsonl, tmp_path, capsys):
     out = tmp_path / "study"
     assert cli.main(["fidelity", "--metric", "VAL_PGD_ACC", "--out", str(out), "--data", str(jsonl)]) == 0
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     assert "written:" in printed and "SYNTHETIC" not in printed
+    # progress on stderr, which is not a terminal here: the job's last line
+    assert f"fidelity VAL_PGD_ACC: {EPOCHS}/{EPOCHS} epochs in " in err
     frame = pd.read_csv(out / "fidelity_VAL_PGD_ACC.csv", comment="#")
     assert list(frame.columns) == COLUMNS and len(frame) == EPOCHS
     assert math.isclose(frame["kendall_test_aa"][0], 2 / 3)
@@ -61,12 +63,29 @@ def test_cli_labels_the_stand_in(tmp_path, capsys, monkeypatch):
 
     bench = nares_nas.load(write(tmp_path / "cifar10.jsonl"))
     bench.table.meta["synthetic"] = True  # the tiny table dressed as the stand-in
-    monkeypatch.setattr("nares_nas.commands.fidelity.load_data", lambda args: bench)
+    monkeypatch.setattr("nares_nas.commands.fidelity.load_data", lambda args, **kwargs: bench)
     out = tmp_path / "study"
     assert cli.main(["fidelity", "--out", str(out)]) == 0
-    assert "NOTE: SYNTHETIC stand-in" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    first = captured.out.splitlines()[0]
+    assert first.startswith("data: SYNTHETIC stand-in")  # the one synthetic notice of the command
+    assert [line for line in (captured.out + captured.err).splitlines() if "SYNTHETIC" in line] == [first]
     assert (out / "fidelity_VAL_PGD_ACC.csv").read_text().startswith("# Data: SYNTHETIC stand-in")
     assert fidelity_study.notes(fidelity_correlations(bench))[0].startswith("Data: SYNTHETIC")
+
+
+def test_plot_legend_covers_no_curve(jsonl):
+    """The legend sits outside the axes (below them), so no curve can run under it."""
+    from nares_nas.fidelity_study import figure
+
+    fig = figure(fidelity_correlations(nares_nas.load(jsonl), "VAL_PGD_ACC"))
+    renderer = fig.canvas.get_renderer()
+    (ax,) = fig.axes
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert len(ax.get_legend().get_texts()) == 6
+    assert not legend.overlaps(ax.get_window_extent(renderer))
+    assert legend.y1 <= ax.xaxis.get_tightbbox(renderer).y0 + 1  # below the x axis and its label, not over them
+    assert legend.y0 >= 0  # and on the figure
 
 
 def test_cli_bad_metric_is_one_line(tmp_path, capsys):

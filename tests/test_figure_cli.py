@@ -78,9 +78,14 @@ def test_metric_replaces_the_default_set(jsonl, tmp_path, capsys):
     assert groups["metric"].unique().tolist() == ["TEST_AA_ACC", "TEST_PGD_LIP"]
     assert groups["variable"].unique().tolist() == ["W3"] and groups["group"].tolist() == [8, 8, 10, 10, 12, 12,
                                                                                             14, 14, 16, 16]
-    assert run(capsys, 7, "--metric", "TEST_AA_ACC", "--max-rank", 2, "--out", out, "--data", jsonl)[0] == 0
+    code, printed, _ = run(capsys, 7, "--metric", "TEST_AA_ACC", "--max-rank", 2, "--out", out, "--data", jsonl)
+    assert code == 0
     selection = read(out / "fig7.csv")
     assert "TEST_AA_ACC" in selection.columns and selection["best"].equals(selection["rank"] <= 2)
+    # the published components beside ours are the paper's TEST_PGD ones: said on screen and in the CSVs
+    said = "Compared with the paper's TEST_PGD_ACC components"
+    assert said in printed and said in (out / "fig7_pca.csv").read_text()
+    assert run(capsys, 7, "--max-rank", 2, "--out", out, "--data", jsonl)[1].count(said) == 0  # its own metric
 
 
 def test_binned_quantities_and_against(jsonl, tmp_path, capsys):
@@ -107,6 +112,7 @@ def test_binned_quantities_and_against(jsonl, tmp_path, capsys):
     ((7, "--metric", "TEST_PGD_ACC,TEST_AA_ACC"), "figure 7 ranks one accuracy against MACS; give one metric"),
     ((2, "--by", "D1"), "figure 2 does not take --by (it applies to figures 3, 4, 5)"),
     (("all", "--metric", "TEST_AA_ACC"), "--metric applies to one figure; give N instead of 'all'"),
+    ((9,), "unknown figure '9'; valid: 2, 3, 4, 5, 6, 7, summary, all"),
     ((3, "--by", "MACS", "--bins", 0), "bins must be a positive integer, got 0"),
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, argv, message):
@@ -118,11 +124,13 @@ def test_bad_input_is_one_line(tmp_path, capsys, argv, message):
 def test_the_stand_in_is_labelled(jsonl, tmp_path, capsys, monkeypatch):
     bench = nares_nas.load(jsonl)
     bench.table.meta["synthetic"] = True  # the small table dressed as the stand-in
-    monkeypatch.setattr("nares_nas.commands.figure.load_data", lambda args: bench)
+    monkeypatch.setattr("nares_nas.commands.figure.load_data", lambda args, **kwargs: bench)
     out = tmp_path / "figs"
     for figure in (2, 7, "summary"):  # the labels come from one writer (to_csv, _finish) for every figure
-        code, printed, _ = run(capsys, figure, "--out", out)
-        assert code == 0 and "NOTE: SYNTHETIC stand-in" in printed
+        code, printed, err = run(capsys, figure, "--out", out)
+        first = printed.splitlines()[0]
+        assert code == 0 and first.startswith("data: SYNTHETIC stand-in")  # the command's one notice
+        assert [line for line in (printed + err).splitlines() if "SYNTHETIC" in line] == [first]
     for path in out.glob("*.csv"):
         assert path.read_text().startswith("# Data: SYNTHETIC stand-in"), path.name
     for path in out.glob("*.png"):

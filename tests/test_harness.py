@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,7 +142,8 @@ def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
     expected = run_search(RegularizedEvolution(population_size=10), bench.metric_by_id("VAL_PGD_ACC"),
                           seeds=range(3, 8), budget=60)
     for row, traj in zip(rows, expected):
-        assert row["searcher"] == "regularized_evolution" and int(row["queries"]) == 60
+        assert row["searcher"] == "regularized_evolution"
+        assert int(row["full_trainings"]) == int(row["distinct_archs"]) == 60
         assert int(row["arch_id"]) == traj.best_arch_id
         assert float(row["objective"]) == traj.best_value == bench.metric(traj.best_arch_id, "VAL_PGD_ACC")
         assert [int(row[k]) for k in KEYS] == Arch.from_id(traj.best_arch_id).to_list()
@@ -150,6 +153,22 @@ def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
     assert back[0].params == config["params"] and back[0].budget == 60
     stored = json.loads((out / "runs" / "seed_00003.json").read_text())
     np.testing.assert_array_equal(stored["best"], expected[0].best_so_far)
+
+
+def test_summary_counts_full_trainings_and_distinct_architectures_apart(tmp_path, bench):
+    """A multi-fidelity run evaluates more architectures than it trains fully: two columns, each from the log."""
+    from nares_nas.searchers import Asha
+
+    out = tmp_path / "asha"
+    run_to_dir(out, Asha(), bench, seeds=[0, 1], budget=Budget(cost=20.0), workers=4)
+    with open(out / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        evaluations = json.loads((out / "runs" / f"seed_{int(row['seed']):05d}.json").read_text())["clock"][
+            "evaluations"]
+        full = sum(epochs == 100 for epochs in evaluations["epoch_to"])
+        assert int(row["full_trainings"]) == full and int(row["distinct_archs"]) == len(set(evaluations["arch_id"]))
+        assert 0 < full < int(row["distinct_archs"]) < int(row["evaluations"])
 
 
 def test_minimised_objective_in_the_summary(tmp_path, bench):
@@ -225,15 +244,70 @@ def test_resume_after_a_killed_job(tmp_path, bench, session_home):
     assert (killed / "summary.csv").read_bytes() == (whole / "summary.csv").read_bytes()
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the processes' parents from /proc")
+def test_kill_9_of_a_parallel_search_leaves_no_process_behind(tmp_path, bench, session_home):
+    """kill -9 of `search --jobs 2` once its loky workers run: they and loky's resource trackers are gone
+    within 10 s (not after loky's 300 s idle timeout)."""
+    out = tmp_path / "killed"
+    code = ("import sys; from nares_nas import cli; name = 'nares_nas.commands.search'\n"
+            "if name not in cli.COMMAND_MODULES: cli.COMMAND_MODULES += (name,)\n"
+            "sys.exit(cli.main(sys.argv[1:]))")
+    args = ["search", "--algo", "random_search", "--runs", "5000", "--jobs", "2", "--data", "synthetic", "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args, "--out", str(out)],
+                            env={**os.environ, "NARES_NAS_HOME": str(session_home)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not ((out / "runs").is_dir() and any((out / "runs").iterdir())):
+            assert proc.poll() is None, f"the job ended early with exit code {proc.returncode}"
+            time.sleep(0.05)
+        children = _children(proc.pid)
+        workers = [pid for pid in children if b"loky" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) >= 2, "no worker processes to leave behind"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(map(_running, children)):
+            time.sleep(0.1)
+        assert not [pid for pid in children if _running(pid)]
+    finally:  # whatever the outcome, nothing of the job outlives the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 # --------------------------------------------------------------------------- CLI
-def test_cli_search_prints_source_synthetic_line_and_summary(tmp_path, capsys):
+def test_cli_search_prints_source_synthetic_line_once_and_summary(tmp_path, capsys):
     out = tmp_path / "rs"
     code = cli.main(["search", "--algo", "random_search", "--runs", "6", "--seed", "10", "--budget", "50",
                      "--data", "synthetic", "--out", str(out), "--quiet"])
     assert code == 0
-    text = capsys.readouterr().out
-    assert text.splitlines()[0].startswith("data: ")
-    assert "SYNTHETIC stand-in, not NARes results" in text
+    captured = capsys.readouterr()
+    text = captured.out
+    assert text.splitlines()[0].startswith("data: SYNTHETIC stand-in data: these numbers are not NARes results")
+    assert [line for line in (text + captured.err).splitlines() if "SYNTHETIC" in line] == [text.splitlines()[0]]
     results = read_runs(out)
     best = np.array([r.best_value for r in results])
     assert f"{best.mean():.4f} ± {best.std(ddof=1):.4f}" in text
@@ -242,6 +316,24 @@ def test_cli_search_prints_source_synthetic_line_and_summary(tmp_path, capsys):
     assert cli.main(["search", "--algo", "random_search", "--runs", "6", "--seed", "10", "--budget", "50",
                      "--data", "synthetic", "--out", str(out), "--quiet"]) == 2
     assert "use --resume" in capsys.readouterr().err
+
+
+def test_a_resume_with_fewer_runs_says_which_runs_its_statistics_cover(tmp_path, capsys):
+    out = tmp_path / "rs"
+    argv = ["search", "--algo", "random_search", "--budget", "30", "--data", "synthetic", "--out", str(out)]
+    assert cli.main([*argv, "--runs", "8"]) == 0
+    capsys.readouterr()
+    assert cli.main([*argv, "--runs", "3", "--resume"]) == 0
+    text = capsys.readouterr().out
+    best = np.array([r.best_value for r in read_runs(out)])
+    assert "3 runs (seeds 0..2)" in text
+    assert f"best VAL_PGD_ACC: {best[:3].mean():.4f} ± {best[:3].std(ddof=1):.4f}" in text  # seeds 0..2 only
+    assert f"{out} holds 8 runs (seeds 0..7), of which the 3 of seeds 0..2 are reported here; its summary.csv " \
+           "has all 8" in text
+    with open(out / "summary.csv", newline="") as handle:
+        assert [int(row["seed"]) for row in csv.DictReader(handle)] == list(range(8))
+    assert cli.main([*argv, "--runs", "8", "--resume"]) == 0
+    assert "reported here" not in capsys.readouterr().out  # the folder's runs, all of them
 
 
 def test_cli_params_and_no_out(capsys):

@@ -326,3 +326,20 @@ def test_search_cli_with_objectives(tmp_path, capsys):
     assert "SYNTHETIC" in capsys.readouterr().out
     header, *rows = (out / "summary.csv").read_text().splitlines()
     assert "hv_regret" in header.split(",") and len(rows) == 2
+
+
+def test_searchers_lists_the_optuna_samplers_and_how_to_use_them(capsys):
+    import shlex
+
+    assert cli.main(["searchers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("optuna:NAME "))
+    assert row.split()[1:3] == ["nares_nas.integrations.optuna:OptunaSearcher", "one+several"]
+    assert "sampler_kwargs=None, max_repeats=10, distributions='categorical'" in row
+    usage = lines[-1]
+    assert usage.startswith("optuna:NAME is the sampler NAME of optuna.samplers")
+    # the example it gives runs as written
+    example = shlex.split(usage.split(": --algo ", 1)[1])
+    assert cli.main(["search", "--algo", *example, "--runs", "1", "--budget", "12", "--data", "synthetic",
+                     "--quiet"]) == 0
+    assert "sampler_kwargs={'n_startup_trials': 10}" in capsys.readouterr().out

@@ -100,7 +100,7 @@ def test_the_plugin_runs_by_name(site, session_home, tmp_path):
     result = nares(site, session_home, "search", "--algo", "my_walk", "--param", "restart_every=7", "--runs", "3",
                    "--budget", "40", "--data", "synthetic", "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "3 runs" in result.stdout and "SYNTHETIC stand-in, not NARes results" in result.stdout
+    assert "3 runs" in result.stdout and result.stdout.startswith("data: SYNTHETIC stand-in data")
     summary = (out / "summary.csv").read_text().splitlines()
     assert len(summary) == 4 and all(line.startswith("my_walk,") for line in summary[1:])
     assert '"restart_every": 7' in (out / "config.json").read_text()

@@ -112,6 +112,14 @@ def test_reference_preset_reaches_the_searchers(run_dir):
     assert data["searchers"]["random_search"]["distinct_queries"] == {"min": 30, "median": 30.0, "max": 30}
 
 
+def test_the_synthetic_notice_is_printed_once_beside_the_table(tmp_path, capsys):
+    assert table2(tmp_path / "out", "--runs", "2") == 0
+    printed, err = capsys.readouterr()
+    assert [line for line in err.splitlines() if "SYNTHETIC" in line] == [
+        "notice: SYNTHETIC stand-in data: these numbers are not NARes results"]  # --data synthetic: no hint
+    assert "NOTE:" not in printed and f"**{SYNTHETIC_LABEL}**" in printed  # the table carries its own label
+
+
 def test_rerun_needs_resume_and_resume_reproduces(tmp_path, capsys):
     out = tmp_path / "out"
     assert table2(out, "--searchers", "random_search", "--optimal", "best-arch") == 0
@@ -225,3 +233,80 @@ def test_table2_at_equal_cost_on_simulated_workers(tmp_path, capsys):
     assert (out / "anytime_sim_days.png").stat().st_size > 0 and (out / "anytime_gpu_days.png").stat().st_size > 0
     config = json.loads((out / "random_search" / "config.json").read_text())
     assert config["workers"] == 4 and config["max_cost"] == pytest.approx(cap) and config["budget"] is None
+
+
+def readme_block(heading: str) -> list[str]:
+    """The commands of the first ``bash`` block after ``heading`` in the README, comments removed."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = text.split(heading, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_table2_lines_work_in_the_order_shown(tmp_path, monkeypatch, capsys):
+    """Each line as the README shows it, at --runs 2 and without BANANAS (the searchers named where a line
+    takes the default four), the Dask line on a local cluster, in one folder as a reader would."""
+    import shlex
+
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.chdir(tmp_path)
+    lines = readme_block("## Table 2")
+    assert len(lines) == 6 and all("table2" in line for line in lines)
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        for line in lines:
+            argv = shlex.split(line.replace("tcp://HOST:8786", cluster.scheduler_address))
+            argv[argv.index("--runs") + 1] = "2"
+            if "--searchers" not in argv:
+                argv += ["--searchers", CHEAP]
+            if argv[0] == "python":
+                assert argv[1] == "experiments/table2.py"
+                _experiment_script().main(argv[2:])
+            else:
+                assert argv[:2] == ["nares-nas", "table2"]
+                assert cli.main(argv[1:]) == 0, (line, capsys.readouterr().err)
+    for out, searchers in (("table2", CHEAP), ("table2-ref", CHEAP),
+                           ("t2-small", "random_search,regularized_evolution")):
+        for name in searchers.split(","):
+            assert [r.seed for r in read_runs(tmp_path / "results" / out / name)] == [0, 1], (out, name)
+        assert (tmp_path / "results" / out / "table2.md").exists()
+
+
+def test_a_table_of_fewer_searchers_or_runs_says_what_it_leaves_out(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert table2(out, "--runs", "4") == 0
+    capsys.readouterr()
+    assert table2(out, "--runs", "2", "--searchers", "local_search", "--resume") == 0
+    printed = capsys.readouterr().out
+    table = json.loads((out / "table2.json").read_text())
+    assert list(table["searchers"]) == ["local_search"] and table["searchers"]["local_search"]["runs"] == 2
+    assert (f"{out / 'local_search'} holds 4 runs (seeds 0..3), of which the 2 of seeds 0..1 are reported here; "
+            "its summary.csv has all 4") in printed
+    assert (f"left out of this table (not among --searchers): {out / 'random_search'} (random_search, 4 runs), "
+            f"{out / 'regularized_evolution'} (regularized_evolution, 4 runs)") in printed
+    assert len(pd.read_csv(out / "local_search" / "summary.csv")) == 4
+
+
+def test_a_multi_objective_searcher_is_pointed_to_mo_table_before_anything_runs(tmp_path, capsys):
+    assert table2(tmp_path / "out", "--searchers", "random_search,nsga2") == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("notice:")]
+    assert len(err) == 1 and err[0].startswith("nares-nas table2: error: nsga2 searches several objectives at once")
+    assert "nares-nas mo-table --searchers nsga2 --objectives" in err[0]
+    assert not (tmp_path / "out" / "random_search").exists()
+
+
+def test_experiment_script_on_a_folder_in_use_is_one_line(tmp_path, capsys):
+    script = _experiment_script()
+    argv = ["--out", str(tmp_path / "out"), "--data", "synthetic", "--runs", "2", "--searchers", "random_search"]
+    script.main(argv)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        script.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (f"table2.py: error: {tmp_path / 'out' / 'random_search'} already holds runs of "
+                                    "this configuration; use --resume (resume=True) to continue them, or another "
+                                    "output folder")
+    script.main([*argv, "--resume"])

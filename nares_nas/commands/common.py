@@ -6,7 +6,7 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from .._validation import MAX_SEED, integer_problem, wanted_int
@@ -85,7 +85,7 @@ def check_out(path: Path, *, folder: bool) -> Path:
 def add_data_option(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
     none = ", 'none' (with --live: no table, every architecture from the live cache or trained)" if live else ""
     parser.add_argument(
-        "--data", metavar="PATH|synthetic", default=None,
+        "--data", metavar="PATH|nares|synthetic" + ("|none" if live else ""), default=None,
         help=f"cifar10.jsonl, nares.txz, 'nares' (imported), 'synthetic'{none}; "
              "default: $NARES_NAS_DATA, else the imported data, else the synthetic stand-in",
     )
@@ -142,15 +142,26 @@ def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: boo
         return None
     bench = load(source)
     if bench.synthetic and notice:
-        imported = args.data or home.has_imported()
-        hint = "" if imported else " (no NARes data imported: run `nares-nas data import PATH`)"
-        print(f"notice: {SYNTHETIC_NOTICE}{hint}", file=sys.stderr)
+        print(f"notice: {SYNTHETIC_NOTICE}{_import_hint(args)}", file=sys.stderr)
     return bench
+
+
+def _import_hint(args: argparse.Namespace) -> str:
+    """How to get the real data, where the stand-in is used because none was imported."""
+    from .. import home
+
+    return "" if args.data or home.has_imported() else " (no NARes data imported: run `nares-nas data import PATH`)"
 
 
 def data_line(bench: Benchmark) -> str:
     """One line naming the data behind the numbers printed after it."""
     return f"data: {bench.provenance}"
+
+
+def source_line(args: argparse.Namespace, bench: Benchmark) -> str:
+    """:func:`data_line` for a command that prints one: on the stand-in it is the command's one synthetic
+    notice (load the data with ``notice=False``), with how to import NARes where nothing is imported."""
+    return data_line(bench) + (_import_hint(args) if bench.synthetic else "")
 
 
 def add_clock_options(parser: argparse.ArgumentParser) -> None:
@@ -177,3 +188,60 @@ def clock_budget(args: argparse.Namespace, bench: Benchmark, searchers: list[str
 
     return table2_budget(bench, searchers or [], budget=args.budget, max_cost=args.max_cost, max_time=args.max_time,
                          max_total_epochs=args.max_total_epochs)
+
+
+def seed_ranges(seeds: Iterable[int]) -> str:
+    """Seeds as runs of consecutive ones: ``0..7, 10, 12..13``."""
+    spans: list[list[int]] = []
+    for seed in sorted(set(seeds)):
+        if spans and seed == spans[-1][1] + 1:
+            spans[-1][1] = seed
+        else:
+            spans.append([seed, seed])
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in spans) or "none"
+
+
+def kept_seeds(folder: Path) -> list[int]:
+    """The seeds of the finished runs a results folder holds (``runs/seed_NNNNN.json``)."""
+    return sorted(int(path.stem[len("seed_"):]) for path in (folder / "runs").glob("seed_*.json"))
+
+
+def coverage_note(folder: Path, seeds: Sequence[int]) -> str | None:
+    """What a report of the runs of ``seeds`` leaves out of ``folder`` (a resume with fewer runs), or None.
+
+    The printed statistics cover ``seeds``; ``summary.csv`` keeps every run of the folder.
+    """
+    kept = kept_seeds(folder)
+    if not set(kept) - set(seeds):
+        return None
+    return (f"{folder} holds {len(kept)} runs (seeds {seed_ranges(kept)}), of which the {len(seeds)} of seeds "
+            f"{seed_ranges(seeds)} are reported here; its summary.csv has all {len(kept)}")
+
+
+def left_out_folders(out: Path, used: Iterable[Path]) -> list[str]:
+    """The searchers' folders in ``out`` that a table leaves out (runs of searchers not asked for this time)."""
+    import orjson
+
+    used = {Path(path).resolve() for path in used}
+    lines = []
+    for config in sorted(out.glob("*/config.json")):
+        if config.parent.resolve() not in used:
+            try:
+                name = orjson.loads(config.read_bytes()).get("searcher", "?")
+            except (orjson.JSONDecodeError, AttributeError):
+                name = "?"
+            lines.append(f"{config.parent} ({name}, {len(kept_seeds(config.parent))} runs)")
+    return lines
+
+
+def table_coverage(out: Path, searchers: Sequence[str], seeds: Sequence[int]) -> list[str]:
+    """Lines saying what a table of ``searchers`` over ``seeds`` leaves out of ``out`` (after a resume
+    with fewer searchers or runs): other searchers' folders, and runs of other seeds."""
+    from ..report import searcher_folder
+
+    folders = [searcher_folder(out, name) for name in searchers]
+    lines = [note for folder in folders if (note := coverage_note(folder, seeds))]
+    left = left_out_folders(out, folders)
+    if left:
+        lines.append(f"left out of this table (not among --searchers): {', '.join(left)}")
+    return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_data_option, data_line, load_data, out_dir
+from .common import add_data_option, load_data, out_dir, source_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,13 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_syne_tune(args: argparse.Namespace) -> int:
     from ..integrations.synetune import TASK, export_syne_tune, objective_names
-    from ..report import SYNTHETIC_LABEL
-
-    bench = load_data(args)
+    bench = load_data(args, notice=False)
     out = export_syne_tune(bench, args.directory)
-    print(data_line(bench))
+    print(source_line(args, bench))
     print(f"wrote {len(bench):,} architectures x {bench.max_epochs} epochs, {len(objective_names())} objectives "
           f"(task {TASK!r}) to {out}")
-    if bench.synthetic:
-        print(f"NOTE: {SYNTHETIC_LABEL}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_data_option, data_line, load_data, out_dir
+from .common import add_data_option, load_data, out_dir, source_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,17 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from ..evaluation import fidelity_metric
     from ..fidelity_study import HIGHLIGHT_EPOCHS, fidelity_correlations, write_study
-    from ..report import SYNTHETIC_LABEL
 
     fidelity_metric(args.metric)  # a bad metric fails before the data loads
-    bench = load_data(args)
-    frame = fidelity_correlations(bench, args.metric)
+    bench = load_data(args, notice=False)
+    frame = fidelity_correlations(bench, args.metric, progress=True)
     paths = write_study(frame, args.out)
-    print(data_line(bench))
+    print(source_line(args, bench))
     last = int(frame["epoch"].iloc[-1])
     shown = frame[frame["epoch"].isin([e for e in HIGHLIGHT_EPOCHS if e < last] + [last])]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("written: " + ", ".join(str(p) for p in paths.values()))
-    if bench.synthetic:
-        print(f"NOTE: {SYNTHETIC_LABEL}")
     return 0

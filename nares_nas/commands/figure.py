@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_data_option, data_line, load_data, out_dir
+from .common import add_data_option, load_data, out_dir, source_line
 
 ALL = "all"
 
@@ -38,7 +38,6 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from ..analysis import FIGURES, check_figure, describe, figure_data
     from ..analysis_plots import write_figure
     from ..errors import ConfigError
-    from ..report import SYNTHETIC_LABEL
 
     options = {"metrics": args.metric, "by": args.by, "bins": args.bins, "against": args.against,
                "max_rank": args.max_rank}
@@ -47,16 +46,16 @@ def cmd_figure(args: argparse.Namespace) -> int:
         if given:
             raise ConfigError(f"{', '.join(given)} applies to one figure; give N instead of 'all'")
         figures = list(FIGURES)
+    elif str(args.figure).strip().lower() not in FIGURES:
+        raise ConfigError(f"unknown figure {args.figure!r}; valid: {', '.join(FIGURES)}, {ALL}")
     else:
         figures = [check_figure(args.figure, **options)]  # bad input fails before the data loads
-    bench = load_data(args)
-    print(data_line(bench))
+    bench = load_data(args, notice=False)
+    print(source_line(args, bench))
     for figure in figures:
         data = figure_data(bench, figure, **options)
         paths = write_figure(data, args.out)
         print(f"\n{data.stem}:")
         print("\n".join(describe(data)))
         print("written: " + ", ".join(str(p) for p in paths.values()))
-    if bench.synthetic:
-        print(f"\nNOTE: {SYNTHETIC_LABEL}")
     return 0

@@ -164,7 +164,8 @@ def summary_lines(record: dict[str, Any], wall_s: float | None = None) -> list[s
         f"PGD-{pgd} {_pct(test.get('Linf_pgd_acc'))}  CW-{cw} {_pct(test.get('Linf_cw_acc'))}  "
         f"AA-Compact {_pct(test.get('Linf_aa_acc'))}",
     ]
-    timing = f"training time {train['training_time']:.4f} GPU days"
+    days = "days on the CPU" if train["gpu_type"] == "cpu" else f"GPU days ({train['gpu_type']})"
+    timing = f"training time {train['training_time']:.4f} {days}"
     if wall_s is not None:
         timing = f"wall time {wall_s:.1f} s, {timing}"
     lines.append(timing)

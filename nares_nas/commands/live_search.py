@@ -98,13 +98,15 @@ def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: 
                         execution_params=getattr(searcher, "execution_params", ()))
 
 
-def live_line(runs: list, budget: Any, workers: int) -> str:
-    """What the live runs cost: measured training GPU-days and wall-clock time (mean over runs), and the budget."""
+def live_line(runs: list, budget: Any, workers: int, device: str = "cuda") -> str:
+    """What the live runs cost: measured training time (CPU-hours where ``device``, the kind the trainings
+    ran on, is ``"cpu"``, else GPU-hours) and wall-clock time (mean over runs), and the budget."""
     from ..live.driver import live_budget_note
 
     clocks = [r.clock for r in runs if r.clock]
     gpu = np.mean([c["gpu_days"] for c in clocks]) * 24
     wall = np.mean([c["sim_days"] for c in clocks]) * 24
     trained = np.mean([sum(s == "trained" for s in c["evaluations"].get("source", [])) for c in clocks])
-    return (f"cost per run: {gpu:.4g} GPU-hours of measured training, {wall:.4g} wall-clock hours on {workers} "
+    unit = "CPU-hours" if device == "cpu" else "GPU-hours"
+    return (f"cost per run: {gpu:.4g} {unit} of measured training, {wall:.4g} wall-clock hours on {workers} "
             f"workers, {trained:.1f} trainings (mean over runs); {live_budget_note(budget, workers)}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import numpy as np
 
@@ -16,9 +15,9 @@ from .common import (
     add_data_option,
     add_parallel_options,
     clock_budget,
-    data_line,
     load_data,
     out_dir,
+    source_line,
 )
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
@@ -74,7 +73,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from ..pareto import pareto_front
     from ..space import KEYS
 
-    bench = load_data(args, notice=not args.json)
+    bench = load_data(args, notice=False)
     front = pareto_front(bench, args.objectives, args.constraint)
     problem = front.problem
     if args.json:
@@ -83,9 +82,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
             payload = {"label": SYNTHETIC_LINE, **payload}
         print(json.dumps(payload, indent=1))
         return 0
-    print(data_line(bench))
-    if bench.synthetic:
-        print(SYNTHETIC_LINE)
+    print(source_line(args, bench))
     constraints = ", ".join(map(str, problem.constraints)) or "none"
     print(f"exact front of {', '.join(map(str, problem.objectives))}; constraints: {constraints} "
           f"({int(problem.feasible.sum())} feasible): {len(front.frame)} architectures")
@@ -128,7 +125,7 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
     from ..multiobjective import check_multi_objective, run_mo_search, run_mo_to_dir
     from ..pareto import Problem
     from ..searchers import resolve, searcher_name
-    from .search import clock_line, parse_params
+    from .search import clock_line, folder_line, parse_params
 
     _check_mo_args(args)
     if args.resume and args.out is None:
@@ -136,20 +133,19 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
     check_multi_objective(searcher)
-    bench = load_data(args)
+    bench = load_data(args, notice=False)
     problem = Problem.from_benchmark(bench, args.objectives, args.constraint, search=True)
-    print(data_line(bench))
-    if bench.synthetic:
-        print(SYNTHETIC_LINE)
+    print(source_line(args, bench))
     budget = clock_budget(args, bench, [args.algo])
     seeds = range(args.seed, args.seed + args.runs)
     common = dict(seeds=seeds, budget=budget, workers=args.workers, prefilter=getattr(args, "prefilter", False),
                   n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
         runs = run_mo_to_dir(args.out, searcher, bench, problem.objectives, problem.constraints, resume=args.resume,
-                             progress=not args.quiet and sys.stderr.isatty(), **common)
+                             progress=not args.quiet, **common)
     else:
-        runs = run_mo_search(searcher, bench, problem.objectives, problem.constraints, **common)
+        runs = run_mo_search(searcher, bench, problem.objectives, problem.constraints, progress=not args.quiet,
+                             **common)
     archs = "no limit" if budget.archs is None else budget.archs
     constraints = ", ".join(map(str, problem.constraints)) or "none"
     print(f"{searcher_name(searcher)} {searcher!r}: {len(runs)} runs (seeds {seeds[0]}..{seeds[-1]}), budget {archs} "
@@ -169,7 +165,7 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
                                          f"{np.mean([r.rejected_free for r in runs]):.1f}"
                                          if common["prefilter"] else ""))
     if args.out is not None:
-        print(f"runs in {args.out}/runs, summary in {args.out / 'summary.csv'}")
+        print(folder_line(args.out, seeds))
     return 0
 
 
@@ -177,6 +173,7 @@ def cmd_mo_table(args: argparse.Namespace) -> int:
     from ..cost_report import budget_note
     from ..mo_report import run_mo_table, summarize_mo, write_mo_report
     from ..pareto import Problem
+    from .common import table_coverage
     from .table2 import parse_params
 
     _check_mo_args(args)
@@ -192,11 +189,11 @@ def cmd_mo_table(args: argparse.Namespace) -> int:
     results = run_mo_table(bench, args.out, problem.objectives, problem.constraints, searchers=searchers,
                            runs=args.runs, seed_start=args.seed_start, budget=budget, workers=args.workers,
                            prefilter=args.prefilter, params=params, n_jobs=args.jobs, backend=args.backend,
-                           scheduler=args.scheduler, resume=args.resume, progress=sys.stderr.isatty())
+                           scheduler=args.scheduler, resume=args.resume, progress=True)
     table = summarize_mo(bench, problem, results, budget_note=budget_note(budget, bench, args.workers))
     paths = write_mo_report(table, problem, results, args.out)
     print(table.to_markdown())
     print("written: " + ", ".join(str(p) for p in paths.values()))
-    if bench.synthetic:
-        print(f"NOTE: {SYNTHETIC_LINE}")
+    for line in table_coverage(args.out, searchers, range(args.seed_start, args.seed_start + args.runs)):
+        print(line)
     return 0

@@ -8,7 +8,7 @@ import math
 
 from ..metrics import METRICS
 from ..space import N_ARCHS, to_arch
-from .common import add_data_option, data_line, load_data
+from .common import add_data_option, load_data, source_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    bench = load_data(args)
-    print(data_line(bench))
+    bench = load_data(args, notice=False)
+    print(source_line(args, bench))
     print(f"synthetic: {'yes' if bench.synthetic else 'no'}")
     print(f"architectures: {len(bench):,} of {N_ARCHS:,}")
     print(f"epochs per history: {bench.table.epochs}")
@@ -42,7 +42,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     if (args.arch is None) == (args.arch_id is None):
         raise ConfigError("give exactly one of ARCH (e.g. 5,10,5,10,5,10) or --id N")
     arch = to_arch(args.arch_id if args.arch_id is not None else args.arch)
-    bench = load_data(args)
+    bench = load_data(args, notice=args.json)  # as text, the data line says it
     record = bench.query(arch)
     values = record.metrics()
     if args.json:
@@ -59,7 +59,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         }
         print(json.dumps(obj))
         return 0
-    print(data_line(bench))
+    print(source_line(args, bench))
     print(f"arch_id {record.arch_id}  [{record.arch}]  params {record.params:,}  MACs {record.macs:,}")
     for name, value in values.items():
         shown = f"{int(value):,}" if name in ("MACS", "PARAMS") else ("-" if math.isnan(value) else f"{value:.4f}")

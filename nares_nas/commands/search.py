@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,13 @@ from .common import (
     add_objective_options,
     add_parallel_options,
     clock_budget,
-    data_line,
     load_data,
     objective_direction,
     out_dir,
     out_file,
+    source_line,
 )
 
-SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the runs already in --out DIR (of the same configuration; --jobs, --backend "
                         "and execution parameters such as bananas' num_threads may change)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     live = p.add_argument_group("live mode: train and evaluate what the table lacks (runs one after another, "
                                 "each on --workers N workers; --out pins the profile, training seed and device "
                                 "kind)")
@@ -116,7 +114,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
     args.maximize = objective_direction(args)
-    bench = load_data(args, allow_none=args.live, notice=not args.live)
+    bench = load_data(args, allow_none=args.live, notice=False)
     if args.live:
         from ..live.oracle import check_table
         from .live import load_profile
@@ -125,9 +123,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if bench is None:
         print("data: none (live mode: every architecture comes from the live cache or is trained)")
     else:
-        print(data_line(bench))
-        if bench.synthetic:
-            print(SYNTHETIC_LINE)
+        print(source_line(args, bench))
     seeds = range(args.seed, args.seed + args.runs)
     if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
         from .live_search import live_budget, live_search_runs
@@ -159,9 +155,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
     if runs is not None and args.live:
+        from ..harness import kind_of
         from .live_search import live_line
 
-        print(live_line(runs, budget, args.workers))
+        print(live_line(runs, budget, args.workers, kind_of(args.device)))
     elif runs is not None:
         print(clock_line(runs, budget_note(budget, bench, args.workers)))
     if len(found) < len(trajectories):
@@ -172,8 +169,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     if runs is not None:
         print(fidelity_line(runs))
     if args.out is not None:
-        print(f"runs in {args.out}/runs, summary in {args.out / 'summary.csv'}")
+        print(folder_line(args.out, seeds))
     return 0
+
+
+def folder_line(out: Path, seeds: range) -> str:
+    """Where the runs are kept; after a resume with fewer runs, which of them the statistics cover."""
+    from .common import coverage_note
+
+    note = coverage_note(out, seeds)
+    return f"runs in {out / 'runs'}, summary in {out / 'summary.csv'}" + (f"; {note}" if note else "")
 
 
 def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:
@@ -184,11 +189,10 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
     common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=args.maximize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
-        progress = not args.quiet and sys.stderr.isatty()
-        return run_to_dir(args.out, searcher, bench, resume=args.resume, progress=progress,
+        return run_to_dir(args.out, searcher, bench, resume=args.resume, progress=not args.quiet,
                           from_scratch=args.from_scratch, **common)
     model = evaluation_model(bench, args.objective, from_scratch=args.from_scratch)
-    runs = simulate_search(searcher, model, **common)
+    runs = simulate_search(searcher, model, progress=not args.quiet, **common)
     return [RunResult.from_clock(searcher_name(searcher), searcher.get_params(), budget.archs, run, args.workers)
             for run in runs]
 
@@ -254,10 +258,10 @@ def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range
     return [done[s].trajectory for s in seeds]
 
 
-def _defaults(cls: type) -> str:
+def _defaults(cls: type, skip: tuple[str, ...] = ()) -> str:
     parts = []
     for param in inspect.signature(cls.__init__).parameters.values():
-        if param.name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        if param.name in ("self", *skip) or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         default = "(required)" if param.default is param.empty else repr(param.default)
         parts.append(f"{param.name}={default}")
@@ -273,6 +277,9 @@ def _kind(cls: type) -> str:
 
 
 def cmd_searchers(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from ..integrations.optuna import INSTALL, OptunaSearcher
     from ..searchers import available, resolve
 
     rows, failed = [], 0
@@ -283,10 +290,16 @@ def cmd_searchers(args: argparse.Namespace) -> int:
         except PluginError as exc:
             failed += 1
             rows.append((name, reference, "?", f"FAILED TO LOAD: {exc}"))
+    optuna = f"{OptunaSearcher.__module__}:{OptunaSearcher.__qualname__}"
+    rows.append(("optuna:NAME", optuna, _kind(OptunaSearcher), _defaults(OptunaSearcher, skip=("sampler",))))
     width = max([len("NAME")] + [len(r[0]) for r in rows])
     ref_width = max([len("CLASS")] + [len(r[1]) for r in rows])
     kind_width = max([len("OBJECTIVES")] + [len(r[2]) for r in rows])
     print(f"{'NAME':<{width}}  {'CLASS':<{ref_width}}  {'OBJECTIVES':<{kind_width}}  DEFAULTS")
     for name, reference, kind, defaults in rows:
         print(f"{name:<{width}}  {reference:<{ref_width}}  {kind:<{kind_width}}  {defaults}")
+    installed = "" if importlib.util.find_spec("optuna") else f" (Optuna is not installed: {INSTALL})"
+    print("optuna:NAME is the sampler NAME of optuna.samplers (TPESampler, RandomSampler, GPSampler, NSGAIISampler, "
+          "...) or module:Class of your own BaseSampler subclass, its keyword arguments in sampler_kwargs: --algo "
+          f"optuna:TPESampler --param 'sampler_kwargs={{\"n_startup_trials\": 10}}'{installed}")
     return 1 if failed else 0

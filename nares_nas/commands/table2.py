@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..errors import ConfigError
@@ -84,7 +83,8 @@ def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, 
 
 def cmd_table2(args: argparse.Namespace) -> int:
     from ..cost_report import budget_note
-    from ..report import SYNTHETIC_LABEL, published_table2, run_table2, summarize, write_report
+    from ..report import published_table2, run_table2, summarize, write_report
+    from .common import table_coverage
 
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
@@ -98,7 +98,7 @@ def cmd_table2(args: argparse.Namespace) -> int:
         objective=args.objective, maximize=maximize,
         max_cost=budget.cost, max_time=budget.time, max_total_epochs=budget.total_epochs, workers=args.workers,
         from_scratch=args.from_scratch, preset=args.preset, params=params, n_jobs=args.jobs, backend=args.backend,
-        scheduler=args.scheduler, resume=args.resume, progress=sys.stderr.isatty(),
+        scheduler=args.scheduler, resume=args.resume, progress=True,
     )
     table = summarize(bench, results, optimal=args.optimal, preset=args.preset, budget=budget.archs,
                       budget_note=budget_note(budget, bench, args.workers))
@@ -113,6 +113,6 @@ def cmd_table2(args: argparse.Namespace) -> int:
         print("=" * 100)
         print(published_table2().to_markdown())
     print("written: " + ", ".join(str(p) for p in paths.values()))
-    if bench.synthetic:
-        print(f"NOTE: {SYNTHETIC_LABEL}")
+    for line in table_coverage(args.out, searchers, range(args.seed_start, args.seed_start + args.runs)):
+        print(line)
     return 0

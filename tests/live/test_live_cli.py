@@ -283,3 +283,10 @@ def test_live_search_with_data_none_answers_from_the_cache_or_trains(tmp_path, c
     assert "data: none" in out and "SYNTHETIC" not in out + err
     code, _, err = run_cli(["search", "--algo", "random_search", "--runs", "1", "--data", "none"], capsys)
     assert code == 2 and "--data none" in err and "--live" in err
+
+
+@pytest.mark.parametrize("device, words", [("cpu", "days on the CPU"), ("NVIDIA H100", "GPU days (NVIDIA H100)")])
+def test_a_training_time_measured_on_the_cpu_is_not_called_gpu_days(device, words):
+    record = fake_record(ARCH, DIGITS, seed=2)
+    record["train"][0]["gpu_type"] = device  # what the trainer records: "cpu", or the CUDA device's name
+    assert live_cmd.summary_lines(record)[-1] == f"training time {record['train'][0]['training_time']:.4f} {words}"

@@ -31,7 +31,7 @@ def _argv(tmp_path: Path, *extra: str) -> list[str]:
 def test_live_asha_writes_its_log_into_the_run_file(tmp_path, capsys):
     assert main(_argv(tmp_path, "--budget", "3", "--workers", "1")) == 0
     out = capsys.readouterr().out
-    assert "GPU-hours of measured training" in out and "on 1 workers" in out
+    assert "CPU-hours of measured training" in out and "on 1 workers" in out  # --device cpu: not GPU-hours
     assert "evaluations per run by epochs trained: 1: 3.0" in out
     run = json.loads((tmp_path / "out" / "runs" / "seed_00000.json").read_text())
     clock = run["clock"]
@@ -107,3 +107,16 @@ def test_a_killed_live_search_resumes_without_retraining_what_finished(tmp_path,
         assert all(lines.count(e) == 1 for e in range(epochs)), (arch_id, lines)
     steps = run["clock"]["steps"]
     assert [s[0] for s in steps[:len(killed["steps"])]] == [s[0] for s in killed["steps"]]
+
+
+@pytest.mark.parametrize("device, unit", [("cpu", "CPU-hours"), ("cuda", "GPU-hours")])
+def test_the_cost_line_names_the_device_the_trainings_were_measured_on(device, unit):
+    from types import SimpleNamespace
+
+    from nares_nas.clock import Budget
+    from nares_nas.commands.live_search import live_line
+
+    clock = {"gpu_days": 0.5, "sim_days": 0.25, "evaluations": {"source": ["trained", "cache", "trained"]}}
+    line = live_line([SimpleNamespace(clock=clock)], Budget(archs=3), 2, device)
+    assert line.startswith(f"cost per run: 12 {unit} of measured training, 6 wall-clock hours on 2 workers, "
+                           "2.0 trainings (mean over runs)")
