@@ -26,7 +26,6 @@ from .common import (
 )
 
 
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "search", help="run one searcher for many seeds (in parallel) and summarise the best found",
