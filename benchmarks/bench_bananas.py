@@ -225,7 +225,7 @@ def run_presets(values: np.ndarray, presets: dict[str, Bananas], seeds: int, bud
     whose runs are reused, so an interrupted or smaller comparison keeps what it did. Wall
     seconds per run are over the runs of this invocation.
     """
-    from nares_nas.harness import iter_runs
+    from nares_nas.runs.parallel import iter_runs
 
     logged = [r for r in _read_log(log_path)
               if r.get("preset") in presets and r.get("budget", budget) == budget and "best" in r]

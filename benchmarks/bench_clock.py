@@ -12,12 +12,12 @@ measures, in one process:
 (a) *the clock's own cost per simulated evaluation*: ``--clock-runs`` runs of ASHA
     (``min_epochs=4``, ``eta=3``, cost budget C), random search and regularized evolution (500
     architectures) on ``--workers`` workers are recorded as the stream of what each searcher
-    yielded, then replayed into a fresh :class:`~nares_nas.clock.Simulation` by a generator that
+    yielded, then replayed into a fresh :class:`~nares_nas.simulation.clock.Simulation` by a generator that
     does nothing else (the replayed logs are checked equal to the originals). Replay time per
     evaluation started is the clock's cost; the full run's time minus it is the searcher's;
 (b) ``--runs`` ASHA runs (``min_epochs=4``, ``eta=3``, ``--workers`` workers, cost budget C)
-    through :func:`nares_nas.harness.simulate_search` in-process (target: under 10 s; ASHA on an
-    evaluation model runs as its compiled twin, :mod:`nares_nas.compiled_asha`), against the same
+    through :func:`nares_nas.runs.search.simulate_search` in-process (target: under 10 s; ASHA on an
+    evaluation model runs as its compiled twin, :mod:`nares_nas.searchers._asha_compiled`), against the same
     runs by Asha's generator on the Python clock (``simulate(..., compiled=False)``), and with
     ``--jobs N`` also in N local processes;
 (c) ``--runs`` random-search runs of ``--budget`` architectures on ``--workers`` simulated
@@ -37,8 +37,8 @@ measures, in one process:
     at the end.
 
 ``--baseline REV`` also times the clock and evaluation model of git revision REV (e.g. the
-commit before an optimisation), loaded from ``git show REV:nares_nas/clock.py`` and
-``REV:nares_nas/evaluation.py``, in (a) and (b): the ratios are measured in the same run.
+commit before an optimisation), loaded from ``git show REV:nares_nas/simulation/clock.py`` and
+``REV:nares_nas/simulation/model.py``, in (a) and (b): the ratios are measured in the same run.
 """
 
 from __future__ import annotations
@@ -63,12 +63,13 @@ from typing import Any
 import numpy as np
 
 import nares_nas
-from nares_nas import clock
 from nares_nas._rng import as_generator
-from nares_nas.clock import Budget, Simulation
-from nares_nas.evaluation import EvaluationModel
-from nares_nas.harness import simulate_search
+from nares_nas.runs.search import simulate_search
 from nares_nas.searchers import Asha, RandomSearch, RegularizedEvolution
+from nares_nas.simulation import clock
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import Simulation
+from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import SPACE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -358,7 +359,7 @@ def main() -> None:
     if args.baseline:
         module, evaluation = load_baseline(args.baseline)
         baseline = (module, evaluation.EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC"))
-        print(f"baseline: nares_nas/clock.py and evaluation.py of {args.baseline}")
+        print(f"baseline: nares_nas/simulation/clock.py and evaluation.py of {args.baseline}")
     figures: dict[str, Any] = {"date": datetime.date.today().isoformat(), "cpus": os.cpu_count(),
                                "empty_loop_ns": ns, "cost_gpu_days": cost, "data": bench.source,
                                "synthetic": bench.synthetic, "args": vars(args)}

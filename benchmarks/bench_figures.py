@@ -39,7 +39,8 @@ def end_to_end(data: str, out: Path) -> dict[str, float]:
 
 def in_process(data: str, out: Path) -> dict[str, dict[str, float]]:
     import nares_nas
-    from nares_nas import analysis, analysis_plots
+    from nares_nas.analysis import figures as analysis
+    from nares_nas.analysis import plots as analysis_plots
 
     start = time.perf_counter()
     bench = nares_nas.load(data)

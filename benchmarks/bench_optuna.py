@@ -19,9 +19,9 @@ import time
 import numpy as np
 
 import nares_nas
-from nares_nas.clock import Budget
-from nares_nas.harness import run_search
-from nares_nas.report import SYNTHETIC_LABEL
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
+from nares_nas.runs.search import run_search
+from nares_nas.simulation.budget import Budget
 
 SEARCHERS = "regularized_evolution,random_search,optuna:RandomSampler,optuna:TPESampler"
 

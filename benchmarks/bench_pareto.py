@@ -9,14 +9,14 @@ With the table loaded in-process first (``--data``, default the synthetic stand-
 
 (a) the exact front and the Pareto ranks of all 15,625 architectures for a 3-objective problem
     (``VAL_PGD_ACC:max, VAL_CLEAN_ACC:max, MACS:min``, and ``VAL_PGD_ACC:max, MACS:min, PARAMS:min``):
-    :meth:`Problem.from_benchmark <nares_nas.pareto.Problem.from_benchmark>` (the objective
-    matrix, feasibility, the table-wide ranges), :meth:`~nares_nas.pareto.Problem.exact_front` and
-    :meth:`~nares_nas.pareto.Problem.ranks`, the fastest of ``--repeats`` (target: under 0.5 s);
+    :meth:`Problem.from_benchmark <nares_nas.pareto.problem.Problem.from_benchmark>` (the objective
+    matrix, feasibility, the table-wide ranges), :meth:`~nares_nas.pareto.problem.Problem.exact_front` and
+    :meth:`~nares_nas.pareto.problem.Problem.ranks`, the fastest of ``--repeats`` (target: under 0.5 s);
 (b) ``--runs`` runs of ``--searcher`` at ``--budget`` queries (VAL_PGD_ACC:max, MACS:min) through
-    :func:`nares_nas.multiobjective.run_mo_search` in-process, hypervolume regret and IGD+ tracked
+    :func:`nares_nas.runs.multiobjective.run_mo_search` in-process, hypervolume regret and IGD+ tracked
     after every query (target: under 10 s), split into the runs on the clock and the scoring
-    (:meth:`~nares_nas.pareto.Problem.anytime`); then the same scores by a straightforward per-query
-    recomputation (:meth:`~nares_nas.pareto.Problem.score` of every prefix, from scratch) for the
+    (:meth:`~nares_nas.pareto.problem.Problem.anytime`); then the same scores by a straightforward per-query
+    recomputation (:meth:`~nares_nas.pareto.problem.Problem.score` of every prefix, from scratch) for the
     first ``--naive-runs`` runs, checked equal, and the ratio.
 """
 
@@ -36,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nares_nas  # noqa: E402
-from nares_nas.multiobjective import ObjectiveTable, simulate_mo  # noqa: E402
-from nares_nas.pareto import Problem  # noqa: E402
+from nares_nas.pareto.problem import Problem
+from nares_nas.runs.multiobjective import ObjectiveTable, simulate_mo
 from nares_nas.searchers import resolve  # noqa: E402
 
 PROBLEMS_3D = ("VAL_PGD_ACC:max,VAL_CLEAN_ACC:max,MACS:min", "VAL_PGD_ACC:max,MACS:min,PARAMS:min")
@@ -63,7 +63,7 @@ def exact_fronts(bench, repeats: int) -> list[dict]:
 
 
 def many_runs(bench, searcher_name: str, runs: int, budget: int, naive_runs: int) -> dict:
-    from nares_nas.clock import Budget
+    from nares_nas.simulation.budget import Budget
 
     searcher = resolve(searcher_name)()
     start = time.perf_counter()

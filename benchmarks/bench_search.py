@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import nares_nas
-from nares_nas.harness import run_search
+from nares_nas.runs.search import run_search
 from nares_nas.space import DEPTHS, WIDTHS
 
 

@@ -1,6 +1,6 @@
 """Reproduce the paper's analyses of the dataset: Figures 2-7 and the Table 1 / Section 3 summary.
 
-Uses only the public API (``nares_nas.load``, ``nares_nas.analysis``, ``nares_nas.analysis_plots``);
+Uses only the public API (``nares_nas.load``, ``nares_nas.analysis.figures``, ``nares_nas.analysis.plots``);
 ``nares-nas figure N`` does the same one figure at a time, with ``--metric``, ``--by``, ``--bins``,
 ``--against`` and ``--max-rank``. Example::
 
@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import nares_nas
-from nares_nas import analysis, analysis_plots
+from nares_nas.analysis import figures as analysis
+from nares_nas.analysis import plots as analysis_plots
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

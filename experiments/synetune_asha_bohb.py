@@ -52,10 +52,11 @@ from typing import Any
 import numpy as np
 
 import nares_nas
-from nares_nas.clock import Budget
-from nares_nas.harness import evaluation_model, simulate_search
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.integrations.synetune import DEFAULT_METRIC, ELAPSED_TIME, FIDELITY_ATTR, TASK, export_syne_tune
-from nares_nas.report import SYNTHETIC_LABEL
+from nares_nas.runs.search import simulate_search
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.model import evaluation_model
 
 SCHEDULERS: tuple[str, ...] = ("ASHA", "BOHB")
 # Each row's name says which variant it runs (the module docstring says why they differ).

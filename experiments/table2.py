@@ -1,6 +1,6 @@
 """Reproduce Table 2 of the NARes paper: 400 runs of each searcher, objective VAL_PGD_ACC, 500 queries.
 
-Uses only the public API (``nares_nas.load``, ``nares_nas.report``); ``nares-nas table2`` does the same
+Uses only the public API (``nares_nas.load``, ``nares_nas.reports.table2``); ``nares-nas table2`` does the same
 with more options (searcher subset, --param overrides, Optimal reading, band). Example::
 
     python experiments/table2.py --out results/table2-ref --preset reference --jobs 8
@@ -21,7 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import nares_nas
-from nares_nas import cost_report, harness, report
+from nares_nas.reports.table2 import published_table2, summarize, write_report
+from nares_nas.runs import parallel as harness
+from nares_nas.simulation import budget as cost_report
+from nares_nas.suites.table2 import DEFAULT_SEARCHERS, PRESETS, run_table2, table2_budget
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -31,12 +34,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=400)
     parser.add_argument("--budget", type=int, default=None,
                         help="distinct architectures per run (default 500, or no limit with --max-cost)")
-    parser.add_argument("--searchers", default=",".join(report.DEFAULT_SEARCHERS),
+    parser.add_argument("--searchers", default=",".join(DEFAULT_SEARCHERS),
                         help="comma-separated searcher names (default: the four of Table 2)")
     parser.add_argument("--workers", type=int, default=1, help="simulated workers (default 1)")
     parser.add_argument("--max-cost", default=None, type=_cost,
                         help="GPU-days per run, or 'equal': 500 full trainings at the mean training_time")
-    parser.add_argument("--preset", choices=report.PRESETS, default="default",
+    parser.add_argument("--preset", choices=PRESETS, default="default",
                         help="default: corrected behaviour (as nares-nas table2); reference: the paper's code "
                              "as published; fast: BANANAS' cheap settings")
     parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
@@ -69,16 +72,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run(args: argparse.Namespace) -> None:
     bench = nares_nas.load(args.data)
     searchers = [name.strip() for name in args.searchers.split(",") if name.strip()]
-    budget = report.table2_budget(bench, searchers, budget=args.budget, max_cost=args.max_cost)
-    results = report.run_table2(bench, args.out, searchers=searchers, runs=args.runs, budget=budget.archs,
+    budget = table2_budget(bench, searchers, budget=args.budget, max_cost=args.max_cost)
+    results = run_table2(bench, args.out, searchers=searchers, runs=args.runs, budget=budget.archs,
                                 max_cost=budget.cost, workers=args.workers, preset=args.preset,
                                 n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                                 resume=args.resume, progress=True)
-    table = report.summarize(bench, results, preset=args.preset, budget=budget.archs,
+    table = summarize(bench, results, preset=args.preset, budget=budget.archs,
                              budget_note=cost_report.budget_note(budget, bench, args.workers))
-    report.write_report(table, results, args.out, reference=True)
+    write_report(table, results, args.out, reference=True)
     print(table.to_markdown())
-    print(report.published_table2().to_markdown())
+    print(published_table2().to_markdown())
     print(f"written to {args.out}")
 
 

@@ -7,8 +7,10 @@ Quick use::
     bench.metric("5,10,5,10,5,10", "VAL_PGD_ACC")
 """
 
-from .benchmark import Benchmark
-from .errors import (
+from nares_nas.data.benchmark import Benchmark
+from nares_nas.data.loading import load
+from nares_nas.data.records import Record
+from nares_nas.errors import (
     BudgetExhaustedError,
     CacheError,
     ConfigError,
@@ -19,10 +21,8 @@ from .errors import (
     PluginError,
     UnknownArchError,
 )
-from .loading import load
-from .metrics import METRIC_NAMES
-from .records import Record
-from .space import SPACE, Arch, SearchSpace
+from nares_nas.metrics import METRIC_NAMES
+from nares_nas.space import SPACE, Arch, SearchSpace
 
 __version__ = "0.1.0"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ConfigError
+from nares_nas.errors import ConfigError
 
 CONNECT_TIMEOUT_S = 5.0
 """How long to wait for a scheduler (dask's own default is 30 s: a mistyped address looked like a hang)."""

@@ -25,8 +25,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
-from ._validation import BOOLEAN, boolean_text, boolean_value, integer_problem
-from .errors import ConfigError
+from nares_nas._validation import BOOLEAN, boolean_text, boolean_value, integer_problem
+from nares_nas.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_seed
+from nares_nas._validation import check_seed
 
 
 def as_generator(seed: int | np.random.Generator) -> np.random.Generator:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, PathError
+from nares_nas.errors import ConfigError, PathError
 
 MAX_SEED = 2**63 - 1
 """The largest seed: every store of a seed (run files in JSON, the live cache in SQLite) keeps a

@@ -9,7 +9,7 @@ driver can batch the side work of many runs (:func:`lockstep`).
 
 Two evaluators drive such a generator: :class:`OracleRun` here, over any
 :class:`~nares_nas.oracle.Oracle` with one evaluation in flight (each proposal is answered
-before the next), and the simulated clock of :mod:`nares_nas.clock` with N workers. On one
+before the next), and the simulated clock of :mod:`nares_nas.simulation.clock` with N workers. On one
 worker both tell the searcher exactly the same things in the same order.
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from .errors import ConfigError
-from .oracle import Oracle
+from nares_nas.errors import ConfigError
+from nares_nas.oracle import Oracle
 
 
 class Proposal(NamedTuple):

@@ -1,6 +1,6 @@
 """Scalar metrics of a NARes record, by their reference names (``VAL_PGD_ACC`` …).
 
-Every metric is derived from the columnar arrays of :mod:`nares_nas.table` by one function,
+Every metric is derived from the columnar arrays of :mod:`nares_nas.data.table` by one function,
 so a single record and the whole table give identical values. Accuracies are percent.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import space
-from .errors import ConfigError, MetricError
+from nares_nas import space
+from nares_nas.errors import ConfigError, MetricError
 
 HISTORY_KEYS: tuple[str, ...] = (
     "train_loss", "train_acc", "val_loss", "val_acc",

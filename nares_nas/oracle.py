@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_int
-from .errors import BudgetExhaustedError, ConfigError, UnknownArchError
-from .metrics import MetricSpec, objective_direction, objective_metric
-from .space import N_ARCHS, Arch, check_arch_id
+from nares_nas._validation import check_int
+from nares_nas.errors import BudgetExhaustedError, ConfigError, UnknownArchError
+from nares_nas.metrics import MetricSpec, objective_direction, objective_metric
+from nares_nas.space import N_ARCHS, Arch, check_arch_id
 
 
 def best_first(values: np.ndarray, maximize: bool = True) -> np.ndarray:

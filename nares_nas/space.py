@@ -15,8 +15,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from ._validation import integer_problem
-from .errors import InvalidArchError
+from nares_nas._validation import integer_problem
+from nares_nas.errors import InvalidArchError
 
 DEPTHS: tuple[int, ...] = (4, 5, 7, 9, 11)
 WIDTHS: tuple[int, ...] = (8, 10, 12, 14, 16)

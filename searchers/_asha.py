@@ -100,7 +100,7 @@ class Asha(Searcher):
     Bookkeeping per rung is a heap of unpromoted scores and a sorted list of promoted ones, so
     each proposal costs O(rungs × log n) float comparisons (one ``insort`` per promotion). On an
     evaluation model the clock runs the compiled twin of this generator instead
-    (:mod:`nares_nas.compiled_asha`, the same runs).
+    (:mod:`nares_nas.searchers._asha_compiled`, the same runs).
     """
 
     name: ClassVar[str] = "asha"
@@ -120,7 +120,7 @@ class Asha(Searcher):
             if max_epochs is None:
                 raise ConfigError("Asha proposes trainings of fewer epochs than a full one, and a plain oracle "
                                   "answers full trainings only: run it on the simulated clock "
-                                  "(nares_nas.clock.simulate)")
+                                  "(nares_nas.simulation.clock.simulate)")
             top = max_epochs
         elif max_epochs is not None:
             top = check_int(top, f"Asha max_epochs (at most the table's {max_epochs})", 1, max_epochs)
@@ -135,7 +135,7 @@ class Asha(Searcher):
              max_epochs: int | None = None) -> tuple[tuple[int, ...], int, int, np.ndarray]:
         """``(rungs, eta_num, eta_den, new_archs)``: everything a run is a function of, its random
         numbers drawn (the one draw of ``rng``); shared with the compiled twin
-        (:mod:`nares_nas.compiled_asha`)."""
+        (:mod:`nares_nas.searchers._asha_compiled`)."""
         rungs = self.rungs(max_epochs)
         eta = as_fraction(self.eta)
         budget = N_ARCHS if budget is None else min(check_int(budget, "budget"), N_ARCHS)

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import orjson
 
 from nares_nas.asktell import OracleRun, Proposals, lockstep
+from nares_nas.errors import ConfigError
 from nares_nas.oracle import Oracle, Trajectory
 from nares_nas.space import SearchSpace
 
@@ -117,3 +119,19 @@ class Searcher:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+# --------------------------------------------------------------------------- folders
+def _json_params(searcher: Searcher) -> dict[str, Any]:
+    try:
+        return orjson.loads(orjson.dumps(searcher.get_params(), option=orjson.OPT_SERIALIZE_NUMPY))
+    except TypeError as exc:
+        raise ConfigError(f"hyper-parameters of {searcher!r} must be JSON values: {exc}") from None
+
+
+def split_params(searcher: Searcher) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``searcher``'s hyper-parameters as JSON values: (those that determine a run, ``execution_params``)."""
+    params = _json_params(searcher)
+    execution = set(getattr(searcher, "execution_params", ()))
+    return ({key: value for key, value in params.items() if key not in execution},
+            {key: value for key, value in params.items() if key in execution})

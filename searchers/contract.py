@@ -12,7 +12,7 @@ that a seed determines the run (alone or handed to ``run_many`` with other seeds
 the searcher pickles (the harness ships it to worker processes).
 
 A :attr:`~Searcher.multi_fidelity` searcher proposes trainings of fewer epochs, which a plain
-oracle refuses, so it is checked on the simulated clock instead (:func:`nares_nas.clock.simulate`
+oracle refuses, so it is checked on the simulated clock instead (:func:`nares_nas.simulation.clock.simulate`
 over :class:`ToyFidelityTable`, on 1 and 3 workers) for the same properties: its budget of
 distinct architectures spent and not exceeded, a seed determining the run (alone, after a
 pickle round trip, and with other seeds), hyper-parameters unchanged.
@@ -67,7 +67,7 @@ class CallLog(TabularOracle):
 
 
 class ToyFidelityTable:
-    """:func:`toy_objective` with a history, as the clock reads a table (:class:`nares_nas.clock.EvaluationTable`).
+    """:func:`toy_objective` with a history, as the clock reads a table (:class:`nares_nas.simulation.clock.EvaluationTable`).
 
     ``max_epochs`` epochs; after ``e`` of them an architecture scores its toy value less
     ``0.1 * (max_epochs - e)`` (rounded to two decimals); an epoch of ``arch_id`` costs
@@ -132,7 +132,8 @@ def _simulate_objectives(searcher: Searcher, table: ToyObjectivesTable, seeds: S
                          workers: int) -> list:
     """One clock simulation per seed, driven together; the finished simulations."""
     from nares_nas.asktell import lockstep
-    from nares_nas.clock import Budget, Simulation  # the clock imports this package: import it late
+    from nares_nas.simulation.budget import Budget
+    from nares_nas.simulation.clock import Simulation
 
     fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
     told = (True,) * len(table.maximize)  # a searcher is told larger-is-better scores, one per objective
@@ -164,7 +165,8 @@ def _check_multi_objective(searcher: Searcher, budget: int, seeds: Sequence[int]
 
 def _check_multi_fidelity(searcher: Searcher, values: np.ndarray, budget: int, seeds: Sequence[int]) -> None:
     """The contract on the simulated clock, for a searcher that proposes fidelities."""
-    from nares_nas.clock import Budget, simulate  # the clock imports this package: import it late
+    from nares_nas.simulation.budget import Budget
+    from nares_nas.simulation.clock import simulate
 
     table = ToyFidelityTable(values)
     cap = searcher.query_cap(budget)

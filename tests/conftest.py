@@ -125,7 +125,7 @@ def bench():
 @pytest.fixture(scope="session")
 def model(bench):
     """The clock's evaluation model of the stand-in for VAL_PGD_ACC."""
-    from nares_nas.evaluation import EvaluationModel
+    from nares_nas.simulation.model import EvaluationModel
 
     return EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC")
 

@@ -1,4 +1,4 @@
-"""nares_nas/analysis.py on small NARes-format tables whose answers are worked out by hand."""
+"""nares_nas/analysis/figures.py on small NARes-format tables whose answers are worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from conftest import make_record, write_lines
 
 import nares_nas
-from nares_nas import analysis
+from nares_nas.analysis import figures as analysis
 from nares_nas.errors import ConfigError, MetricError
 from nares_nas.space import Arch
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from nares_nas.errors import ConfigError
-from nares_nas.harness import run_search
 from nares_nas.oracle import TabularOracle
+from nares_nas.runs.search import run_search
 from nares_nas.searchers._bananas import FAST_PRESET, Bananas
 from nares_nas.searchers.contract import CallLog, check_searcher, toy_objective
 from nares_nas.space import N_ARCHS, SPACE, neighbour_table

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nares_nas.clock import Budget, ClockOracle, Proposal, Simulation
 from nares_nas.errors import BudgetExhaustedError, ConfigError, InvalidArchError
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import ClockOracle, Proposal, Simulation
 
 
 class TinyTable:
@@ -139,7 +140,8 @@ def test_a_blocking_searcher_keeps_one_evaluation_in_flight():
 
 def test_incumbent_returns_end_days_and_the_best_so_far_per_evaluation_that_counts():
     """ClockRun.incumbent() as documented (README's Fidelity and cost snippet, the docstring)."""
-    from nares_nas.clock import ClockRun, EvaluationLog
+    from nares_nas.simulation.clock import ClockRun
+    from nares_nas.simulation.log import EvaluationLog
 
     log = EvaluationLog(ticks_per_day=10)
     for arch_id, epochs, worker, start, end, value in [(1, 4, 0, 0, 12, 14.0),   # full, ends at t=12 on w0
@@ -159,7 +161,8 @@ def test_incumbent_returns_end_days_and_the_best_so_far_per_evaluation_that_coun
 
 
 def test_incumbent_of_a_simulated_search_as_the_readme_shows(bench):
-    from nares_nas.harness import evaluation_model, simulate_search
+    from nares_nas.runs.search import simulate_search
+    from nares_nas.simulation.model import evaluation_model
 
     model = evaluation_model(bench, "VAL_PGD_ACC")
     runs = simulate_search("regularized_evolution", model, seeds=range(2), budget=Budget(cost=8.0), workers=2)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nares_nas.clock import Budget, simulate
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers import Bananas, LocalSearch, RandomSearch, RegularizedEvolution, Searcher
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import simulate
 from nares_nas.space import SPACE
 
 TINY_BANANAS = {"epochs": 3, "num_layers": 2, "num_ensemble": 2}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nares_nas import compiled_asha
-from nares_nas.clock import Budget, simulate
 from nares_nas.errors import ConfigError, UnknownArchError
-from nares_nas.evaluation import EvaluationModel
 from nares_nas.searchers import Asha
+from nares_nas.searchers import _asha_compiled as compiled_asha
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import simulate
+from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import N_ARCHS
 
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 import nares_nas
-from nares_nas.clock import Budget
-from nares_nas.cost_report import anytime_clock, budget_note, cost_frame, equal_cost, gpu_used, mean_training_days
-from nares_nas.harness import RunResult
 from nares_nas.oracle import Trajectory
+from nares_nas.reports.costs import cost_frame
+from nares_nas.reports.curves import anytime_clock, gpu_used
+from nares_nas.runs.record import RunResult
+from nares_nas.simulation.budget import Budget, budget_note, equal_cost, mean_training_days
 
 
 def run_of(rows, maximize=True, max_epochs=4, seed=0):
@@ -78,7 +79,7 @@ def test_cost_table_and_budget_lines():
 
 
 def test_a_multi_fidelity_searcher_makes_table2_compare_at_equal_cost():
-    from nares_nas.report import table2_budget
+    from nares_nas.suites.table2 import table2_budget
 
     bench = nares_nas.load("synthetic")
     assert table2_budget(bench, ["random_search", "asha"]) == Budget(cost=equal_cost(bench))

@@ -12,9 +12,10 @@ import pytest
 
 from nares_nas import cli
 from nares_nas.errors import ConfigError
-from nares_nas.harness import read_runs, run_search, run_to_dir
 from nares_nas.metrics import METRIC_NAMES, higher_is_better, objective_direction
 from nares_nas.oracle import TabularOracle
+from nares_nas.runs.folder import read_runs
+from nares_nas.runs.search import run_search, run_to_dir
 from nares_nas.searchers import RandomSearch
 
 NOTICE = "objective TRAINING_TIME is better when smaller: minimised (--maximize to maximise it)"
@@ -104,7 +105,7 @@ def test_table2_minimises_training_time_by_default(tmp_path, capsys, bench):
 # ------------------------------------------------------------------ the Python API
 def test_the_api_takes_the_metrics_direction_unless_told(tmp_path, bench, caplog):
     times = bench.metric_by_id("TRAINING_TIME")
-    with caplog.at_level(logging.INFO, logger="nares_nas.harness"):
+    with caplog.at_level(logging.INFO, logger="nares_nas.runs.search"):
         default = run_search(RandomSearch(), times, objective="TRAINING_TIME", seeds=[0, 1], budget=30)
     assert any("TRAINING_TIME is better when smaller: minimised" in r.getMessage() for r in caplog.records)
     told = run_search(RandomSearch(), times, objective="TRAINING_TIME", seeds=[0, 1], budget=30, maximize=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nares_nas.download import DEFAULT_URL, URL_ENV, DownloadError, download, part_path, resolve_url
+from nares_nas.data.download import DEFAULT_URL, URL_ENV, DownloadError, download, part_path, resolve_url
 from nares_nas.errors import ConfigError, NaresError
 
 PAYLOAD = np.random.default_rng(20240611).bytes(3 << 20)

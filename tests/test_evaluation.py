@@ -1,4 +1,4 @@
-"""The fidelity rule and the cost model (nares_nas/evaluation.py) on a table worked out by hand."""
+"""The fidelity rule and the cost model (nares_nas/simulation/model.py) on a table worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ from fidelity_records import ARCH_IDS, BEST, CW, DAYS, EPOCHS, SELECTED, VAL_PGD
 
 import nares_nas
 from nares_nas.errors import ConfigError, MetricError, UnknownArchError
-from nares_nas.evaluation import (
-    Evaluation,
-    EvaluationModel,
-    fidelity_matrix,
-    fidelity_values,
-    selected_epochs,
-)
+from nares_nas.fidelity import fidelity_matrix, fidelity_values, selected_epochs
+from nares_nas.simulation.model import Evaluation, EvaluationModel
 
 
 @pytest.fixture
@@ -144,7 +139,7 @@ def test_evaluation_model_bad_input(bench):
 def test_a_pickled_model_carries_its_arrays_and_answers_the_same(bench):
     import pickle
 
-    from nares_nas import evaluation
+    from nares_nas.simulation import model as evaluation
 
     model = EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC", from_scratch=True)
     state = model.__getstate__()

@@ -1,4 +1,4 @@
-"""``nares-nas fidelity`` (nares_nas/fidelity_study.py) on the hand-worked table of fidelity_records."""
+"""``nares-nas fidelity`` (nares_nas/analysis/fidelity.py) on the hand-worked table of fidelity_records."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from fidelity_records import EPOCHS, write
 
 import nares_nas
 from nares_nas import cli
+from nares_nas.analysis.fidelity import fidelity_correlations
 from nares_nas.errors import MetricError
-from nares_nas.fidelity_study import fidelity_correlations
 
 COLUMNS = ["epoch", "kendall_final", "spearman_final", "kendall_test_pgd", "spearman_test_pgd",
            "kendall_test_aa", "spearman_test_aa"]
@@ -59,7 +59,7 @@ def test_cli_writes_csv_and_plot(jsonl, tmp_path, capsys):
 
 
 def test_cli_labels_the_stand_in(tmp_path, capsys, monkeypatch):
-    from nares_nas import fidelity_study
+    from nares_nas.analysis import fidelity as fidelity_study
 
     bench = nares_nas.load(write(tmp_path / "cifar10.jsonl"))
     bench.table.meta["synthetic"] = True  # the tiny table dressed as the stand-in
@@ -76,7 +76,7 @@ def test_cli_labels_the_stand_in(tmp_path, capsys, monkeypatch):
 
 def test_plot_legend_covers_no_curve(jsonl):
     """The legend sits outside the axes (below them), so no curve can run under it."""
-    from nares_nas.fidelity_study import figure
+    from nares_nas.analysis.fidelity import figure
 
     fig = figure(fidelity_correlations(nares_nas.load(jsonl), "VAL_PGD_ACC"))
     renderer = fig.canvas.get_renderer()

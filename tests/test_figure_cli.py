@@ -12,7 +12,8 @@ from conftest import make_record, write_lines
 from PIL import Image
 
 import nares_nas
-from nares_nas import analysis, cli
+from nares_nas import cli
+from nares_nas.analysis import figures as analysis
 
 TEST_KEYS = ("test_clean_acc", "Linf_fgsm_acc", "Linf_pgd_acc", "Linf_pgd_stable", "Linf_pgd_lip", "Linf_cw_acc",
              "Linf_aa_acc")

@@ -17,20 +17,14 @@ import pytest
 
 import nares_nas
 from nares_nas import cli
-from nares_nas.clock import Budget
 from nares_nas.errors import ConfigError, MetricError
-from nares_nas.harness import (
-    SUMMARY_COLUMNS,
-    as_model,
-    evaluation_model,
-    iter_groups,
-    read_runs,
-    run_search,
-    run_to_dir,
-    simulate_search,
-)
+from nares_nas.runs.folder import SUMMARY_COLUMNS, read_runs
+from nares_nas.runs.parallel import iter_groups
+from nares_nas.runs.search import run_search, run_to_dir, simulate_search
 from nares_nas.searchers import Bananas, LocalSearch, RandomSearch, RegularizedEvolution
 from nares_nas.searchers.contract import toy_objective
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.model import as_model, evaluation_model
 from nares_nas.space import KEYS, Arch
 
 TINY_BANANAS = Bananas(num_ensemble=3, num_layers=2, layer_width=8, epochs=3)  # runs 8 seeds in lockstep
@@ -424,7 +418,7 @@ def test_config_pins_the_group_size_and_the_device_kind(tmp_path, bench):
 
 
 def test_a_worker_on_another_device_kind_is_refused(values):
-    from nares_nas.harness import _run_group
+    from nares_nas.runs.parallel import _run_group
 
     with pytest.raises(ConfigError, match="computes on cpu here, not on cuda"):
         _run_group(RandomSearch(), as_model(values), [0], Budget(archs=10), 10, 1, "VAL_PGD_ACC", True, "cuda")

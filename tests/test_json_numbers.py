@@ -12,7 +12,7 @@ import numpy as np
 from conftest import make_record, write_lines
 
 from nares_nas.cli import main
-from nares_nas.jsonl import read_source, write_jsonl
+from nares_nas.data.jsonl import read_source, write_jsonl
 from nares_nas.metrics import CORRUPTIONS, round_derived
 
 # train_acc fractions (4 decimals, as in the logs) whose product with 100 shows an artefact in binary:

@@ -8,8 +8,8 @@ import pytest
 from conftest import make_record, make_txz, write_lines
 
 from nares_nas import load
+from nares_nas.data.jsonl import read_source, write_jsonl
 from nares_nas.errors import DataFormatError
-from nares_nas.jsonl import read_source, write_jsonl
 from nares_nas.metrics import CORRUPTIONS
 
 
@@ -163,7 +163,7 @@ def test_best_epoch_off_the_cw_maximum_gets_one_warning(tmp_path, small_records,
     tie["cw"][(tie["best_epoch"] + 1) % len(tie["cw"])] = tie["cw"][tie["best_epoch"]]
     tie["best_epoch"] = (tie["best_epoch"] + 1) % len(tie["cw"])
     path = write_lines(tmp_path / "off.jsonl", records)
-    with caplog.at_level("WARNING", logger="nares_nas.jsonl"):
+    with caplog.at_level("WARNING", logger="nares_nas.data.jsonl"):
         table = read_source(path)
     assert len(table) == 5  # read, not refused
     assert len(caplog.records) == 1
@@ -176,7 +176,7 @@ def test_best_epoch_off_the_cw_maximum_gets_one_warning(tmp_path, small_records,
 
 
 def test_consistent_best_epochs_give_no_warning(small_jsonl, caplog):
-    with caplog.at_level("WARNING", logger="nares_nas.jsonl"):
+    with caplog.at_level("WARNING", logger="nares_nas.data.jsonl"):
         read_source(small_jsonl)
     assert caplog.records == []
 

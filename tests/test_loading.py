@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from conftest import make_txz, whole_space_records, write_lines
 
-from nares_nas import home, load
+from nares_nas import load
 from nares_nas.cli import main
+from nares_nas.data import home
+from nares_nas.data.importing import import_data
+from nares_nas.data.jsonl import read_source
+from nares_nas.data.table import load_table, save_table
 from nares_nas.errors import CacheError, DataFormatError, UnknownArchError
-from nares_nas.importing import import_data
-from nares_nas.jsonl import read_source
-from nares_nas.table import load_table, save_table
 
 
 def _cache_dir():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from nares_nas.asktell import Proposal, Result
-from nares_nas.clock import Budget
 from nares_nas.errors import ConfigError
-from nares_nas.multiobjective import (
+from nares_nas.pareto.problem import Problem
+from nares_nas.runs.multiobjective import (
     MORunResult,
     ObjectiveTable,
     penalised,
@@ -20,8 +20,8 @@ from nares_nas.multiobjective import (
     run_mo_to_dir,
     simulate_mo,
 )
-from nares_nas.pareto import Problem
 from nares_nas.searchers import RandomSearch, Searcher
+from nares_nas.simulation.budget import Budget
 from nares_nas.space import N_ARCHS
 
 OBJECTIVES = "VAL_PGD_ACC:max,MACS:min"

@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 
 from nares_nas import cli
-from nares_nas.clock import Budget, simulate
 from nares_nas.errors import ConfigError, PluginError
-from nares_nas.harness import as_model, read_runs, run_search
+from nares_nas.runs.folder import read_runs
+from nares_nas.runs.search import run_search
 from nares_nas.searchers import resolve, searcher_name
 from nares_nas.searchers.contract import check_searcher, toy_objective
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import simulate
+from nares_nas.simulation.model import as_model
 from nares_nas.space import CHOICES, KEYS, SPACE
 
 optuna = pytest.importorskip("optuna")
@@ -278,8 +281,8 @@ def test_optuna_searcher_of_a_class_is_cached():
 # --------------------------------------------------------------------------- several objectives
 def test_a_multi_objective_study_is_told_the_score_vectors(monkeypatch):
     import nares_nas
-    from nares_nas.multiobjective import run_mo_search
-    from nares_nas.pareto import Problem
+    from nares_nas.pareto.problem import Problem
+    from nares_nas.runs.multiobjective import run_mo_search
     from nares_nas.space import arch_ids_of
 
     bench = nares_nas.load("synthetic")

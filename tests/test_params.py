@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from nares_nas import cli
-from nares_nas.commands.search import parse_params
+from nares_nas.commands.common import parse_params
 from nares_nas.commands.table2 import parse_params as parse_table2_params
 from nares_nas.errors import ConfigError
-from nares_nas.harness import read_runs, run_search, run_to_dir
+from nares_nas.runs.folder import read_runs
+from nares_nas.runs.search import run_search, run_to_dir
 from nares_nas.searchers import Bananas, Hyperband, LocalSearch, RandomSearch, register
 from nares_nas.searchers.contract import toy_objective
 

@@ -1,4 +1,4 @@
-"""nares_nas.pareto: objectives, constraints, exact fronts, ranks and scores, by hand and by brute force."""
+"""nares_nas.pareto.problem: objectives, constraints, exact fronts, ranks and scores, by hand and by brute force."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from nares_nas import pareto
 from nares_nas.errors import ConfigError, MetricError
-from nares_nas.pareto import Constraint, Objective, Problem
+from nares_nas.pareto.geometry import _first_dominators, attainment, hypervolume
+from nares_nas.pareto.problem import Constraint, Objective, Problem, pareto_front, parse_constraint, parse_objectives
 from nares_nas.space import N_ARCHS
 
 
@@ -63,10 +63,10 @@ def brute_ranks(points, maximize) -> list[int]:
 
 # --------------------------------------------------------------------------- parsing
 def test_objectives_parse_with_directions():
-    parsed = pareto.parse_objectives("val_pgd_acc:max, MACS:MIN")
+    parsed = parse_objectives("val_pgd_acc:max, MACS:MIN")
     assert parsed == (Objective("VAL_PGD_ACC", True), Objective("MACS", False))
     assert [str(o) for o in parsed] == ["VAL_PGD_ACC:max", "MACS:min"]
-    assert len(pareto.parse_objectives(["VAL_PGD_ACC:max", "MACS:min", "PARAMS:min"])) == 3
+    assert len(parse_objectives(["VAL_PGD_ACC:max", "MACS:min", "PARAMS:min"])) == 3
 
 
 @pytest.mark.parametrize("text, words", [
@@ -83,14 +83,14 @@ def test_objectives_parse_with_directions():
 ])
 def test_bad_objectives_say_what_is_wrong_in_one_line(text, words):
     with pytest.raises((ConfigError, MetricError)) as info:
-        pareto.parse_objectives(text)
+        parse_objectives(text)
     assert words in str(info.value) and "\n" not in str(info.value)
 
 
 def test_test_metrics_are_allowed_outside_search():
-    parsed = pareto.parse_objectives("TEST_PGD_ACC:max,MACS:min", search=False)
+    parsed = parse_objectives("TEST_PGD_ACC:max,MACS:min", search=False)
     assert parsed[0] == Objective("TEST_PGD_ACC", True)
-    assert pareto.parse_constraint("TEST_AA_ACC>=50", search=False) == Constraint("TEST_AA_ACC", ">=", 50.0)
+    assert parse_constraint("TEST_AA_ACC>=50", search=False) == Constraint("TEST_AA_ACC", ">=", 50.0)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -99,22 +99,22 @@ def test_test_metrics_are_allowed_outside_search():
         "TRAINING_TIME", ">", 0.1)),
 ])
 def test_constraints_parse(text, expected):
-    assert pareto.parse_constraint(text) == expected
+    assert parse_constraint(text) == expected
 
 
 @pytest.mark.parametrize("text", ["MACS", "MACS<=", "MACS=<1e10", "MACS==3", "<=5", "MACS<=abc", "MACS<=inf",
                                   "MACS<=1e10 and PARAMS<=3"])
 def test_malformed_constraints_are_refused_in_one_line(text):
     with pytest.raises(ConfigError) as info:
-        pareto.parse_constraint(text)
+        parse_constraint(text)
     assert "expected METRIC OP NUMBER" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_constraints_on_unknown_or_test_metrics_are_refused_in_search():
     with pytest.raises(MetricError, match="unknown metric 'FLOPS'"):
-        pareto.parse_constraint("FLOPS<=1")
+        parse_constraint("FLOPS<=1")
     with pytest.raises(MetricError, match="may not be a search constraint"):
-        pareto.parse_constraint("TEST_AA_ACC>=50")
+        parse_constraint("TEST_AA_ACC>=50")
 
 
 def test_constraint_semantics_by_hand():
@@ -164,13 +164,13 @@ def test_equal_vectors_are_all_on_the_front():
 def test_front_order_best_first_then_ties_then_arch_id():
     # three with acc 36 (MACS 2, 2, 1): the one of MACS 1 dominates; acc 37 is best
     bench = bench_of([36, 36, 36, 37, 30], [2, 2, 1, 5, 0.5])
-    front = pareto.pareto_front(bench, "VAL_PGD_ACC:max,MACS:min")
+    front = pareto_front(bench, "VAL_PGD_ACC:max,MACS:min")
     assert front.frame["arch_id"].tolist() == [4, 3, 5]
     assert front.frame.columns.tolist() == ["arch_id", "D1", "W1", "D2", "W2", "D3", "W3", "VAL_PGD_ACC", "MACS"]
     assert front.ranks.loc[[1, 2, 3, 4, 5]].tolist() == [2, 2, 1, 1, 1]
     assert front.ranks.isna().sum() == N_ARCHS - 5
     # minimising the first objective reverses the order
-    assert pareto.pareto_front(bench, "MACS:min,VAL_PGD_ACC:max").frame["arch_id"].tolist() == [5, 3, 4]
+    assert pareto_front(bench, "MACS:min,VAL_PGD_ACC:max").frame["arch_id"].tolist() == [5, 3, 4]
 
 
 def test_constraints_are_respected_by_the_front():
@@ -186,10 +186,10 @@ def test_constraints_are_respected_by_the_front():
 # --------------------------------------------------------------------------- scores
 def test_hypervolume_of_2d_fronts_by_hand():
     # staircase under the reference point (1.1, 1.1): 1.1 x 0.6 + 0.6 x 0.5
-    assert pareto.hypervolume([[0.0, 0.5], [0.5, 0.0]]) == pytest.approx(0.96)
-    assert pareto.hypervolume([[0.0, 0.0]]) == pytest.approx(1.21)
-    assert pareto.hypervolume([[0.2, 0.3], [0.5, 0.5]]) == pytest.approx(0.9 * 0.8)  # dominated point adds nothing
-    assert pareto.hypervolume(np.empty((0, 2))) == 0.0
+    assert hypervolume([[0.0, 0.5], [0.5, 0.0]]) == pytest.approx(0.96)
+    assert hypervolume([[0.0, 0.0]]) == pytest.approx(1.21)
+    assert hypervolume([[0.2, 0.3], [0.5, 0.5]]) == pytest.approx(0.9 * 0.8)  # dominated point adds nothing
+    assert hypervolume(np.empty((0, 2))) == 0.0
 
 
 def test_problem_scores_by_hand():
@@ -259,7 +259,7 @@ def test_anytime_scores_equal_the_straightforward_recomputation(seed):
 def test_first_dominators_blocks_agree_with_brute_force(monkeypatch):
     monkeypatch.setattr(pareto, "_BLOCK", 7)  # several blocks
     points = np.random.default_rng(5).integers(0, 4, (30, 2)).astype(float)
-    strict, weak = pareto._first_dominators(points)
+    strict, weak = _first_dominators(points)
     for j, p in enumerate(points):
         s = [i for i, q in enumerate(points) if (q <= p).all() and (q < p).any()]
         w = [i for i, q in enumerate(points) if i != j and (q <= p).all()]
@@ -268,7 +268,7 @@ def test_first_dominators_blocks_agree_with_brute_force(monkeypatch):
 
 def test_attainment_levels_by_hand():
     # set 1: (0, 1), (1, 0); set 2: (0.5, 0.5)
-    eaf = pareto.attainment([[0, 1], [1, 0], [0.5, 0.5]], [1, 1, 2], [0, 100])
+    eaf = attainment([[0, 1], [1, 0], [0.5, 0.5]], [1, 1, 2], [0, 100])
     best = sorted(map(tuple, eaf[eaf[:, 2] == 0][:, :2].tolist()))
     worst = sorted(map(tuple, eaf[eaf[:, 2] == 100][:, :2].tolist()))
     assert best == [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]

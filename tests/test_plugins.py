@@ -177,7 +177,7 @@ def test_a_plugin_querying_outside_the_space_is_a_one_line_error(off_space, arch
 
 
 def test_a_plugin_may_use_numpy_integers(off_space, tmp_path, capsys):
-    from nares_nas.harness import read_runs
+    from nares_nas.runs.folder import read_runs
     from nares_nas.searchers import resolve
     from nares_nas.searchers.contract import check_searcher
 

@@ -122,7 +122,7 @@ def test_a_long_search_says_so_before_it_starts(tmp_path, capsys, monkeypatch):
     def never_run(*args, **kwargs):
         raise KeyboardInterrupt  # the runs would take hours: stop where they would start
 
-    monkeypatch.setattr("nares_nas.harness.iter_groups", never_run)
+    monkeypatch.setattr("nares_nas.runs.parallel.iter_groups", never_run)
     assert cli.main(["search", "--algo", "bananas", "--data", "synthetic", "--jobs", "2",
                      "--out", str(tmp_path / "b")]) != 0
     expected = 400 * BANANAS_RUN_S / 2 / 3600  # --runs defaults to 400; 50 lockstep groups on 2 processes
@@ -133,7 +133,7 @@ def test_table2_says_before_its_first_searcher_runs_how_long_all_take(tmp_path, 
     def never_run(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("nares_nas.harness.run_to_dir", never_run)
+    monkeypatch.setattr("nares_nas.runs.search.run_to_dir", never_run)
     assert cli.main(["table2", "--data", "synthetic", "--runs", "16", "--out", str(tmp_path / "t2")]) != 0
     err = capsys.readouterr().err
     # one process; random, local search and RE expect no time worth saying; 16 BANANAS runs do

@@ -10,20 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nares_nas.benchmark import Benchmark
+from nares_nas.data.benchmark import Benchmark
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
+from nares_nas.data.table import Table, empty_columns, finalize_columns
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import Trajectory
-from nares_nas.report import (
-    SYNTHETIC_LABEL,
-    TABLE2_METRICS,
-    anytime_curve,
-    higher_is_better,
-    plot_anytime,
-    published_table2,
-    summarize,
-    write_report,
-)
-from nares_nas.table import Table, empty_columns, finalize_columns
+from nares_nas.reports.curves import anytime_curve, plot_anytime
+from nares_nas.reports.table2 import TABLE2_METRICS, higher_is_better, published_table2, summarize, write_report
 
 IDS = np.array([1, 2, 3, 4, 5, 6])
 # Per arch_id 1..6 (index 0 = arch 1); archs 3 and 4 tie on the objective.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nares_nas
-from nares_nas.harness import run_search
+from nares_nas.runs.search import run_search
 from nares_nas.searchers import Bananas, RandomSearch, RegularizedEvolution
 
 SEEDS = range(50)

@@ -9,11 +9,11 @@ import pytest
 from scipy.stats import spearmanr
 
 from nares_nas import space
-from nares_nas.benchmark import Benchmark
+from nares_nas.data.benchmark import Benchmark
+from nares_nas.data.synthetic import GENERATOR_VERSION, synthetic_table
+from nares_nas.data.table import COLUMNS
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import CORRUPTIONS, HISTORY_KEYS, TEST_KEYS
-from nares_nas.synthetic import GENERATOR_VERSION, synthetic_table
-from nares_nas.table import COLUMNS
 
 N = space.N_ARCHS
 BUDGET = 500

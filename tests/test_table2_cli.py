@@ -12,9 +12,11 @@ import pytest
 import nares_nas
 from nares_nas import cli
 from nares_nas.commands.table2 import parse_params
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import ConfigError
-from nares_nas.harness import read_runs
-from nares_nas.report import SYNTHETIC_LABEL, TABLE2_METRICS, preset_params
+from nares_nas.reports.table2 import TABLE2_METRICS
+from nares_nas.runs.folder import read_runs
+from nares_nas.suites.table2 import preset_params
 
 CHEAP = "random_search,local_search,regularized_evolution"
 ALL = CHEAP.split(",") + ["bananas"]

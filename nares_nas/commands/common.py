@@ -8,10 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from .._validation import MAX_SEED, integer_problem, wanted_int
-from ..benchmark import SYNTHETIC_NOTICE, Benchmark
-from ..errors import PathError
+import numpy as np
+
+from nares_nas._validation import MAX_SEED, integer_problem, wanted_int
+from nares_nas.commands.search import param_value
+from nares_nas.data.benchmark import SYNTHETIC_NOTICE, Benchmark
+from nares_nas.errors import ConfigError, PathError
 
 
 def int_type(low: int | None = 1, high: int | None = None) -> Callable[[str], int]:
@@ -93,7 +97,7 @@ def add_data_option(parser: argparse.ArgumentParser, *, live: bool = False) -> N
 
 def add_parallel_options(parser: argparse.ArgumentParser) -> None:
     """``--jobs``, ``--backend`` and ``--scheduler``: how runs execute (never what they find)."""
-    from ..harness import BACKENDS
+    from nares_nas.runs.parallel import BACKENDS
 
     parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
     parser.add_argument("--backend", choices=BACKENDS, default="loky",
@@ -118,8 +122,8 @@ def objective_direction(args: argparse.Namespace) -> bool:
 
     Refuses a test-set objective first, so nothing is printed about one that cannot run.
     """
-    from ..metrics import higher_is_better, objective_metric
-    from ..metrics import objective_direction as direction
+    from nares_nas.metrics import higher_is_better, objective_metric
+    from nares_nas.metrics import objective_direction as direction
 
     name = objective_metric(args.objective).name
     if args.maximize is None and not higher_is_better(name):
@@ -132,8 +136,9 @@ def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: boo
 
     ``--data none`` means no table: None where ``allow_none`` (live mode), else an error.
     """
-    from .. import home, load
-    from ..errors import ConfigError
+    from nares_nas import load
+    from nares_nas.data import home
+    from nares_nas.errors import ConfigError
 
     source = args.data or home.default_source()
     if source == "none":
@@ -148,7 +153,7 @@ def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: boo
 
 def _import_hint(args: argparse.Namespace) -> str:
     """How to get the real data, where the stand-in is used because none was imported."""
-    from .. import home
+    from nares_nas.data import home
 
     return "" if args.data or home.has_imported() else " (no NARes data imported: run `nares-nas data import PATH`)"
 
@@ -183,8 +188,8 @@ def _cost(text: str) -> float | str:
 
 
 def clock_budget(args: argparse.Namespace, bench: Benchmark, searchers: list[str] | None = None):
-    """The :class:`~nares_nas.clock.Budget` of the parsed options (see :func:`nares_nas.report.table2_budget`)."""
-    from ..report import table2_budget
+    """The :class:`~nares_nas.simulation.budget.Budget` of the parsed options (see :func:`nares_nas.suites.table2.table2_budget`)."""
+    from nares_nas.suites.table2 import table2_budget
 
     return table2_budget(bench, searchers or [], budget=args.budget, max_cost=args.max_cost, max_time=args.max_time,
                          max_total_epochs=args.max_total_epochs)
@@ -237,7 +242,7 @@ def left_out_folders(out: Path, used: Iterable[Path]) -> list[str]:
 def table_coverage(out: Path, searchers: Sequence[str], seeds: Sequence[int]) -> list[str]:
     """Lines saying what a table of ``searchers`` over ``seeds`` leaves out of ``out`` (after a resume
     with fewer searchers or runs): other searchers' folders, and runs of other seeds."""
-    from ..report import searcher_folder
+    from nares_nas.suites.table2 import searcher_folder
 
     folders = [searcher_folder(out, name) for name in searchers]
     lines = [note for folder in folders if (note := coverage_note(folder, seeds))]
@@ -245,3 +250,37 @@ def table_coverage(out: Path, searchers: Sequence[str], seeds: Sequence[int]) ->
     if left:
         lines.append(f"left out of this table (not among --searchers): {', '.join(left)}")
     return lines
+
+
+def parse_params(items: list[str], cls: type) -> dict[str, Any]:
+    """``["num_init=5"]`` -> ``{"num_init": 5}``, each value read as the type ``cls.__init__`` declares."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. num_init=5")
+        params[key] = param_value(cls, key, text, item)
+    return params
+
+
+def clock_line(runs: list, note: str) -> str:
+    """What the runs cost (GPU-days, simulated days with the workers; mean over runs) and could spend (``note``)."""
+    clocks = [r.clock for r in runs if r.clock]
+    older = len(runs) - len(clocks)
+    spent = "no cost account" if not clocks else (
+        f"{np.mean([c['gpu_days'] for c in clocks]):.2f} GPU-days, "
+        f"{np.mean([c['sim_days'] for c in clocks]):.2f} simulated days (mean over runs)")
+    if older:
+        spent += f"; {older} runs written by an older version carry no cost account"
+    return f"cost per run: {spent}; {note}"
+
+
+def fidelity_line(runs: list) -> str:
+    """Evaluations per fidelity (epochs trained), mean over the runs that carry the clock's account."""
+    from nares_nas.reports.costs import evaluations_by_epochs
+
+    clocks = [r.clock for r in runs if r.clock]
+    counts = evaluations_by_epochs(clocks)
+    return "evaluations per run by epochs trained: " + (", ".join(
+        f"{epochs}: {n / len(clocks):.1f}" for epochs, n in counts.items()) or "n/a")

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import home
-from .common import SEED, out_file
+from nares_nas.commands.common import SEED, out_file
+from nares_nas.data import home
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ..importing import import_data
+    from nares_nas.data.importing import import_data
 
     table = import_data(args.path)
     print(f"imported {len(table):,} architectures ({table.epochs} epochs each) into {home.imported_dir()}")
@@ -40,8 +40,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from ..download import download, resolve_url
-    from ..importing import import_data
+    from nares_nas.data.download import download, resolve_url
+    from nares_nas.data.importing import import_data
 
     url = resolve_url(args.url)
     archive = download(url, home.data_home() / "downloads" / "nares.txz", progress=not args.quiet)
@@ -51,8 +51,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from ..jsonl import write_jsonl
-    from ..loading import load_table_from
+    from nares_nas.data.jsonl import write_jsonl
+    from nares_nas.data.loading import load_table_from
 
     table = load_table_from(home.SYNTHETIC, seed=args.seed)
     write_jsonl(table, args.out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_data_option, load_data, out_dir, source_line
+from nares_nas.commands.common import add_data_option, load_data, out_dir, source_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
-    from ..evaluation import fidelity_metric
-    from ..fidelity_study import HIGHLIGHT_EPOCHS, fidelity_correlations, write_study
+    from nares_nas.analysis.fidelity import HIGHLIGHT_EPOCHS, fidelity_correlations, write_study
+    from nares_nas.fidelity import fidelity_metric
 
     fidelity_metric(args.metric)  # a bad metric fails before the data loads
     bench = load_data(args, notice=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_data_option, load_data, out_dir, source_line
+from nares_nas.commands.common import add_data_option, load_data, out_dir, source_line
 
 ALL = "all"
 
@@ -35,9 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from ..analysis import FIGURES, check_figure, describe, figure_data
-    from ..analysis_plots import write_figure
-    from ..errors import ConfigError
+    from nares_nas.analysis.figures import FIGURES, check_figure, describe, figure_data
+    from nares_nas.analysis.plots import write_figure
+    from nares_nas.errors import ConfigError
 
     options = {"metrics": args.metric, "by": args.by, "bins": args.bins, "against": args.against,
                "max_rank": args.max_rank}

@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._validation import check_input_file
-from ..errors import ConfigError, DataFormatError, UnknownArchError
-from ..space import to_arch
-from .common import POSITIVE_INT, SEED, int_type, out_dir, out_file
+from nares_nas._validation import check_input_file
+from nares_nas.commands.common import POSITIVE_INT, SEED, int_type, out_dir, out_file
+from nares_nas.errors import ConfigError, UnknownArchError
+from nares_nas.live.profiles import PROFILES, load_profile, resolve_profile
+from nares_nas.space import to_arch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,28 +99,6 @@ def _profile_option(parser: argparse.ArgumentParser, default: str | None) -> Non
                              f"profile fields, e.g. a record.json (default: {shown})")
 
 
-def load_profile(text: str) -> Any:
-    """A registered profile by name, or one read from a JSON file (its fields, or a record's "profile")."""
-    from ..live.pipeline import resolve_profile
-    from ..live.profiles import PROFILES
-
-    if text in PROFILES or Path(text).suffix != ".json":
-        return resolve_profile(text)
-    path = check_input_file(text, "profile file")
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise DataFormatError(f"not JSON ({exc})", path=text) from None
-    if isinstance(values, dict) and isinstance(values.get("profile"), dict):
-        values = values["profile"]
-    if not isinstance(values, dict):
-        raise DataFormatError("expected a JSON object of profile fields", path=text)
-    try:
-        return resolve_profile(values)
-    except ConfigError as exc:
-        raise DataFormatError(str(exc), path=text) from None
-
-
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                         help="folder with CIFAR-10, CIFAR-10.1 and CIFAR-10-C (not needed for digits)")
@@ -131,7 +110,7 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _threads_option(parser: argparse.ArgumentParser) -> None:
-    from ..live.pipeline import DEFAULT_THREADS
+    from nares_nas.live.pipeline import DEFAULT_THREADS
 
     parser.add_argument("--threads", type=int_type(0), default=DEFAULT_THREADS, metavar="N",
                         help=f"torch CPU threads (default {DEFAULT_THREADS}: CPU results depend on the count; "
@@ -173,7 +152,7 @@ def summary_lines(record: dict[str, Any], wall_s: float | None = None) -> list[s
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..live.pipeline import RECORD_FILE, train_and_evaluate
+    from nares_nas.live.pipeline import RECORD_FILE, train_and_evaluate
 
     arch = to_arch(args.arch)
     profile = load_profile(args.profile)
@@ -183,7 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                 num_threads=args.threads or None)
     wall = time.perf_counter() - start
     if args.cache is not None:
-        from ..live.cache import RecordCache
+        from nares_nas.live.cache import RecordCache
 
         RecordCache(args.cache).put(record, profile, args.seed)
     for line in summary_lines(record, wall):
@@ -194,8 +173,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _profile_for_checkpoint(checkpoint: Path, name: str | None) -> Any:
     """``--profile`` if given, else the checkpoint's own, else the one in the run's record.json, else nares."""
-    from ..live.evaluator import checkpoint_profile
-    from ..live.pipeline import RECORD_FILE, read_record, resolve_profile
+    from nares_nas.live.evaluator import checkpoint_profile
+    from nares_nas.live.pipeline import RECORD_FILE, read_record
 
     if name is not None:
         return load_profile(name)
@@ -211,7 +190,7 @@ def _profile_for_checkpoint(checkpoint: Path, name: str | None) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..live import data, evaluator
+    from nares_nas.live import data, evaluator
 
     check_input_file(args.checkpoint, "checkpoint file")
     profile = _profile_for_checkpoint(args.checkpoint, args.profile)
@@ -237,7 +216,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cache_profile(cache: Any, text: str) -> Any:
     """``--profile`` of a cache command: a name or JSON file (:func:`load_profile`), or a profile key."""
-    from ..live.profiles import PROFILES
 
     if text not in PROFILES and re.fullmatch(r"[0-9a-f]{12}", text):
         profile = cache.profile(text)
@@ -254,7 +232,7 @@ def _key_text(arch: Any, profile: Any, seed: int | None, epochs: int) -> str:
 
 
 def cmd_cache_ls(args: argparse.Namespace) -> int:
-    from ..live.cache import RecordCache
+    from nares_nas.live.cache import RecordCache
 
     cache = RecordCache(args.cache)
     profile = _cache_profile(cache, args.profile) if args.profile else None
@@ -269,7 +247,7 @@ def cmd_cache_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_show(args: argparse.Namespace) -> int:
-    from ..live.cache import RecordCache
+    from nares_nas.live.cache import RecordCache
 
     cache = RecordCache(args.cache)
     profile = _cache_profile(cache, args.profile)
@@ -286,7 +264,7 @@ def cmd_cache_show(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_rm(args: argparse.Namespace) -> int:
-    from ..live.cache import RecordCache
+    from nares_nas.live.cache import RecordCache
 
     cache = RecordCache(args.cache)
     profile = _cache_profile(cache, args.profile)
@@ -301,6 +279,6 @@ def cmd_cache_rm(args: argparse.Namespace) -> int:
 
 def make_live_oracle(bench: Any, **kwargs: Any):
     """See :func:`nares_nas.live.oracle.make_live_oracle` (re-exported for the search command)."""
-    from ..live.oracle import make_live_oracle as make
+    from nares_nas.live.oracle import make_live_oracle as make
 
     return make(bench, **kwargs)

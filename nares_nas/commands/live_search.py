@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from nares_nas.errors import ConfigError
 
 
 def live_budget(args: argparse.Namespace) -> Any:
     """The run budget of the options: ``--budget`` (default 500 unless another budget is given), ``--max-cost``
     in GPU-days of measured training, ``--max-time`` in wall-clock days, ``--max-total-epochs``."""
-    from ..harness import make_budget
+    from nares_nas.simulation.budget import make_budget
 
     if args.max_cost == "equal":
         raise ConfigError("--max-cost needs a value in live mode (GPU-days of measured training): there is no "
@@ -30,17 +30,13 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
     ``DIR/live/seed_NNNNN.json``, which ``--resume`` replays before going on, and a finished run
     goes to ``DIR/runs/`` with its whole log (``clock.steps`` and ``clock.evaluations``).
     """
-    from ..harness import (
-        RunResult,
-        split_params,
-        summary_row,
-        write_run,
-        write_summary,
-    )
-    from ..live.driver import LiveSearch
-    from ..live.executors import open_executor
-    from ..searchers import searcher_name
-    from .live import load_profile
+    from nares_nas.live.driver import LiveSearch
+    from nares_nas.live.executors import open_executor
+    from nares_nas.live.profiles import load_profile
+    from nares_nas.runs.folder import summary_row, write_run, write_summary
+    from nares_nas.runs.record import RunResult
+    from nares_nas.searchers import searcher_name
+    from nares_nas.searchers._base import split_params
 
     if args.from_scratch:
         raise ConfigError("--from-scratch is an accounting rule of the simulated clock; live mode measures what "
@@ -84,8 +80,9 @@ def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: 
     The folder pins what determines a live value (profile, training seed, device kind) beside
     the usual configuration; ``--resume`` skips the seeds already there.
     """
-    from ..harness import kind_of, open_run_dir, run_config
-    from ..live.oracle import is_nares_profile
+    from nares_nas.live.oracle import is_nares_profile
+    from nares_nas.runs.folder import open_run_dir, run_config
+    from nares_nas.runs.parallel import kind_of
 
     if args.out is None:
         return {}
@@ -101,7 +98,7 @@ def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: 
 def live_line(runs: list, budget: Any, workers: int, device: str = "cuda") -> str:
     """What the live runs cost: measured training time (CPU-hours where ``device``, the kind the trainings
     ran on, is ``"cpu"``, else GPU-hours) and wall-clock time (mean over runs), and the budget."""
-    from ..live.driver import live_budget_note
+    from nares_nas.live.driver import live_budget_note
 
     clocks = [r.clock for r in runs if r.clock]
     gpu = np.mean([c["gpu_days"] for c in clocks]) * 24

@@ -7,8 +7,7 @@ import json
 
 import numpy as np
 
-from ..errors import ConfigError
-from .common import (
+from nares_nas.commands.common import (
     POSITIVE_INT,
     SEED,
     add_clock_options,
@@ -19,6 +18,7 @@ from .common import (
     out_dir,
     source_line,
 )
+from nares_nas.errors import ConfigError
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 _OBJECTIVES_HELP = "two or three metrics with their directions, e.g. VAL_PGD_ACC:max,MACS:min"
@@ -28,7 +28,7 @@ _PREFILTER_HELP = ("apply MACS/PARAMS constraints before querying, for free (a v
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..mo_report import DEFAULT_MO_SEARCHERS
+    from nares_nas.suites.mo_table import DEFAULT_MO_SEARCHERS
 
     p = subparsers.add_parser(
         "pareto", help="the exact Pareto front of the whole table for two or three objectives",
@@ -70,8 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from ..pareto import pareto_front
-    from ..space import KEYS
+    from nares_nas.pareto.problem import pareto_front
+    from nares_nas.space import KEYS
 
     bench = load_data(args, notice=False)
     front = pareto_front(bench, args.objectives, args.constraint)
@@ -121,11 +121,12 @@ def _mean_std(values) -> str:
 
 def cmd_mo_search(args: argparse.Namespace) -> int:
     """``nares-nas search --objectives ...``: multi-objective runs of one searcher."""
-    from ..cost_report import budget_note
-    from ..multiobjective import check_multi_objective, run_mo_search, run_mo_to_dir
-    from ..pareto import Problem
-    from ..searchers import resolve, searcher_name
-    from .search import clock_line, folder_line, parse_params
+    from nares_nas.commands.common import clock_line, parse_params
+    from nares_nas.commands.search import folder_line
+    from nares_nas.pareto.problem import Problem
+    from nares_nas.runs.multiobjective import check_multi_objective, run_mo_search, run_mo_to_dir
+    from nares_nas.searchers import resolve, searcher_name
+    from nares_nas.simulation.budget import budget_note
 
     _check_mo_args(args)
     if args.resume and args.out is None:
@@ -170,11 +171,12 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
 
 
 def cmd_mo_table(args: argparse.Namespace) -> int:
-    from ..cost_report import budget_note
-    from ..mo_report import run_mo_table, summarize_mo, write_mo_report
-    from ..pareto import Problem
-    from .common import table_coverage
-    from .table2 import parse_params
+    from nares_nas.commands.common import table_coverage
+    from nares_nas.commands.table2 import parse_params
+    from nares_nas.pareto.problem import Problem
+    from nares_nas.reports.mo_table import summarize_mo, write_mo_report
+    from nares_nas.simulation.budget import budget_note
+    from nares_nas.suites.mo_table import run_mo_table
 
     _check_mo_args(args)
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]

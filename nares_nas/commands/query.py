@@ -6,9 +6,9 @@ import argparse
 import json
 import math
 
-from ..metrics import METRICS
-from ..space import N_ARCHS, to_arch
-from .common import add_data_option, load_data, source_line
+from nares_nas.commands.common import add_data_option, load_data, source_line
+from nares_nas.metrics import METRICS
+from nares_nas.space import N_ARCHS, to_arch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from nares_nas.errors import ConfigError
 
     if (args.arch is None) == (args.arch_id is None):
         raise ConfigError("give exactly one of ARCH (e.g. 5,10,5,10,5,10) or --id N")

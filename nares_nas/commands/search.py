@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, PluginError
-from .common import (
+from nares_nas.commands.common import (
     POSITIVE_INT,
     SEED,
     add_clock_options,
@@ -18,12 +17,17 @@ from .common import (
     add_objective_options,
     add_parallel_options,
     clock_budget,
+    clock_line,
+    coverage_note,
+    fidelity_line,
     load_data,
     objective_direction,
     out_dir,
     out_file,
+    parse_params,
     source_line,
 )
+from nares_nas.errors import ConfigError, PluginError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,22 +80,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_searchers)
 
 
-def parse_params(items: list[str], cls: type) -> dict[str, Any]:
-    """``["num_init=5"]`` -> ``{"num_init": 5}``, each value read as the type ``cls.__init__`` declares."""
-    params: dict[str, Any] = {}
-    for item in items:
-        key, eq, text = item.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. num_init=5")
-        params[key] = param_value(cls, key, text, item)
-    return params
-
-
 def param_value(cls: type, key: str, text: str, item: str) -> Any:
     """The value of ``--param item`` (``key`` of ``cls``, given as ``text``), as
     :func:`~nares_nas._params.parse_param` reads it; an unknown ``key`` is refused with the known ones."""
-    from .._params import parse_param
+    from nares_nas._params import parse_param
 
     names = cls._param_names()
     if key not in names:
@@ -101,11 +93,11 @@ def param_value(cls: type, key: str, text: str, item: str) -> Any:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..cost_report import budget_note
-    from ..searchers import resolve, searcher_name
+    from nares_nas.searchers import resolve, searcher_name
+    from nares_nas.simulation.budget import budget_note
 
     if args.objectives is not None or args.constraint:
-        from .pareto import cmd_mo_search
+        from nares_nas.commands.pareto import cmd_mo_search
 
         return cmd_mo_search(args)
     if args.resume and args.out is None:
@@ -115,8 +107,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     args.maximize = objective_direction(args)
     bench = load_data(args, allow_none=args.live, notice=False)
     if args.live:
-        from ..live.oracle import check_table
-        from .live import load_profile
+        from nares_nas.live.oracle import check_table
+        from nares_nas.live.profiles import load_profile
 
         check_table(bench, load_profile(args.profile))  # before any output: no synthetic answers for nares
     if bench is None:
@@ -125,7 +117,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(source_line(args, bench))
     seeds = range(args.seed, args.seed + args.runs)
     if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
-        from .live_search import live_budget, live_search_runs
+        from nares_nas.commands.live_search import live_budget, live_search_runs
 
         budget = live_budget(args)
         args.budget = budget.archs
@@ -154,8 +146,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
     if runs is not None and args.live:
-        from ..harness import kind_of
-        from .live_search import live_line
+        from nares_nas.commands.live_search import live_line
+        from nares_nas.runs.parallel import kind_of
 
         print(live_line(runs, budget, args.workers, kind_of(args.device)))
     elif runs is not None:
@@ -174,16 +166,17 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def folder_line(out: Path, seeds: range) -> str:
     """Where the runs are kept; after a resume with fewer runs, which of them the statistics cover."""
-    from .common import coverage_note
 
     note = coverage_note(out, seeds)
     return f"runs in {out / 'runs'}, summary in {out / 'summary.csv'}" + (f"; {note}" if note else "")
 
 
 def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:
-    """Runs on the simulated clock, kept in ``--out`` when given (as :class:`~nares_nas.harness.RunResult`)."""
-    from ..harness import RunResult, evaluation_model, run_to_dir, simulate_search
-    from ..searchers import searcher_name
+    """Runs on the simulated clock, kept in ``--out`` when given (as :class:`~nares_nas.runs.record.RunResult`)."""
+    from nares_nas.runs.record import RunResult
+    from nares_nas.runs.search import run_to_dir, simulate_search
+    from nares_nas.searchers import searcher_name
+    from nares_nas.simulation.model import evaluation_model
 
     common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=args.maximize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
@@ -196,41 +189,21 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
             for run in runs]
 
 
-def clock_line(runs: list, note: str) -> str:
-    """What the runs cost (GPU-days, simulated days with the workers; mean over runs) and could spend (``note``)."""
-    clocks = [r.clock for r in runs if r.clock]
-    older = len(runs) - len(clocks)
-    spent = "no cost account" if not clocks else (
-        f"{np.mean([c['gpu_days'] for c in clocks]):.2f} GPU-days, "
-        f"{np.mean([c['sim_days'] for c in clocks]):.2f} simulated days (mean over runs)")
-    if older:
-        spent += f"; {older} runs written by an older version carry no cost account"
-    return f"cost per run: {spent}; {note}"
-
-
-def fidelity_line(runs: list) -> str:
-    """Evaluations per fidelity (epochs trained), mean over the runs that carry the clock's account."""
-    from ..cost_report import evaluations_by_epochs
-
-    clocks = [r.clock for r in runs if r.clock]
-    counts = evaluations_by_epochs(clocks)
-    return "evaluations per run by epochs trained: " + (", ".join(
-        f"{epochs}: {n / len(clocks):.1f}" for epochs, n in counts.items()) or "n/a")
-
-
 def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
     """Runs one after another against a lookup-or-train oracle (each miss trains for real).
 
     With ``--out`` the folder pins what determines a live value (profile, training seed, device
     kind) beside the usual configuration, and ``--resume`` skips the seeds already there.
     """
-    from .._rng import as_generator
-    from ..harness import RunResult, split_params, summary_row, write_run, write_summary
-    from ..live.oracle import make_live_oracle
-    from ..searchers import searcher_name
-    from ..space import SPACE
-    from .live import load_profile
-    from .live_search import open_live_dir
+    from nares_nas._rng import as_generator
+    from nares_nas.commands.live_search import open_live_dir
+    from nares_nas.live.oracle import make_live_oracle
+    from nares_nas.live.profiles import load_profile
+    from nares_nas.runs.folder import summary_row, write_run, write_summary
+    from nares_nas.runs.record import RunResult
+    from nares_nas.searchers import searcher_name
+    from nares_nas.searchers._base import split_params
+    from nares_nas.space import SPACE
 
     if args.backend != "loky" or args.jobs != 1:
         raise ConfigError("--live runs sequentially in this process: drop --jobs and --backend "
@@ -278,8 +251,8 @@ def _kind(cls: type) -> str:
 def cmd_searchers(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from ..integrations.optuna import INSTALL, OptunaSearcher
-    from ..searchers import available, resolve
+    from nares_nas.integrations.optuna import INSTALL, OptunaSearcher
+    from nares_nas.searchers import available, resolve
 
     rows, failed = [], 0
     for name, reference in available().items():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..errors import ConfigError
-from .common import (
+from nares_nas.commands.common import (
     POSITIVE_INT,
     SEED,
     add_clock_options,
@@ -18,10 +17,13 @@ from .common import (
     objective_direction,
     out_dir,
 )
+from nares_nas.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..report import BANDS, DEFAULT_SEARCHERS, OPTIMAL_MODES, PRESETS
+    from nares_nas.reports.curves import BANDS
+    from nares_nas.reports.table2 import OPTIMAL_MODES
+    from nares_nas.suites.table2 import DEFAULT_SEARCHERS, PRESETS
 
     p = subparsers.add_parser(
         "table2", help="run the searchers and write Table 2 (md, csv, tex, json) and the anytime plot",
@@ -66,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, Any]]:
     """``["bananas.epochs=5"]`` -> ``{"bananas": {"epochs": 5}}``, each value read as the type its searcher declares."""
-    from ..searchers import resolve
-    from .search import param_value
+    from nares_nas.commands.search import param_value
+    from nares_nas.searchers import resolve
 
     out: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -82,9 +84,10 @@ def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, 
 
 
 def cmd_table2(args: argparse.Namespace) -> int:
-    from ..cost_report import budget_note
-    from ..report import published_table2, run_table2, summarize, write_report
-    from .common import table_coverage
+    from nares_nas.commands.common import table_coverage
+    from nares_nas.reports.table2 import published_table2, summarize, write_report
+    from nares_nas.simulation.budget import budget_note
+    from nares_nas.suites.table2 import run_table2
 
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
@@ -106,7 +109,7 @@ def cmd_table2(args: argparse.Namespace) -> int:
                          any_fidelity=args.incumbent == "any")
     print(table.to_markdown())
     if "costs" in paths:
-        from ..cost_report import cost_frame, cost_markdown
+        from nares_nas.reports.costs import cost_frame, cost_markdown
 
         print(cost_markdown(cost_frame(results), table.budget_note))
     if args.reference_table:

@@ -36,11 +36,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_int
-from ..asktell import Proposal, Proposals, Result
-from ..errors import ConfigError, PluginError
-from ..searchers import Searcher
-from ..space import CHOICES, KEYS, N_ARCHS, SearchSpace, arch_ids_of
+from nares_nas._validation import check_int
+from nares_nas.asktell import Proposal, Proposals, Result
+from nares_nas.errors import ConfigError, PluginError
+from nares_nas.searchers import Searcher
+from nares_nas.space import CHOICES, KEYS, N_ARCHS, SearchSpace, arch_ids_of
 
 PREFIX = "optuna:"
 MAX_REPEATS = 10

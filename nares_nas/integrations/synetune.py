@@ -14,7 +14,7 @@ here with numpy, pandas and json only; Syne Tune is not imported. The folder hol
 - ``fidelities_values.npy``: ``1..E``;
 - ``objectives_evaluations.npy``: float32, shape ``(1 task, archs, 1 seed, E, objectives)``;
   at ``hp_epoch = e`` every history metric (``metric_val_pgd_acc`` …) holds its value after
-  ``e`` epochs (the fidelity rule of :mod:`nares_nas.evaluation`), ``metric_best_epoch`` the
+  ``e`` epochs (the fidelity rule of :mod:`nares_nas.simulation.model`), ``metric_best_epoch`` the
   0-based epoch selected among the first ``e``, ``metric_macs`` and ``metric_params`` their
   fidelity-independent counts, and ``metric_elapsed_time`` the cumulative training time in
   **seconds**, ``e/E × training_time`` (Syne Tune's simulator counts seconds). Test-set
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_path
-from ..errors import ConfigError
-from ..evaluation import FIDELITY_METRICS, FREE_METRICS, SECONDS_PER_DAY, fidelity_matrix, table_selected_epochs
-from ..metrics import METRICS
-from ..space import CHOICES, KEYS, archs_by_id
+from nares_nas._atomic import atomic_path
+from nares_nas.errors import ConfigError
+from nares_nas.fidelity import FIDELITY_METRICS, FREE_METRICS, SECONDS_PER_DAY, fidelity_matrix, table_selected_epochs
+from nares_nas.metrics import METRICS
+from nares_nas.space import CHOICES, KEYS, archs_by_id
 
 TASK = "cifar10"
 HYPERPARAMETERS: tuple[str, ...] = tuple(f"hp_{key}" for key in KEYS)

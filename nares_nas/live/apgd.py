@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
+from nares_nas.errors import ConfigError
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 LOSSES = ("ce", "dlr-targeted")

@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError
-from .apgd import apgd, apgd_targeted
-from .data import to_float
+from nares_nas.errors import ConfigError
+from nares_nas.live.apgd import apgd, apgd_targeted
+from nares_nas.live.data import to_float
 
 log = logging.getLogger(__name__)
 

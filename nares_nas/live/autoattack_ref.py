@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from nares_nas.errors import ConfigError
 
 
 def official_aa_compact_robust(

@@ -32,11 +32,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..errors import CacheConflictError, CacheError, ConfigError, DataFormatError
-from ..home import data_home
-from ..metrics import HISTORY_KEYS
-from ..space import Arch, check_arch_id
-from ..table import Table
+from nares_nas.data.home import data_home
+from nares_nas.data.table import Table
+from nares_nas.errors import CacheConflictError, CacheError, ConfigError, DataFormatError
+from nares_nas.metrics import HISTORY_KEYS
+from nares_nas.space import Arch, check_arch_id
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def _describe(record: Mapping[str, Any], created: float | None = None) -> str:
 
 def _profile_option(profile: Any) -> str:
     """How ``nares-nas cache rm`` names ``profile``: its registered name, else its key."""
-    from .profiles import PROFILES
+    from nares_nas.live.profiles import PROFILES
 
     return profile.name if PROFILES.get(profile.name) == profile else profile.key
 
@@ -390,7 +390,7 @@ class RecordCache:
     def profile(self, key: str) -> Any | None:
         """The profile whose :attr:`~nares_nas.live.profiles.Profile.key` is ``key``, read back from
         one of its records (None when the cache holds none)."""
-        from .profiles import Profile, get_profile
+        from nares_nas.live.profiles import Profile, get_profile
 
         for row in self._read("SELECT record FROM records WHERE profile_key = ?", (str(key),)):
             stored = self._decode(row, str(self.path)).get("profile")
@@ -403,7 +403,7 @@ class RecordCache:
         return None
 
     def to_table(self, profile: Any, seed: int | None = None) -> Table:
-        """The full-training records of ``profile`` as a :class:`~nares_nas.table.Table` (one row per arch).
+        """The full-training records of ``profile`` as a :class:`~nares_nas.data.table.Table` (one row per arch).
 
         With several seeds of one architecture the lowest seed's record is used, unless
         ``seed`` picks one.
@@ -419,12 +419,12 @@ class RecordCache:
 def records_to_table(records: Iterable[Mapping[str, Any]], source: str) -> Table:
     """Records (``cifar10.jsonl`` objects) as a Table, through the tabular loader itself.
 
-    Going through :func:`nares_nas.jsonl.parse_lines` keeps one parser, with its validation,
+    Going through :func:`nares_nas.data.jsonl.parse_lines` keeps one parser, with its validation,
     for published and live data alike. An arch_id may appear once.
     """
     import orjson
 
-    from ..jsonl import parse_lines
+    from nares_nas.data.jsonl import parse_lines
 
     table = parse_lines((orjson.dumps(record) for record in records), source)
     return Table(table.columns, {**table.meta, "source": source, "synthetic": False})

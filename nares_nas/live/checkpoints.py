@@ -27,9 +27,9 @@ from typing import Any
 
 import torch
 
-from .._atomic import write_bytes_atomic
-from ..errors import ConfigError, DataFormatError
-from ..space import KEYS, Arch
+from nares_nas._atomic import write_bytes_atomic
+from nares_nas.errors import ConfigError, DataFormatError
+from nares_nas.space import KEYS, Arch
 
 CHECKPOINT_KEYS: tuple[str, ...] = (
     "epoch", "model_state_dict", "optimizer_state_dict", "alpha_optimizer_state_dict",

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._rng import as_generator
-from ..errors import DataFormatError
-from ..metrics import CORRUPTIONS, SEVERITIES
-from .profiles import Profile
+from nares_nas._rng import as_generator
+from nares_nas.errors import DataFormatError
+from nares_nas.live.profiles import Profile
+from nares_nas.metrics import CORRUPTIONS, SEVERITIES
 
 N_CLASSES = 10
 CIFAR_FOLDER = "cifar-10-batches-py"

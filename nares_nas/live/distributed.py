@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._dask import connect_scheduler
-from ..errors import ConfigError, NaresError
-from ..home import data_home
-from ..space import ArchLike, to_arch
-from .cache import RecordCache
-from .pipeline import DEFAULT_THREADS, resolve_profile, run_dir, train_and_evaluate
+from nares_nas._dask import connect_scheduler
+from nares_nas.data.home import data_home
+from nares_nas.errors import ConfigError, NaresError
+from nares_nas.live.cache import RecordCache
+from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_and_evaluate
+from nares_nas.live.profiles import resolve_profile
+from nares_nas.space import ArchLike, to_arch
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Live search on N workers: a searcher's proposals trained for real, asynchronously, over Dask.
 
-The searcher sees what it sees on the simulated clock (:mod:`nares_nas.clock`): its
+The searcher sees what it sees on the simulated clock (:mod:`nares_nas.simulation.clock`): its
 :data:`~nares_nas.asktell.Proposals` generator is resumed to propose while a worker is free
 and is told :class:`~nares_nas.asktell.Result` s as they finish; a finished training frees its
 worker for the next proposal at once. Here the workers are Dask worker processes (one per
@@ -12,7 +12,7 @@ run's log.
 (:func:`~nares_nas.live.pipeline.train_to`): a promotion resumes the folder from its
 checkpoint, below the profile's full epochs only the validation history is written, and the
 test set is evaluated once, at full epochs. Its value is the fidelity rule of
-:mod:`nares_nas.evaluation` on the record (E = the profile's epochs); its cost is the measured
+:mod:`nares_nas.simulation.model` on the record (E = the profile's epochs); its cost is the measured
 training time of the epochs it added (``epoch_from`` to ``epoch_to``), in GPU-days. Before
 training, an evaluation is answered for free, in this order, by what the run already knows
 (a repeat, or an architecture whose history reaches that far), by the table (NARes's own
@@ -51,21 +51,22 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .._atomic import write_bytes_atomic
-from .._params import check_params
-from .._rng import as_generator
-from .._validation import check_int
-from ..asktell import Proposal, Result
-from ..clock import Budget
-from ..errors import ConfigError, DataFormatError, NaresError
-from ..evaluation import FIDELITY_METRICS, FREE_METRICS, fidelity_values
-from ..home import data_home
-from ..metrics import compute, objective_direction, objective_metric
-from ..oracle import Trajectory
-from ..space import SPACE, Arch, check_arch_id
-from .cache import RecordCache, records_to_table
-from .executors import run_evaluation
-from .pipeline import DEFAULT_THREADS, resolve_profile, run_dir, train_to
+from nares_nas._atomic import write_bytes_atomic
+from nares_nas._params import check_params
+from nares_nas._rng import as_generator
+from nares_nas._validation import check_int
+from nares_nas.asktell import Proposal, Result
+from nares_nas.data.home import data_home
+from nares_nas.errors import ConfigError, DataFormatError, NaresError
+from nares_nas.fidelity import FIDELITY_METRICS, FREE_METRICS, fidelity_values
+from nares_nas.live.cache import RecordCache, records_to_table
+from nares_nas.live.executors import run_evaluation
+from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_to
+from nares_nas.live.profiles import resolve_profile
+from nares_nas.metrics import compute, objective_direction, objective_metric
+from nares_nas.oracle import Trajectory
+from nares_nas.simulation.budget import Budget
+from nares_nas.space import SPACE, Arch, check_arch_id
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class LiveSearch:
                  num_threads: int | None = DEFAULT_THREADS, compile: bool = False,
                  log_path: str | os.PathLike | None = None, resume: bool = False,
                  train_fn: Callable[..., Mapping[str, Any]] = train_to) -> None:
-        from .oracle import check_table, is_nares_profile
+        from nares_nas.live.oracle import check_table, is_nares_profile
 
         if not searcher.proposes():
             raise ConfigError(f"{type(searcher).__name__} is written as a blocking search(); live search on "
@@ -192,7 +193,7 @@ class LiveSearch:
         self.log_path = None if log_path is None else Path(log_path)
         self._table = self._in_table_values = None
         if bench is not None and is_nares_profile(self.profile):
-            from ..evaluation import EvaluationModel
+            from nares_nas.simulation.model import EvaluationModel
 
             self._in_table_values = np.asarray(bench.metric_by_id(self.spec.name), dtype=np.float64).tolist()
             self._table = (EvaluationModel.from_benchmark(bench, self.spec.name) if self._history_metric
@@ -386,8 +387,8 @@ class LiveSearch:
 
     # ------------------------------------------------------------------ the log
     def _header(self) -> dict[str, Any]:
-        from ..harness import split_params
-        from ..searchers import searcher_name
+        from nares_nas.searchers import searcher_name
+        from nares_nas.searchers._base import split_params
 
         budget = self.budget
         return {"format": LOG_FORMAT, "seed": self.seed, "searcher": searcher_name(self.searcher),

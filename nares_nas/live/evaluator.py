@@ -18,15 +18,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._rng import as_generator
-from ..errors import DataFormatError
-from ..metrics import CORRUPTIONS, SEVERITIES
-from ..space import ArchLike, to_arch
-from .attacks import aa_compact, evaluate_attack, evaluate_clean, fgsm, pgd
-from .checkpoints import load_checkpoint
-from .data import DataBundle, ImageSet
-from .model import build_model
-from .profiles import Profile
+from nares_nas._rng import as_generator
+from nares_nas.errors import DataFormatError
+from nares_nas.live.attacks import aa_compact, evaluate_attack, evaluate_clean, fgsm, pgd
+from nares_nas.live.checkpoints import load_checkpoint
+from nares_nas.live.data import DataBundle, ImageSet
+from nares_nas.live.model import build_model
+from nares_nas.live.profiles import Profile
+from nares_nas.metrics import CORRUPTIONS, SEVERITIES
+from nares_nas.space import ArchLike, to_arch
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from .._dask import connect_scheduler
-from .._validation import check_int
-from ..errors import ConfigError
-from .pipeline import DEFAULT_THREADS
+from nares_nas._dask import connect_scheduler
+from nares_nas._validation import check_int
+from nares_nas.errors import ConfigError
+from nares_nas.live.pipeline import DEFAULT_THREADS
 
 
 class _Job:
@@ -95,7 +95,7 @@ def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
     if client is None and workers == 1:
         yield InProcessExecutor()
         return
-    from .distributed import NUMERICS_PLUGIN, TorchNumerics, _task_resources, local_cluster
+    from nares_nas.live.distributed import NUMERICS_PLUGIN, TorchNumerics, _task_resources, local_cluster
 
     try:
         from distributed import Client
@@ -123,7 +123,7 @@ def run_evaluation(fn: Callable[..., Mapping[str, Any]], arch: Any, profile: Any
                    worker_process: bool, **kwargs: Any) -> dict[str, Any]:
     """One evaluation where it runs: ``fn`` (:func:`~nares_nas.live.pipeline.train_to`'s signature),
     timed on the training process's clock, with its pid."""
-    from .distributed import _train_task
+    from nares_nas.live.distributed import _train_task
 
     start = time.time()
     if worker_process:

@@ -12,8 +12,8 @@ import math
 import torch
 from torch import nn
 
-from ..errors import ConfigError
-from ..space import Arch
+from nares_nas.errors import ConfigError
+from nares_nas.space import Arch
 
 STAGE_STRIDES = (1, 2, 2)
 

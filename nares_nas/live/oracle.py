@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataFormatError, UnknownArchError
-from ..home import data_home
-from ..metrics import MetricSpec, compute
-from ..oracle import Oracle
-from ..space import Arch
-from .cache import RecordCache, records_to_table
-from .pipeline import DEFAULT_THREADS, resolve_profile, run_dir, train_and_evaluate
+from nares_nas.data.home import data_home
+from nares_nas.errors import ConfigError, DataFormatError, UnknownArchError
+from nares_nas.live.cache import RecordCache, records_to_table
+from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_and_evaluate
+from nares_nas.live.profiles import resolve_profile
+from nares_nas.metrics import MetricSpec, compute
+from nares_nas.oracle import Oracle
+from nares_nas.space import Arch
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def record_metric(record: Mapping[str, Any], metric: str | MetricSpec) -> float:
 
 def is_nares_profile(profile: Any) -> bool:
     """True for NARes's own training protocol (the one the published table was made with)."""
-    from .profiles import PROFILES
+    from nares_nas.live.profiles import PROFILES
 
     return profile == PROFILES["nares"]
 

@@ -2,7 +2,7 @@
 
 The record is a ``cifar10.jsonl`` object (spec §4) plus a ``"profile"`` key holding the
 training profile, so live results load through the same tabular loader as the published
-data (:func:`nares_nas.jsonl.read_source` ignores unknown top-level keys) and a record never
+data (:func:`nares_nas.data.jsonl.read_source` ignores unknown top-level keys) and a record never
 loses track of how it was made.
 """
 
@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import write_bytes_atomic
-from .._validation import check_int, check_seed
-from ..errors import DataFormatError
-from ..metrics import HISTORY_KEYS, TEST_KEYS
-from ..space import KEYS, ArchLike, to_arch
+from nares_nas._atomic import write_bytes_atomic
+from nares_nas._validation import check_int, check_seed
+from nares_nas.errors import DataFormatError
+from nares_nas.live.profiles import resolve_profile
+from nares_nas.metrics import HISTORY_KEYS, TEST_KEYS
+from nares_nas.space import KEYS, ArchLike, to_arch
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +34,6 @@ LOCK_FILE = "run.lock"
 # nothing from more: `train 4,8,4,8,4,8 --profile digits` took 1m51 of CPU time with 1 thread
 # and 16m51 with 2 on a loaded 2-core machine.
 DEFAULT_THREADS = 1
-
-
-def resolve_profile(profile: Any) -> Any:
-    """A :class:`~nares_nas.live.profiles.Profile` from itself, its registered name or its dict."""
-    from .profiles import Profile, get_profile
-
-    if isinstance(profile, Profile):
-        return profile
-    if isinstance(profile, Mapping):
-        return Profile.from_dict(profile)
-    return get_profile(str(profile))
 
 
 def profile_dict(profile: Any) -> dict[str, Any]:
@@ -196,7 +186,7 @@ def train_and_evaluate(
     returns the record the first wrote. ``num_threads`` fixes torch's CPU threads for training
     and evaluation (None: leave them as they are).
     """
-    from . import data
+    from nares_nas.live import data
 
     arch = to_arch(arch)
     profile = resolve_profile(profile)
@@ -242,7 +232,7 @@ def _record_of(arch: Any, profile: Any, result: Any, test: Mapping[str, Any]) ->
 
 def _train_and_evaluate(arch: Any, profile: Any, bundle: Any, seed: int, out_dir: Path, device: str,
                         progress: bool, compile: bool, num_threads: int | None) -> dict[str, Any]:
-    from . import evaluator, trainer
+    from nares_nas.live import evaluator, trainer
 
     with _torch_threads(num_threads):
         log.info("training %s (arch_id %d) under profile %s, seed %d", arch, arch.arch_id, profile.name, seed)
@@ -278,7 +268,7 @@ def train_to(
     them (what an evaluation from ``e1`` to ``e2`` cost is the difference) and the epochs the
     folder held when the call began. The folder is locked meanwhile (:func:`run_lock`).
     """
-    from . import data, evaluator, trainer
+    from nares_nas.live import data, evaluator, trainer
 
     arch = to_arch(arch)
     profile = resolve_profile(profile)

@@ -13,9 +13,11 @@ import json
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from nares_nas._validation import check_input_file
+from nares_nas.errors import ConfigError, DataFormatError
 
 DATASETS: tuple[str, ...] = ("cifar10", "digits")
 
@@ -213,3 +215,33 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ConfigError(f"unknown profile {name!r}; valid profiles are {sorted(PROFILES)}") from None
+
+
+def load_profile(text: str) -> Any:
+    """A registered profile by name, or one read from a JSON file (its fields, or a record's "profile")."""
+
+    if text in PROFILES or Path(text).suffix != ".json":
+        return resolve_profile(text)
+    path = check_input_file(text, "profile file")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise DataFormatError(f"not JSON ({exc})", path=text) from None
+    if isinstance(values, dict) and isinstance(values.get("profile"), dict):
+        values = values["profile"]
+    if not isinstance(values, dict):
+        raise DataFormatError("expected a JSON object of profile fields", path=text)
+    try:
+        return resolve_profile(values)
+    except ConfigError as exc:
+        raise DataFormatError(str(exc), path=text) from None
+
+
+def resolve_profile(profile: Any) -> Any:
+    """A :class:`~nares_nas.live.profiles.Profile` from itself, its registered name or its dict."""
+
+    if isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, Mapping):
+        return Profile.from_dict(profile)
+    return get_profile(str(profile))

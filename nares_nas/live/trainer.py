@@ -28,16 +28,16 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .._rng import as_generator
-from .._validation import check_int
-from ..errors import ConfigError, TrainingDivergedError
-from ..metrics import HISTORY_KEYS
-from ..space import Arch, ArchLike, to_arch
-from . import attacks, checkpoints
-from .augment import random_crop_flip
-from .data import DataBundle, to_float
-from .model import build_model, count_macs, count_params
-from .profiles import Profile
+from nares_nas._rng import as_generator
+from nares_nas._validation import check_int
+from nares_nas.errors import ConfigError, TrainingDivergedError
+from nares_nas.live import attacks, checkpoints
+from nares_nas.live.augment import random_crop_flip
+from nares_nas.live.data import DataBundle, to_float
+from nares_nas.live.model import build_model, count_macs, count_params
+from nares_nas.live.profiles import Profile
+from nares_nas.metrics import HISTORY_KEYS
+from nares_nas.space import Arch, ArchLike, to_arch
 
 log = logging.getLogger(__name__)
 GENERATORS = ("shuffle", "augment", "train_attack", "val_attack")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nares_nas.live.pipeline import RECORD_FILE, make_record, resolve_profile, write_record
+from nares_nas.live.pipeline import RECORD_FILE, make_record, write_record
+from nares_nas.live.profiles import resolve_profile
 from nares_nas.metrics import HISTORY_KEYS, TEST_KEYS
 from nares_nas.space import to_arch
 

@@ -11,7 +11,7 @@ from contextlib import closing
 import numpy as np
 import pytest
 
-from nares_nas.benchmark import Benchmark
+from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import CacheConflictError, CacheError, ConfigError, DataFormatError
 from nares_nas.live.cache import SCHEMA_VERSION, RecordCache, default_cache_path, records_to_table
 from nares_nas.live.profiles import DIGITS, NARES

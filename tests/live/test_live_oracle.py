@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nares_nas.benchmark import Benchmark
+from nares_nas.data.benchmark import Benchmark
+from nares_nas.data.jsonl import read_source
+from nares_nas.data.table import Table
 from nares_nas.errors import BudgetExhaustedError, ConfigError, DataFormatError, MetricError, UnknownArchError
-from nares_nas.jsonl import read_source
-from nares_nas.live import pipeline
 from nares_nas.live.cache import RecordCache, records_to_table
 from nares_nas.live.oracle import LiveOracle, make_live_oracle, record_metric
-from nares_nas.live.profiles import DIGITS, NARES
+from nares_nas.live.pipeline import RECORD_FILE, make_record, read_record, run_dir, train_and_evaluate, write_record
+from nares_nas.live.profiles import DIGITS, NARES, resolve_profile
 from nares_nas.metrics import HISTORY_KEYS, TEST_KEYS
 from nares_nas.space import Arch
-from nares_nas.table import Table
 
 from ._fakes import fake_record, fake_train_and_evaluate
 
@@ -44,12 +44,12 @@ def test_make_record_refuses_bad_histories():
     history = {k: good[k] for k in HISTORY_KEYS}
     kwargs = dict(seed=0, gpu_type="cpu", timestamp="2024-01-01", training_time=0.0, test={})
     with pytest.raises(DataFormatError, match="best_epoch"):
-        pipeline.make_record(ARCH, DIGITS, history=history, best_epoch=len(good["pgd"]), **kwargs)
+        make_record(ARCH, DIGITS, history=history, best_epoch=len(good["pgd"]), **kwargs)
     with pytest.raises(DataFormatError, match="cw_loss"):
-        pipeline.make_record(ARCH, DIGITS, history={k: v for k, v in history.items() if k != "cw_loss"},
+        make_record(ARCH, DIGITS, history={k: v for k, v in history.items() if k != "cw_loss"},
                              best_epoch=0, **kwargs)
     with pytest.raises(DataFormatError, match="same number"):
-        pipeline.make_record(ARCH, DIGITS, history={**history, "pgd": history["pgd"][:2]}, best_epoch=0,
+        make_record(ARCH, DIGITS, history={**history, "pgd": history["pgd"][:2]}, best_epoch=0,
                              **kwargs)
 
 
@@ -57,7 +57,7 @@ def test_nan_becomes_null_and_still_loads(tmp_path):
     record = fake_record(ARCH, DIGITS)
     test = dict(record["test_best"][0], Linf_aa_acc=np.float32("nan"))
     train = record["train"][0]
-    again = pipeline.make_record(ARCH, DIGITS, seed=0, history={k: train[k] for k in HISTORY_KEYS},
+    again = make_record(ARCH, DIGITS, seed=0, history={k: train[k] for k in HISTORY_KEYS},
                                  best_epoch=train["best_epoch"], gpu_type="cpu", timestamp="2024-01-01",
                                  training_time=0.001, test=test)
     assert again["test_best"][0]["Linf_aa_acc"] is None
@@ -66,9 +66,9 @@ def test_nan_becomes_null_and_still_loads(tmp_path):
 
 def test_record_file_round_trips_through_the_tabular_loader(tmp_path):
     record = fake_record(ARCH, DIGITS, seed=1)
-    path = pipeline.write_record(record, tmp_path / "run" / pipeline.RECORD_FILE)
-    assert [p.name for p in path.parent.iterdir()] == [pipeline.RECORD_FILE]  # no temp file left
-    assert pipeline.read_record(path) == record
+    path = write_record(record, tmp_path / "run" / RECORD_FILE)
+    assert [p.name for p in path.parent.iterdir()] == [RECORD_FILE]  # no temp file left
+    assert read_record(path) == record
     jsonl = tmp_path / "cifar10.jsonl"
     jsonl.write_text(path.read_text())  # one line: a one-record table
     bench = Benchmark(read_source(jsonl))
@@ -85,24 +85,24 @@ def test_record_file_round_trips_through_the_tabular_loader(tmp_path):
 
 def test_read_record_errors_name_the_file(tmp_path):
     with pytest.raises(DataFormatError, match="missing.json: no such file"):
-        pipeline.read_record(tmp_path / "missing.json")
+        read_record(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(DataFormatError, match="bad.json"):
-        pipeline.read_record(bad)
+        read_record(bad)
 
 
 def test_run_dir_separates_profiles_and_seeds(tmp_path):
-    a = pipeline.run_dir(tmp_path, DIGITS, 5, 0)
+    a = run_dir(tmp_path, DIGITS, 5, 0)
     assert a == tmp_path / f"digits-{DIGITS.key}" / "seed_0" / "arch_5"
-    assert pipeline.run_dir(tmp_path, DIGITS, 5, 1) != a
-    assert pipeline.run_dir(tmp_path, NARES, 5, 0) != a
+    assert run_dir(tmp_path, DIGITS, 5, 1) != a
+    assert run_dir(tmp_path, NARES, 5, 0) != a
 
 
 def test_resolve_profile_accepts_name_profile_and_dict():
-    assert pipeline.resolve_profile("digits") is DIGITS
-    assert pipeline.resolve_profile(DIGITS) is DIGITS
-    assert pipeline.resolve_profile(DIGITS.to_dict()) == DIGITS
+    assert resolve_profile("digits") is DIGITS
+    assert resolve_profile(DIGITS) is DIGITS
+    assert resolve_profile(DIGITS.to_dict()) == DIGITS
 
 
 # ----------------------------------------------------------------------------- oracle
@@ -187,7 +187,7 @@ def test_live_miss_trains_once_and_caches(tmp_path, small_bench):
     assert [c[:2] for c in trainer.calls] == [(441, 3)]
     out_dir = trainer.calls[0][2]
     assert out_dir == tmp_path / "data" / "runs" / f"nares-{NARES.key}" / "seed_3" / "arch_441"
-    assert (out_dir / pipeline.RECORD_FILE).exists()
+    assert (out_dir / RECORD_FILE).exists()
     assert cache.get(441, NARES, seed=3)["arch_id"] == 441
     assert oracle.trained == [441]
     # a new oracle on the same cache answers without training
@@ -273,16 +273,16 @@ def test_real_train_and_evaluate_round_trips(tmp_path):
     pytest.importorskip("torch")
     profile = tiny_profile()
     out_dir = tmp_path / "run"
-    record = pipeline.train_and_evaluate(ARCH, profile, seed=0, data_dir=None, out_dir=out_dir, device="cpu",
+    record = train_and_evaluate(ARCH, profile, seed=0, data_dir=None, out_dir=out_dir, device="cpu",
                                          progress=False, num_threads=1)
     assert record["profile"] == profile.to_dict()
-    assert pipeline.read_record(out_dir / pipeline.RECORD_FILE) == record
+    assert read_record(out_dir / RECORD_FILE) == record
     assert (out_dir / "checkpoints" / f"arch_{ARCH.arch_id}_best.pth").is_file()
     train, test = record["train"][0], record["test_best"][0]
     assert len(train["pgd"]) == 2 and train["gpu_type"] == "cpu"
     assert 0 <= test["Linf_aa_acc"] <= test["Linf_pgd_acc"] <= test["test_clean_acc"] <= 100
     jsonl = tmp_path / "cifar10.jsonl"
-    jsonl.write_text((out_dir / pipeline.RECORD_FILE).read_text())
+    jsonl.write_text((out_dir / RECORD_FILE).read_text())
     bench = Benchmark(read_source(jsonl))
     assert bench.metric(ARCH, "VAL_PGD_ACC") == pytest.approx(train["pgd"][train["best_epoch"]])
     assert bench.metric(ARCH, "TEST_CLEAN_ACC") == pytest.approx(test["test_clean_acc"])
@@ -292,8 +292,8 @@ def test_a_finished_run_is_returned_and_another_runs_folder_refused(tmp_path):
     pytest.importorskip("torch")
     record = fake_record(ARCH, DIGITS, seed=0)
     out_dir = tmp_path / "run"
-    pipeline.write_record(record, out_dir / pipeline.RECORD_FILE)
-    assert pipeline.train_and_evaluate(ARCH, DIGITS, seed=0, data_dir=None, out_dir=out_dir) == record
+    write_record(record, out_dir / RECORD_FILE)
+    assert train_and_evaluate(ARCH, DIGITS, seed=0, data_dir=None, out_dir=out_dir) == record
     for arch, seed in ((ARCH, 1), (Arch.from_id(2), 0)):
         with pytest.raises(DataFormatError, match="another run's record"):
-            pipeline.train_and_evaluate(arch, DIGITS, seed=seed, data_dir=None, out_dir=out_dir)
+            train_and_evaluate(arch, DIGITS, seed=seed, data_dir=None, out_dir=out_dir)

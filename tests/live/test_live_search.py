@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from nares_nas.asktell import Proposal
-from nares_nas.clock import Budget
 from nares_nas.errors import ConfigError
 from nares_nas.live import checkpoints, pipeline
 from nares_nas.live.cache import RecordCache
@@ -21,6 +20,7 @@ from nares_nas.live.executors import InProcessExecutor
 from nares_nas.live.pipeline import run_dir
 from nares_nas.live.profiles import DIGITS
 from nares_nas.searchers import Asha, RandomSearch, Searcher
+from nares_nas.simulation.budget import Budget
 
 from . import _fakes
 from ._fakes import FOLDER_STATE, TRAINED_LOG, fake_record, fake_seconds_per_epoch, fake_train_to

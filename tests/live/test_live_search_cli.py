@@ -113,8 +113,8 @@ def test_a_killed_live_search_resumes_without_retraining_what_finished(tmp_path,
 def test_the_cost_line_names_the_device_the_trainings_were_measured_on(device, unit):
     from types import SimpleNamespace
 
-    from nares_nas.clock import Budget
     from nares_nas.commands.live_search import live_line
+    from nares_nas.simulation.budget import Budget
 
     clock = {"gpu_days": 0.5, "sim_days": 0.25, "evaluations": {"source": ["trained", "cache", "trained"]}}
     line = live_line([SimpleNamespace(clock=clock)], Budget(archs=3), 2, device)

@@ -8,13 +8,15 @@ import pickle
 import numpy as np
 import pytest
 
-from nares_nas.clock import Budget, simulate
 from nares_nas.errors import ConfigError
-from nares_nas.evaluation import SECONDS_PER_DAY, EvaluationModel
+from nares_nas.fidelity import SECONDS_PER_DAY
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers import Asha, RandomSearch, resolve
 from nares_nas.searchers._asha import asha_rungs
 from nares_nas.searchers.contract import check_searcher
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import simulate
+from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import N_ARCHS, SPACE
 
 LETTERS = "ABCDEFGHI"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nares_nas.clock import Budget, simulate
 from nares_nas.errors import ConfigError
 from nares_nas.searchers import BOHB, Hyperband, RandomSearch, _bohb, resolve
 from nares_nas.searchers._bohb import bandwidths, decode, kde_pdf, split, tpe_candidates, unit_vectors
 from nares_nas.searchers.contract import check_searcher
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import simulate
 from nares_nas.space import CHOICES, N_ARCHS, Arch
 
 

@@ -7,7 +7,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from nares_nas.clock import Budget, simulate
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import TabularOracle
 from nares_nas.searchers import Hyperband, SuccessiveHalving, resolve
@@ -20,6 +19,8 @@ from nares_nas.searchers._hyperband import (
     rung_epochs,
 )
 from nares_nas.searchers.contract import check_searcher, toy_objective
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import simulate
 from nares_nas.space import N_ARCHS, SPACE
 
 

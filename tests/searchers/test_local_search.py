@@ -276,7 +276,7 @@ def test_numpy_hyper_parameters_run_to_a_folder(tmp_path):
     import json
 
     import nares_nas
-    from nares_nas.harness import run_to_dir
+    from nares_nas.runs.search import run_to_dir
 
     bench = nares_nas.load("synthetic")
     runs = run_to_dir(tmp_path / "ls", LocalSearch(num_init=np.int64(4)), bench, seeds=[0, 1], budget=20)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nares_nas.clock import Budget, Simulation
 from nares_nas.errors import ConfigError
 from nares_nas.searchers import (
     NSGA2,
@@ -19,6 +18,8 @@ from nares_nas.searchers import (
 from nares_nas.searchers._multiobjective import ParetoArchive, _Tournament, crowding_distance
 from nares_nas.searchers._nsga2 import survivors
 from nares_nas.searchers.contract import ToyObjectivesTable, check_searcher, toy_objectives
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import Simulation
 from nares_nas.space import CHOICES, N_ARCHS, SPACE, archs_by_id, neighbour_table
 
 NAMES = ["mo_random_search", "pareto_local_search", "mo_regularized_evolution", "nsga2", "mo_bananas"]
@@ -219,7 +220,7 @@ def test_constrained_runs_spend_the_budget_and_find_feasible_fronts(searcher, wo
 @pytest.fixture(scope="module")
 def stand_in():
     import nares_nas
-    from nares_nas.pareto import Problem
+    from nares_nas.pareto.problem import Problem
 
     bench = nares_nas.load("synthetic")
     return bench, Problem.from_benchmark(bench, "VAL_PGD_ACC:max,MACS:min")
@@ -276,10 +277,10 @@ def test_beats_mo_random_search_on_the_stand_in(stand_in, searcher):
 @pytest.mark.parametrize("name", ["mo_random_search", "pareto_local_search", "mo_regularized_evolution", "nsga2",
                                   "mo_bananas"])
 def test_a_vector_searcher_on_one_objective_is_refused_naming_objectives(name):
-    from nares_nas.clock import simulate
-    from nares_nas.harness import as_model
     from nares_nas.searchers import resolve
     from nares_nas.searchers.contract import toy_objective
+    from nares_nas.simulation.clock import simulate
+    from nares_nas.simulation.model import as_model
 
     with pytest.raises(ConfigError, match=r"searches several objectives at once: give them \(--objectives"):
         simulate(resolve(name)(), as_model(toy_objective()), [0], budget=Budget(archs=10))

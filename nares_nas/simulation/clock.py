@@ -32,19 +32,21 @@ import dataclasses
 import heapq
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from ._rng import as_generator
-from ._validation import check_int
-from .asktell import Proposal, Proposals, Result, lockstep
-from .errors import BudgetExhaustedError, ConfigError
-from .metrics import objective_direction
-from .oracle import Oracle, Trajectory
-from .searchers import Searcher
-from .space import N_ARCHS, SPACE, check_arch_id
+from nares_nas._rng import as_generator
+from nares_nas._validation import check_int
+from nares_nas.asktell import Proposal, Proposals, Result, lockstep
+from nares_nas.errors import BudgetExhaustedError, ConfigError
+from nares_nas.metrics import objective_direction
+from nares_nas.oracle import Oracle, Trajectory
+from nares_nas.searchers import Searcher
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.log import EvaluationLog
+from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
 
 class EvaluationTable(Protocol):
@@ -54,7 +56,7 @@ class EvaluationTable(Protocol):
     epoch_ticks)``: ``values[arch_id][epochs - 1]`` (NaN where unknown) and the ticks of one
     epoch by arch_id (negative where unknown), which the clock then reads directly after
     checking each proposal once, asking :meth:`value` and :meth:`cost_ticks` only for the error
-    of an unknown one (:class:`EvaluationModel <nares_nas.evaluation.EvaluationModel>` has them).
+    of an unknown one (:class:`EvaluationModel <nares_nas.simulation.model.EvaluationModel>` has them).
     """
 
     max_epochs: int
@@ -71,79 +73,6 @@ class EvaluationTable(Protocol):
 
 _NAN = math.nan
 _IN_FLIGHT = object()  # stands for the score of an evaluation in flight
-
-
-def _limit(name: str, value: Any, integer: bool) -> None:
-    if value is None:
-        return
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer) if integer
-                                                             else (int, float, np.integer, np.floating)):
-        kind = "a positive integer" if integer else "a positive number"
-        raise ConfigError(f"{name} must be {kind} or None, got {value!r}")
-    if not integer and not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite (a limit), got {value!r}")
-    if not value > 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Limits of one run; None means no limit of that kind."""
-
-    archs: int | None = None
-    total_epochs: int | None = None
-    cost: float | None = None
-    """GPU-days."""
-    time: float | None = None
-    """Simulated days."""
-
-    def __post_init__(self) -> None:
-        _limit("budget (distinct architectures)", self.archs, True)
-        _limit("max_total_epochs", self.total_epochs, True)
-        _limit("max_cost (GPU-days)", self.cost, False)
-        _limit("max_time (simulated days)", self.time, False)
-
-    @property
-    def unlimited(self) -> bool:
-        return self.archs is None and self.total_epochs is None and self.cost is None and self.time is None
-
-    def ticks(self, value: float | None, ticks_per_day: int) -> int | None:
-        """A budget in days as whole ticks, rounded down (so it is never exceeded)."""
-        return None if value is None else math.floor(value * ticks_per_day + 1e-9)
-
-
-@dataclass
-class EvaluationLog:
-    """Every evaluation of a run in start order; times and costs in ticks."""
-
-    ticks_per_day: int
-    arch_id: list[int] = field(default_factory=list)
-    epoch_from: list[int] = field(default_factory=list)
-    epoch_to: list[int] = field(default_factory=list)
-    worker: list[int] = field(default_factory=list)
-    start: list[int] = field(default_factory=list)
-    end: list[int] = field(default_factory=list)
-    cost: list[int] = field(default_factory=list)
-    value: list[float] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.arch_id)
-
-    def columns(self) -> dict[str, list]:
-        """The run file's columns: times in simulated days, cost in GPU-days."""
-        tpd = self.ticks_per_day
-        return {"arch_id": self.arch_id, "epoch_from": self.epoch_from, "epoch_to": self.epoch_to,
-                "worker": self.worker, "start": [t / tpd for t in self.start], "end": [t / tpd for t in self.end],
-                "cost": [t / tpd for t in self.cost], "value": self.value}
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The run file's rows (:meth:`columns` by evaluation)."""
-        columns = self.columns()
-        return [dict(zip(columns, row)) for row in zip(*columns.values())]
-
-    def finish_order(self) -> np.ndarray:
-        """Indices of the evaluations in the order they finished (end time, then worker)."""
-        return np.lexsort((np.asarray(self.worker), np.asarray(self.end)))
 
 
 def budget_limit(budget: Budget, kind: str) -> str:
@@ -458,8 +387,8 @@ class ClockRun:
 
 
 def _has_compiled_twin(searcher: Searcher, table: EvaluationTable, maximize: Any) -> bool:
-    """Whether :mod:`nares_nas.compiled_asha` gives this run: exactly an Asha, one objective, a table of arrays."""
-    from .searchers import Asha
+    """Whether :mod:`nares_nas.searchers._asha_compiled` gives this run: exactly an Asha, one objective, a table of arrays."""
+    from nares_nas.searchers import Asha
 
     return type(searcher) is Asha and isinstance(maximize, (bool, np.bool_)) and hasattr(table, "arrays")
 
@@ -475,13 +404,13 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     Proposing searchers run in lockstep, their side work (BANANAS' fits) batched across
     seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`. ``compiled``
     lets an :class:`~nares_nas.searchers.Asha` on an evaluation model run as its compiled twin
-    (:mod:`nares_nas.compiled_asha`: the same runs, 7-10x faster); False runs the generator.
+    (:mod:`nares_nas.searchers._asha_compiled`: the same runs, 7-10x faster); False runs the generator.
     ``maximize`` None is the objective's own direction (:func:`~nares_nas.metrics.objective_direction`).
     """
     maximize = objective_direction(objective, maximize)
     if not getattr(searcher, "single_objective", True):
         raise ConfigError(f"{type(searcher).__name__} searches several objectives at once: give them (--objectives "
-                          "VAL_PGD_ACC:max,MACS:min, or nares_nas.multiobjective.run_mo_search)")
+                          "VAL_PGD_ACC:max,MACS:min, or nares_nas.runs.multiobjective.run_mo_search)")
     if searcher.multi_fidelity and table.max_epochs == 1:
         raise ConfigError(f"{type(searcher).__name__} evaluates at several fidelities, but objective {objective} "
                           "has no per-epoch history (choose one that has, e.g. VAL_PGD_ACC)")
@@ -492,7 +421,7 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     sim_budget = dataclasses.replace(budget, archs=cap) if cap != budget.archs else budget
     rngs = [as_generator(seed) for seed in seeds]
     if compiled and _has_compiled_twin(searcher, table, maximize):
-        from . import compiled_asha  # imports numba (0.4 s): only when it runs
+        from nares_nas.searchers import _asha_compiled as compiled_asha
 
         runs = compiled_asha.run_asha(searcher, table, rngs, search_budget=search_budget, budget=sim_budget,
                                       workers=workers, maximize=maximize)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics
-from .metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
-from .space import KEYS, Arch
+from nares_nas import metrics
+from nares_nas.metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
+from nares_nas.space import KEYS, Arch
 
 # Reference dataclass field name <- JSON key (spec §4 "Loader mapping").
 HISTORY_FIELDS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""The figures of :mod:`nares_nas.analysis` drawn with matplotlib, and written beside their CSVs.
+"""The figures of :mod:`nares_nas.analysis.figures` drawn with matplotlib, and written beside their CSVs.
 
 Every plot draws the numbers of the tables that :func:`write_figure` writes next to it: box plots
 come from the computed statistics (``Axes.bxp``), fits from the fitted coefficients, sets and
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import DECISION_VARIABLES, RATIOS, FigureData, to_csv
+from nares_nas.analysis.figures import DECISION_VARIABLES, RATIOS, FigureData, to_csv
 
 LABELS: dict[str, str] = {
     "TEST_CLEAN_ACC": "test clean acc. (%)", "TEST_FGSM_ACC": "test FGSM acc. (%)",

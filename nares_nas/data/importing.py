@@ -7,11 +7,11 @@ import os
 import shutil
 from pathlib import Path
 
-from . import home
-from ._atomic import atomic_path
-from ._validation import check_input_file
-from .jsonl import check_complete, open_lines, read_source
-from .table import Table, save_table, source_fingerprint
+from nares_nas._atomic import atomic_path
+from nares_nas._validation import check_input_file
+from nares_nas.data import home
+from nares_nas.data.jsonl import check_complete, open_lines, read_source
+from nares_nas.data.table import Table, save_table, source_fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from ._atomic import atomic_path
-from .errors import DataFormatError, InvalidArchError
-from .metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
-from .records import json_object
-from .space import KEYS, N_ARCHS, Arch, archs_by_id, macs_by_id, params_by_id
-from .table import TRAIN_SCALARS, Table, empty_columns, finalize_columns
+from nares_nas._atomic import atomic_path
+from nares_nas.data.records import json_object
+from nares_nas.data.table import TRAIN_SCALARS, Table, empty_columns, finalize_columns
+from nares_nas.errors import DataFormatError, InvalidArchError
+from nares_nas.metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
+from nares_nas.space import KEYS, N_ARCHS, Arch, archs_by_id, macs_by_id, params_by_id
 
 log = logging.getLogger(__name__)
 

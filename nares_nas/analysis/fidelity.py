@@ -2,7 +2,7 @@
 
 For each epoch count ``e = 1..E``, the rank correlation (Kendall τ-b and Spearman ρ, ties
 averaged) across all architectures of the table between a metric after ``e`` epochs (the
-fidelity rule of :mod:`nares_nas.evaluation`) and three targets: the metric's final value
+fidelity rule of :mod:`nares_nas.simulation.model`) and three targets: the metric's final value
 (``e = E``), the test PGD-20 accuracy and the test AA-Compact accuracy of the selected
 checkpoint. It tells how small ``min_epochs`` of a multi-fidelity searcher can be.
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MetricError
-from .evaluation import FIDELITY_METRICS, fidelity_metric
+from nares_nas.errors import MetricError
+from nares_nas.fidelity import FIDELITY_METRICS, fidelity_metric
 
 TARGETS: dict[str, str] = {"final": "", "test_pgd": "TEST_PGD_ACC", "test_aa": "TEST_AA_ACC"}
 TARGET_LABELS: dict[str, str] = {"final": "final value (e = E)", "test_pgd": "test PGD-20", "test_aa": "test AA"}
@@ -47,7 +47,7 @@ def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC", *, progress: bool 
     """
     import pandas as pd
 
-    from .progress import Progress
+    from nares_nas.progress import Progress
 
     spec = fidelity_metric(metric)
     if spec.name not in FIDELITY_METRICS:

@@ -3,7 +3,7 @@
 A multi-objective searcher (``multi_objective = True``) proposes full trainings and is told a
 score vector, larger-is-better in every component (minimised objectives are negated), and
 ``-inf`` in every component for an architecture that violates a constraint. It never sees the
-table-wide ranges the scores use (:mod:`nares_nas.pareto`).
+table-wide ranges the scores use (:mod:`nares_nas.pareto.problem`).
 
 **Constraints.** A query that turns out infeasible is charged like any other: its raw values
 are kept in the run record and the searcher is told ``-inf``. With ``prefilter=True`` a
@@ -18,11 +18,11 @@ found front.
 
 **Time and cost.** One evaluation is one full training costing the table's ``training_time``
 (all objectives and constraints free: nothing); the simulated clock runs the evaluations on
-``workers`` workers under a :class:`~nares_nas.clock.Budget` of distinct architectures,
+``workers`` workers under a :class:`~nares_nas.simulation.budget.Budget` of distinct architectures,
 GPU-days or simulated days (an epoch budget has no meaning here: every evaluation is a full
 training). The clock records the raw objective vectors; each run is scored after every query
 (in the order evaluations finished) by hypervolume regret and IGD+ (:meth:`Problem.anytime
-<nares_nas.pareto.Problem.anytime>`). A run is a function of the searcher, its seed and the table.
+<nares_nas.pareto.problem.Problem.anytime>`). A run is a function of the searcher, its seed and the table.
 """
 
 from __future__ import annotations
@@ -34,14 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from ._rng import as_generator
-from .asktell import Proposal, Proposals, Result, lockstep
-from .clock import Budget, EvaluationLog, Simulation
-from .errors import ConfigError, DataFormatError, PluginError
-from .evaluation import EvaluationModel, check_epochs
-from .pareto import Constraint, Objective, Problem
-from .searchers import Searcher, available, resolve, searcher_name
-from .space import N_ARCHS, SPACE, check_arch_id
+from nares_nas._rng import as_generator
+from nares_nas.asktell import Proposal, Proposals, Result, lockstep
+from nares_nas.errors import ConfigError, DataFormatError, PluginError
+from nares_nas.fidelity import check_epochs
+from nares_nas.pareto.problem import Constraint, Objective, Problem
+from nares_nas.searchers import Searcher, available, resolve, searcher_name
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import Simulation
+from nares_nas.simulation.log import EvaluationLog
+from nares_nas.simulation.model import EvaluationModel
+from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
 MO_SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "infeasible", "rejected_free", "front_size",
                                        "hypervolume", "hv_regret", "igd_plus", "gpu_days", "sim_days", "evaluations")
@@ -71,11 +74,11 @@ def check_multi_objective(searcher: Searcher) -> None:
 
 # --------------------------------------------------------------------------- the clock's table
 class ObjectiveTable:
-    """The clock's view of a :class:`~nares_nas.pareto.Problem`: raw objective vectors of full trainings.
+    """The clock's view of a :class:`~nares_nas.pareto.problem.Problem`: raw objective vectors of full trainings.
 
     ``max_epochs`` is 1 (one full training; the run never proposes fidelities), and the cost
     of an evaluation is the table's ``training_time``, charged by the
-    :class:`~nares_nas.evaluation.EvaluationModel` of the first objective (nothing when every
+    :class:`~nares_nas.simulation.model.EvaluationModel` of the first objective (nothing when every
     objective and constraint is known without training).
     """
 
@@ -345,7 +348,9 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
     """Yield each lockstep group's scored runs as it finishes (in no fixed order); see :func:`run_mo_search`."""
     from joblib import delayed
 
-    from .harness import _as_searcher, _check_seeds, _lockstep, _parallel, lockstep_groups, make_budget, split_params
+    from nares_nas.runs.parallel import _as_searcher, _check_seeds, _lockstep, _parallel, lockstep_groups
+    from nares_nas.searchers._base import split_params
+    from nares_nas.simulation.budget import make_budget
 
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
@@ -372,14 +377,15 @@ def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[st
                   backend: str = "loky", scheduler: str | None = None, progress: bool = False) -> list[MORunResult]:
     """Run a multi-objective ``searcher`` once per seed on ``bench``; the scored runs in ``seeds`` order.
 
-    ``objectives`` and ``constraints`` as :func:`nares_nas.pareto.parse_objectives` /
-    :func:`~nares_nas.pareto.parse_constraints` (test-set metrics refused); ``budget`` distinct
-    architectures (None: 500) or a :class:`~nares_nas.clock.Budget`; ``workers`` simulated
+    ``objectives`` and ``constraints`` as :func:`nares_nas.pareto.problem.parse_objectives` /
+    :func:`~nares_nas.pareto.problem.parse_constraints` (test-set metrics refused); ``budget`` distinct
+    architectures (None: 500) or a :class:`~nares_nas.simulation.budget.Budget`; ``workers`` simulated
     workers; ``prefilter`` applies MACS/PARAMS constraints before querying (see the module
-    docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.harness.run_search`;
+    docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.runs.search.run_search`;
     ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
-    from .harness import _as_searcher, _check_seeds, job_progress
+    from nares_nas.runs.parallel import _as_searcher, _check_seeds
+    from nares_nas.runs.search import job_progress
 
     searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
@@ -401,7 +407,7 @@ def _from_json(obj: Mapping[str, Any], path: str) -> MORunResult:
 
 def read_mo_runs(out_dir: str | Path) -> list[MORunResult]:
     """Every multi-objective run in ``DIR/runs/``, sorted by seed."""
-    from .harness import read_runs
+    from nares_nas.runs.folder import read_runs
 
     return read_runs(out_dir, _from_json)
 
@@ -409,7 +415,7 @@ def read_mo_runs(out_dir: str | Path) -> list[MORunResult]:
 def mo_run_config(searcher: Searcher, bench, problem: Problem, *, budget: Budget, workers: int,
                   prefilter: bool) -> dict[str, Any]:
     """What determines the runs of a multi-objective folder, as written to ``config.json``."""
-    from .harness import _sha1, run_config
+    from nares_nas.runs.folder import _sha1, run_config
 
     config = run_config(searcher, bench, budget=budget, objective=problem.objectives[0].name, maximize=True,
                         workers=workers)
@@ -426,23 +432,17 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
                   budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
                   backend: str = "loky", scheduler: str | None = None, resume: bool = False,
                   progress: bool = False, announce: bool = True) -> list[MORunResult]:
-    """:func:`run_mo_search`, keeping every finished run in ``out_dir`` (as :func:`nares_nas.harness.run_to_dir`,
+    """:func:`run_mo_search`, keeping every finished run in ``out_dir`` (as :func:`nares_nas.runs.search.run_to_dir`,
     whose ``progress`` and ``announce`` these are).
 
     ``DIR/config.json`` pins the searcher, objectives, constraints, budget, workers and data;
     ``DIR/runs/seed_NNNNN.json`` holds a run (values as an n×k list, scores after every query);
     ``DIR/summary.csv`` a row per run (:data:`MO_SUMMARY_COLUMNS`).
     """
-    from .harness import (
-        _as_searcher,
-        _check_seeds,
-        _release,
-        job_progress,
-        make_budget,
-        open_run_dir,
-        write_run,
-        write_summary,
-    )
+    from nares_nas.runs.folder import _release, open_run_dir, write_run, write_summary
+    from nares_nas.runs.parallel import _as_searcher, _check_seeds
+    from nares_nas.runs.search import job_progress
+    from nares_nas.simulation.budget import make_budget
 
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)

@@ -1,4 +1,4 @@
-"""ASHA on the simulated clock, compiled: the schedule of :class:`~nares_nas.clock.Simulation`
+"""ASHA on the simulated clock, compiled: the schedule of :class:`~nares_nas.simulation.clock.Simulation`
 running :class:`~nares_nas.searchers.Asha`'s generator, as one numba function.
 
 Why a second implementation: ASHA on a table is thousands of cheap evaluations per run
@@ -7,9 +7,9 @@ each costs 7–10 µs of event loop and generator switching, a floor that no fur
 (docs/benchmarks.md): 400 such runs took 16–24 s. Compiled, the clock and ASHA's rungs run as
 plain machine code over arrays, and they take 2.3 s.
 The generator stays the definition (live mode, every other table, multi-objective runs use it);
-this twin is used by :func:`~nares_nas.clock.simulate` only where it gives the same run: exactly
+this twin is used by :func:`~nares_nas.simulation.clock.simulate` only where it gives the same run: exactly
 an ``Asha`` (not a subclass), one objective, and a table offering ``arrays()``
-(:class:`~nares_nas.evaluation.EvaluationModel`). The tests compare whole evaluation logs of
+(:class:`~nares_nas.simulation.model.EvaluationModel`). The tests compare whole evaluation logs of
 both over workers, budgets of every kind, ``eta``, ``s``, ``min_epochs``, ``max_epochs``, ties
 and ``from_scratch``.
 
@@ -143,7 +143,7 @@ def _bisect_right(sorted_keys, base, size, key):
 @njit(cache=True)
 def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_archs, workers,
          archs_limit, epochs_limit, cost_limit, time_limit, log, log_value, error):
-    """One run of ASHA on the clock; the event loop of :meth:`nares_nas.clock.Simulation._run`
+    """One run of ASHA on the clock; the event loop of :meth:`nares_nas.simulation.clock.Simulation._run`
     with Asha's generator (:meth:`nares_nas.searchers.Asha._run`) inlined.
 
     ``rung_values[j, arch]`` is the raw value after ``rungs[j]`` epochs; ``resumes`` is 0 to
@@ -289,12 +289,13 @@ def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_a
 
 def run_asha(searcher: Any, table: Any, rngs: Sequence[np.random.Generator], *, search_budget: int | None,
              budget: Any, workers: int, maximize: bool) -> list[tuple[Any, bool]]:
-    """One run per generator as :func:`~nares_nas.clock.simulate` would make it: ``(EvaluationLog, stopped)``.
+    """One run per generator as :func:`~nares_nas.simulation.clock.simulate` would make it: ``(EvaluationLog, stopped)``.
 
     ``search_budget`` is what the searcher is told, ``budget`` the clock's
-    :class:`~nares_nas.clock.Budget`; errors are the ones the generator's run raises.
+    :class:`~nares_nas.simulation.budget.Budget`; errors are the ones the generator's run raises.
     """
-    from .clock import EvaluationLog, budget_limit, no_evaluation_error
+    from nares_nas.simulation.clock import budget_limit, no_evaluation_error
+    from nares_nas.simulation.log import EvaluationLog
 
     values, epoch_ticks = table.arrays()
     tpd = table.ticks_per_day

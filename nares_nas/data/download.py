@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import ConfigError, NaresError
+from nares_nas.errors import ConfigError, NaresError
 
 logger = logging.getLogger(__name__)
 

@@ -24,13 +24,17 @@ accuracies counts out of 10,000 (multiples of 0.01 %); other values carry the lo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import space
-from .errors import ConfigError
-from .metrics import CORRUPTIONS
-from .table import Table, empty_columns, finalize_columns
+from nares_nas import space
+from nares_nas.data.table import Table, empty_columns, finalize_columns
+from nares_nas.errors import ConfigError
+from nares_nas.metrics import CORRUPTIONS
+
+if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
+    pass
 
 GENERATOR_VERSION = 2
 EPOCHS = 100
@@ -387,3 +391,6 @@ def _fill_corruptions(cols: dict[str, np.ndarray], mean_acc: np.ndarray, rng: np
 
 
 __all__ = ["GENERATOR_VERSION", "synthetic_table"]
+
+
+SYNTHETIC_LABEL = "SYNTHETIC stand-in data, not NARes results"

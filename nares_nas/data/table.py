@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CacheError
-from .metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
+from nares_nas.errors import CacheError
+from nares_nas.metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
 
 log = logging.getLogger(__name__)
 

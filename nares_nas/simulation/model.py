@@ -28,24 +28,18 @@ that, so the two never disagree.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from . import metrics as _metrics
-from ._validation import check_int, integer_problem
-from .errors import ConfigError, DataFormatError, MetricError, UnknownArchError
-from .metrics import METRICS, MetricSpec
-from .space import N_ARCHS, Arch, check_arch_id
-
-SECONDS_PER_DAY = 86_400
-SELECTION_COLUMN = "cw"  # validation PGD-CW-40 accuracy selects the epoch (spec §2.8)
-FREE_METRICS: tuple[str, ...] = tuple(n for n, s in METRICS.items() if s.kind == "count")
-FIDELITY_METRICS: tuple[str, ...] = tuple(
-    n for n, s in METRICS.items() if s.kind == "history" or n == "BEST_EPOCH"
-)
+from nares_nas import metrics as _metrics
+from nares_nas._validation import check_int, integer_problem
+from nares_nas.data.benchmark import Benchmark
+from nares_nas.errors import ConfigError, UnknownArchError
+from nares_nas.fidelity import SECONDS_PER_DAY, check_epochs, fidelity_metric, training_seconds
+from nares_nas.metrics import objective_metric
+from nares_nas.space import N_ARCHS, Arch, check_arch_id
 
 
 @dataclass(frozen=True)
@@ -70,115 +64,6 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# --------------------------------------------------------------------------- validation
-def check_epochs(epochs: Any, max_epochs: int, name: str = "epochs") -> int:
-    """Return ``epochs`` as an int, or raise :class:`ConfigError` if it is not an integer in ``1..max_epochs``."""
-    return check_int(epochs, name, 1, max_epochs)
-
-
-def fidelity_metric(name: str | MetricSpec) -> MetricSpec:
-    """Resolve ``name`` as a metric that has a value after any number of epochs."""
-    spec = _metrics.resolve_metric(name)
-    if spec.name not in FIDELITY_METRICS and spec.name not in FREE_METRICS:
-        test = " (a test-set metric, measured once at the best epoch)" if spec.is_test else ""
-        raise MetricError(
-            f"{spec.name} has no per-epoch history{test}, so it has no value after a number of epochs; "
-            f"metrics with one: {', '.join(FIDELITY_METRICS)} ({' and '.join(FREE_METRICS)} are "
-            "the same at every fidelity)"
-        )
-    return spec
-
-
-# --------------------------------------------------------------------------- the fidelity rule
-def selected_epochs(cw: np.ndarray, best_epoch: np.ndarray) -> np.ndarray:
-    """The 0-based epoch selected after ``e`` epochs, for every row and every ``e``.
-
-    ``cw`` is the ``(rows, E)`` validation CW-40 history, ``best_epoch`` the recorded ``(rows,)``
-    selection. Returns a ``(rows, E)`` int64 array whose column ``e - 1`` is the selection after
-    ``e`` epochs: ``best_epoch`` where ``best_epoch < e``, else the first maximum of
-    ``cw[:, :e]`` (a NaN is never selected after epoch 0). Its last column is ``best_epoch``.
-    """
-    cw = np.asarray(cw, dtype=np.float64)
-    best = np.asarray(best_epoch, dtype=np.int64)
-    if cw.ndim != 2 or best.shape != cw.shape[:1]:
-        raise ValueError(f"cw must be (rows, epochs) and best_epoch (rows,), got {cw.shape} and {best.shape}")
-    rows, n_epochs = cw.shape
-    bad = np.flatnonzero((best < 0) | (best >= n_epochs))
-    if len(bad):
-        raise DataFormatError(f"best_epoch {int(best[bad[0]])} of row {int(bad[0])} is outside "
-                              f"0..{n_epochs - 1}", key="best_epoch")
-    filled = np.where(np.isnan(cw), -np.inf, cw)
-    running = np.maximum.accumulate(filled, axis=1)
-    improves = np.ones((rows, n_epochs), dtype=bool)
-    improves[:, 1:] = filled[:, 1:] > running[:, :-1]  # strict: a tie keeps the earlier epoch
-    first_max = np.maximum.accumulate(np.where(improves, np.arange(n_epochs), 0), axis=1)
-    within = best[:, None] < np.arange(1, n_epochs + 1)
-    return np.where(within, best[:, None], first_max)
-
-
-def table_selected_epochs(columns: Mapping[str, np.ndarray], rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-    """:func:`selected_epochs` of ``rows`` of a columnar table (:mod:`nares_nas.table`)."""
-    return selected_epochs(columns[SELECTION_COLUMN][rows], columns["best_epoch"][rows])
-
-
-def fidelity_matrix(
-    columns: Mapping[str, np.ndarray],
-    metric: str | MetricSpec,
-    rows: np.ndarray | slice = slice(None),
-    selected: np.ndarray | None = None,
-) -> np.ndarray:
-    """``(rows, E)`` float64: column ``e - 1`` holds ``metric`` after ``e`` epochs.
-
-    ``selected`` may pass :func:`table_selected_epochs` of the same rows, computed once.
-    """
-    spec = fidelity_metric(metric)
-    n_epochs = columns[SELECTION_COLUMN].shape[1]
-    if spec.kind == "count":
-        values = _metrics.compute(columns, spec, rows)
-        return np.repeat(values[:, None], n_epochs, axis=1)
-    if selected is None:
-        selected = table_selected_epochs(columns, rows)
-    if spec.name == "BEST_EPOCH":
-        return selected.astype(np.float64)
-    history = np.asarray(columns[spec.column][rows])
-    return np.take_along_axis(history, selected, axis=1).astype(np.float64)
-
-
-def fidelity_values(
-    columns: Mapping[str, np.ndarray],
-    metric: str | MetricSpec,
-    epochs: int,
-    rows: np.ndarray | slice = slice(None),
-) -> np.ndarray:
-    """``metric`` of ``rows`` after ``epochs`` epochs (1-based count), float64."""
-    spec = fidelity_metric(metric)
-    epochs = check_epochs(epochs, columns[SELECTION_COLUMN].shape[1])
-    if spec.kind == "count":
-        return _metrics.compute(columns, spec, rows)
-    cw = np.asarray(columns[SELECTION_COLUMN][rows], dtype=np.float64)[:, :epochs]
-    first_max = np.argmax(np.where(np.isnan(cw), -np.inf, cw), axis=1)  # argmax: the first maximum
-    best = np.asarray(columns["best_epoch"][rows], dtype=np.int64)
-    index = np.where(best < epochs, best, first_max)
-    if spec.name == "BEST_EPOCH":
-        return index.astype(np.float64)
-    history = np.asarray(columns[spec.column][rows])
-    return history[np.arange(history.shape[0]), index].astype(np.float64)
-
-
-# --------------------------------------------------------------------------- the cost model
-def training_seconds(training_time: np.ndarray) -> np.ndarray:
-    """GPU-days to whole seconds (int64); -1 where the value is NaN. Negative days raise."""
-    days = np.asarray(training_time, dtype=np.float64)
-    bad = np.flatnonzero(days < 0)
-    if len(bad):
-        raise DataFormatError(f"training_time {days[bad[0]]} at index {int(bad[0])} is negative",
-                              key="training_time")
-    seconds = np.full(days.shape, -1, dtype=np.int64)
-    known = np.isfinite(days)
-    seconds[known] = np.rint(days[known] * SECONDS_PER_DAY).astype(np.int64)
-    return seconds
 
 
 def _lookups(values: np.ndarray, seconds: np.ndarray) -> tuple[tuple, tuple]:
@@ -307,7 +192,7 @@ class EvaluationModel:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`lookups` as read-only arrays, ``(15626, E)`` float64 and ``(15626,)`` int64, for
-        compiled code (:mod:`nares_nas.compiled_asha`)."""
+        compiled code (:mod:`nares_nas.searchers._asha_compiled`)."""
         return self._array, (np.zeros_like(self._seconds_array) if self.free else self._seconds_array)
 
     @property
@@ -341,3 +226,26 @@ class EvaluationModel:
     def _missing(self, arch_id: int, what: str = "") -> UnknownArchError:
         hint = f"its record has no {what}" if what else "train it in live mode (nares-nas search --live)"
         return UnknownArchError(f"{Arch.from_id(arch_id)} (arch_id {arch_id})", self.source, hint)
+
+
+def as_model(evaluator: np.ndarray | EvaluationModel, objective: str = "VAL_PGD_ACC") -> EvaluationModel:
+    """An :class:`EvaluationModel`; a plain (15626,) value array becomes one full fidelity costing 1 GPU-day."""
+    if isinstance(evaluator, EvaluationModel):
+        return evaluator
+    values = np.asarray(evaluator, dtype=np.float64)
+    if values.shape != (N_ARCHS + 1,):
+        raise ConfigError(f"objective values must have shape ({N_ARCHS + 1},) indexed by arch_id, "
+                          f"got {values.shape}")
+    return EvaluationModel(values[:, None], np.ones(N_ARCHS + 1), objective=objective, source="values")
+
+
+def evaluation_model(bench: Benchmark, objective: str, *, from_scratch: bool = False) -> EvaluationModel:
+    """The clock's model of ``bench`` for ``objective``: its fidelities and costs.
+
+    An objective without a per-epoch history (``TRAINING_TIME``) has the one full fidelity.
+    """
+    spec = objective_metric(objective)
+    if spec.kind in ("history", "count"):
+        return EvaluationModel.from_benchmark(bench, spec.name, from_scratch=from_scratch)
+    return EvaluationModel(bench.metric_by_id(spec.name)[:, None], bench.metric_by_id("TRAINING_TIME"),
+                           objective=spec.name, from_scratch=from_scratch, source=bench.source)

@@ -2,7 +2,7 @@
 
 Plain functions over a loaded :class:`~nares_nas.Benchmark`; each returns the numbers behind one
 figure, and :func:`figure_data` bundles a figure's tables with the notes that say what they are and
-where the data came from. :mod:`nares_nas.analysis_plots` draws them and writes ``figN.png`` beside
+where the data came from. :mod:`nares_nas.analysis.plots` draws them and writes ``figN.png`` beside
 the CSVs, so every figure is both a picture and a table. Every frame's ``attrs`` carries ``source``,
 ``synthetic`` and ``provenance``.
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import space
-from ._validation import check_int
-from .errors import ConfigError, MetricError
-from .metrics import METRIC_NAMES, resolve_metric
-from .pareto import pareto_ranks
+from nares_nas import space
+from nares_nas._validation import check_int
+from nares_nas.errors import ConfigError, MetricError
+from nares_nas.metrics import METRIC_NAMES, resolve_metric
+from nares_nas.pareto.geometry import pareto_ranks
 
 DECISION_VARIABLES: tuple[str, ...] = space.KEYS
 CHANNELS: tuple[str, ...] = ("C1", "C2", "C3")

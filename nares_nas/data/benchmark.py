@@ -6,12 +6,12 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from . import evaluation as _evaluation
-from . import metrics as _metrics
-from .errors import ConfigError, InvalidArchError, UnknownArchError
-from .records import Record, record_from_row
-from .space import N_ARCHS, Arch, ArchLike, arch_ids_of, archs_by_id, check_arch_ids, to_arch_id
-from .table import Table
+from nares_nas import fidelity as _evaluation
+from nares_nas import metrics as _metrics
+from nares_nas.data.records import Record, record_from_row
+from nares_nas.data.table import Table
+from nares_nas.errors import ConfigError, InvalidArchError, UnknownArchError
+from nares_nas.space import N_ARCHS, Arch, ArchLike, arch_ids_of, archs_by_id, check_arch_ids, to_arch_id
 
 SYNTHETIC_NOTICE = "SYNTHETIC stand-in data: these numbers are not NARes results"
 
@@ -87,7 +87,7 @@ class Benchmark:
 
         ``epoch`` (0-based index) reads a per-epoch metric at that epoch; ``epochs`` (1-based
         count) reads it after that many epochs of training, at the epoch the protocol would have
-        selected (the fidelity rule of :mod:`nares_nas.evaluation`). Not both.
+        selected (the fidelity rule of :mod:`nares_nas.simulation.model`). Not both.
         """
         row = self.row(arch)
         if epochs is not None:
@@ -164,7 +164,7 @@ class Benchmark:
 
     def selected_epochs(self) -> np.ndarray:
         """Read-only (15626, E) int64: ``[arch_id, e - 1]`` is the 0-based epoch selected after
-        ``e`` epochs (:func:`nares_nas.evaluation.selected_epochs`); -1 where there is no record."""
+        ``e`` epochs (:func:`nares_nas.fidelity.selected_epochs`); -1 where there is no record."""
         if self._selected is None:
             selected = np.full((N_ARCHS + 1, self.max_epochs), -1, dtype=np.int64)
             selected[self.table.arch_ids] = _evaluation.table_selected_epochs(self.table.columns)

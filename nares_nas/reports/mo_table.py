@@ -1,11 +1,11 @@
 """The multi-objective table: hypervolume regret and IGD+ per searcher, anytime and attainment plots.
 
-:func:`summarize_mo` turns scored runs (:class:`~nares_nas.multiobjective.MORunResult`, one
+:func:`summarize_mo` turns scored runs (:class:`~nares_nas.runs.multiobjective.MORunResult`, one
 list per searcher) into an :class:`MOTable`: mean ± std over runs (ddof=1) of hypervolume
 regret and IGD+ after 100, 250 and 500 queries (a run that stopped earlier keeps its last
 scores), the found front's size, a paired one-sided Wilcoxon test of each searcher's final
 regret against the baseline's, and what a user deploys: each run's found front re-scored with
-the test-set counterpart of the objectives (:data:`~nares_nas.pareto.TEST_COUNTERPART`) and
+the test-set counterpart of the objectives (:data:`~nares_nas.pareto.problem.TEST_COUNTERPART`) and
 the best test PGD-20 and AutoAttack accuracies on it. Every output states the data source,
 the normalisation and the reference point; the synthetic stand-in is labelled in each.
 """
@@ -23,24 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .metrics import round_derived
-from .pareto import TEST_COUNTERPART, Problem, attainment
-from .report import SYNTHETIC_LABEL, _tex, announce_job, csv_with_notes, labelled, save_curves, searcher_folder
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
+from nares_nas.errors import ConfigError
+from nares_nas.metrics import round_derived
+from nares_nas.pareto.geometry import attainment
+from nares_nas.pareto.problem import TEST_COUNTERPART, Problem
+from nares_nas.reports.curves import _figure, plot_anytime_regret
+from nares_nas.reports.labels import label
+from nares_nas.reports.table2 import _tex, csv_with_notes, labelled
 
-DEFAULT_MO_SEARCHERS: tuple[str, ...] = ("mo_random_search", "pareto_local_search", "mo_regularized_evolution",
-                                         "nsga2")
-"""The multi-objective searchers of ``mo-table`` by default (MO-BANANAS is slow, as BANANAS is: name it)."""
-MO_LABELS: dict[str, str] = {"mo_random_search": "MO-RS", "pareto_local_search": "PLS",
-                             "mo_regularized_evolution": "MO-RE", "nsga2": "NSGA-II", "mo_bananas": "MO-BANANAS"}
 CHECKPOINTS: tuple[int, ...] = (100, 250, 500)
 DEPLOYED_METRICS: tuple[str, ...] = ("TEST_PGD_ACC", "TEST_AA_ACC")
 LEVELS: dict[int, str] = {0: "best (attained by at least one run)", 50: "median (attained by half the runs)",
                           100: "worst (attained by every run)"}
-
-
-def label(searcher: str) -> str:
-    return MO_LABELS.get(searcher, searcher)
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float, int]:
@@ -229,49 +224,9 @@ def summarize_mo(bench, problem: Problem, results: Mapping[str, Sequence[Any]], 
                    tests, budget_note)
 
 
-# --------------------------------------------------------------------------- plots
-def anytime_regret(runs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(queries, mean, low, high) of hypervolume regret over runs; band mean ± 1.96·sem.
-
-    A shorter run keeps its last regret."""
-    length = max(r.queries for r in runs)
-    curves = np.empty((len(runs), length))
-    for i, r in enumerate(runs):
-        curves[i, :r.queries] = r.hv_regret
-        curves[i, r.queries:] = r.hv_regret[-1] if r.queries else np.nan
-    mean = curves.mean(axis=0)
-    half = 1.96 * curves.std(axis=0, ddof=1) / math.sqrt(len(runs)) if len(runs) > 1 else np.zeros(length)
-    return np.arange(1, length + 1), mean, mean - half, mean + half
-
-
-def _figure(figsize: tuple[float, float], ncols: int = 1, nrows: int = 1):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, dpi=120)
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots(nrows, ncols, squeeze=False)
-
-
-def plot_anytime_regret(results: Mapping[str, Sequence[Any]], path: str | Path, *, data_label: str,
-                        note: str) -> Path:
-    """Mean hypervolume regret against queries, a line per searcher with its 95% band (log scale)."""
-    fig, axes = _figure((7, 4.5))
-    ax = axes[0, 0]
-    for name, runs in results.items():
-        x, mean, low, high = anytime_regret(runs)
-        line, = ax.plot(x, mean, lw=1.5, label=f"{label(name)} ({len(runs)} runs)")
-        ax.fill_between(x, np.maximum(low, 1e-12), high, color=line.get_color(), alpha=0.2, lw=0)
-    ax.set_yscale("log")
-    ax.set_xlabel("queries (full trainings)")
-    ax.set_ylabel("hypervolume regret (normalised space)")
-    ax.set_title(f"Mean over runs; band: mean ± 1.96·sem\n{note}", fontsize=7)
-    return save_curves(fig, ax, path, data_label, note)
-
-
 def _staircase(points: np.ndarray) -> np.ndarray:
     """The boundary of the region that minimised 2-D ``points`` attain, between the reference lines."""
-    from .pareto import REFERENCE
+    from nares_nas.pareto.geometry import REFERENCE
 
     points = points[np.lexsort((points[:, 1], points[:, 0]))]
     vertices = [(points[0, 0], REFERENCE)]
@@ -347,33 +302,6 @@ def plot_attainment(problem: Problem, results: Mapping[str, Sequence[Any]], path
     path = Path(path)
     fig.savefig(path, format="png", metadata={"Description": f"{data_label} {note}"})
     return path, buf.getvalue()
-
-
-# --------------------------------------------------------------------------- running and writing
-def run_mo_table(bench, out_dir: str | Path, objectives, constraints=(), *,
-                 searchers: Sequence[str] = DEFAULT_MO_SEARCHERS, runs: int = 100, seed_start: int = 0,
-                 budget=None, workers: int = 1, prefilter: bool = False, params: Mapping[str, Mapping] | None = None,
-                 n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, resume: bool = False,
-                 progress: bool = False) -> dict[str, list[Any]]:
-    """Run each multi-objective searcher for seeds ``seed_start ..`` into ``out_dir/<searcher>/``."""
-    from .multiobjective import run_mo_to_dir
-    from .searchers import resolve
-
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(searchers))
-    if unknown:
-        raise ConfigError(f"parameters given for {unknown}, which are not among the searchers {list(searchers)}")
-    chosen = {name: resolve(name)(**params.get(name, {})) for name in searchers}
-    seeds = range(seed_start, seed_start + runs)
-    if progress:
-        announce_job(out_dir, chosen, seeds, budget, n_jobs=n_jobs, backend=backend)
-    results = {}
-    for name, searcher in chosen.items():
-        results[name] = run_mo_to_dir(searcher_folder(out_dir, name), searcher, bench, objectives, constraints,
-                                      seeds=seeds, budget=budget, workers=workers, prefilter=prefilter,
-                                      n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
-                                      progress=progress, announce=False)
-    return results
 
 
 def write_mo_report(table: MOTable, problem: Problem, results: Mapping[str, Sequence[Any]],

@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .benchmark import Benchmark
-from .errors import ConfigError
-from .metrics import higher_is_better, resolve_metric, round_derived
-from .oracle import Trajectory
-from .space import Arch
+from nares_nas.data.benchmark import Benchmark
+from nares_nas.errors import ConfigError
+from nares_nas.metrics import higher_is_better, resolve_metric, round_derived
+from nares_nas.oracle import Trajectory
+from nares_nas.space import Arch
 
 if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
     import pandas as pd
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
+from nares_nas.reports.curves import BANDS, plot_anytime, trajectories_of
+from nares_nas.reports.labels import SEARCHER_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +44,7 @@ TABLE2_ROWS: tuple[tuple[str, str], ...] = (
 )
 TABLE2_METRICS: tuple[str, ...] = tuple(name for name, _ in TABLE2_ROWS)
 ROW_LABELS: dict[str, str] = dict(TABLE2_ROWS)
-SEARCHER_LABELS: dict[str, str] = {
-    "random_search": "Random Search", "local_search": "Local Search",
-    "regularized_evolution": "RE", "bananas": "BANANAS", "successive_halving": "SH", "hyperband": "Hyperband",
-    "asha": "ASHA", "bohb": "BOHB",
-}
-SYNTHETIC_LABEL = "SYNTHETIC stand-in data, not NARes results"
 OPTIMAL_MODES: tuple[str, ...] = ("per-metric", "best-arch")
-BANDS: dict[str, str] = {
-    "sem": "95% CI of the mean: mean ± 1.96·sem over runs (sem = std with ddof=1 / √runs)",
-    "percentile": "95% band of the runs: 2.5th to 97.5th percentile over runs",
-}
 # Published Table 2 (DS README, spec §5.7): Optimal, then (mean, std) per searcher, in TABLE2_METRICS order.
 PUBLISHED_OPTIMAL: tuple[float, ...] = (78.25, 38.80, 37.55, 88.57, 62.68, 57.39, 56.17, 53.48, 80.22)
 PUBLISHED_CELLS: dict[str, tuple[tuple[float, float], ...]] = {
@@ -66,8 +58,6 @@ PUBLISHED_CELLS: dict[str, tuple[tuple[float, float], ...]] = {
                 (56.68, 0.26), (55.05, 0.24), (52.45, 0.25), (78.91, 0.22)),
 }
 PUBLISHED_RUNS = 400
-DEFAULT_SEARCHERS: tuple[str, ...] = ("random_search", "local_search", "regularized_evolution", "bananas")
-PRESETS: tuple[str, ...] = ("default", "reference", "fast")
 
 
 def _std(values: np.ndarray, ddof: int) -> float:
@@ -311,11 +301,6 @@ def best_arch_ids(trajectories: Sequence[Trajectory]) -> np.ndarray:
     return np.array([t.best_arch_id for t in trajectories], dtype=np.int64)
 
 
-def trajectories_of(results: Mapping[str, Sequence[Any]]) -> dict[str, list[Trajectory]]:
-    """Per searcher, the trajectories of its runs (given as trajectories or as harness run results)."""
-    return {name: [getattr(run, "trajectory", run) for run in runs] for name, runs in results.items()}
-
-
 def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
               metrics: Sequence[str] = TABLE2_METRICS, ddof: int = 1, optimal: str = "per-metric", *,
               preset: str | None = None, budget: int | None = None, budget_note: str | None = None,
@@ -389,76 +374,6 @@ def published_table2() -> Table2:
     )
 
 
-def anytime_curve(trajectories: Sequence[Trajectory], band: str = "sem"
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(queries, mean, low, high) of the best-so-far objective over runs.
-
-    x counts distinct (paid) queries. A run shorter than the longest keeps its last best
-    value (it stopped there); ``band`` is one of :data:`BANDS`.
-    """
-    if band not in BANDS:
-        raise ConfigError(f"band must be one of {', '.join(BANDS)}, got {band!r}")
-    if not trajectories or any(len(t) == 0 for t in trajectories):
-        raise ConfigError("anytime curve needs at least one run with at least one query")
-    length = max(map(len, trajectories))
-    curves = np.empty((len(trajectories), length))
-    for i, t in enumerate(trajectories):
-        best = t.best_so_far
-        curves[i, :len(best)] = best
-        curves[i, len(best):] = best[-1]
-    mean = curves.mean(axis=0)
-    if band == "percentile":
-        low, high = np.percentile(curves, [2.5, 97.5], axis=0)
-    elif len(trajectories) > 1:
-        half = 1.96 * curves.std(axis=0, ddof=1) / math.sqrt(len(trajectories))
-        low, high = mean - half, mean + half
-    else:
-        low, high = mean.copy(), mean.copy()
-    return np.arange(1, length + 1), mean, low, high
-
-
-def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, *, band: str = "sem",
-                 budget: int | None = None, data_label: str | None = None) -> Path:
-    """Write a PNG: mean best-so-far objective against queries with a 95% band, a line per searcher.
-
-    Uses matplotlib's Agg canvas directly (no pyplot, no global backend switch). ``data_label``
-    is printed on the figure and stored in the PNG metadata.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4.5), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    objective = None
-    for name, runs in trajectories_of(results).items():
-        x, mean, low, high = anytime_curve(runs, band)
-        label = f"{SEARCHER_LABELS.get(name, name)} ({len(runs)} runs)"
-        line, = ax.plot(x, mean, lw=1.5, marker="o" if len(x) == 1 else None, label=label)
-        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, lw=0)
-        objective = runs[0].objective
-    if budget is not None:
-        ax.axvline(budget, color="grey", ls=":", lw=1, label=f"budget {budget}")
-    ax.set_xlabel("distinct full trainings")
-    ax.set_ylabel(f"best-so-far {objective}")
-    ax.set_title(f"Mean over runs; band: {BANDS[band]}", fontsize=8)
-    return save_curves(fig, ax, path, data_label, f"Band: {BANDS[band]}")
-
-
-def save_curves(fig: Any, ax: Any, path: str | Path, data_label: str | None, description: str) -> Path:
-    """Finish a figure of curves (legend, grid, the data label in red when synthetic) and write it as PNG."""
-    ax.legend(fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
-    if data_label:
-        red = SYNTHETIC_LABEL in data_label
-        fig.text(0.01, 0.005, data_label, fontsize=7, color="red" if red else "black",
-                 weight="bold" if red else "normal")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    path = Path(path)
-    fig.savefig(path, format="png", metadata={"Description": f"{data_label or ''} {description}"})
-    return path
-
-
 def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: str | Path, *,
                  band: str = "sem", reference: bool = False, any_fidelity: bool = False) -> dict[str, Path]:
     """Write table2.md/.csv/.tex/.json and anytime.png into ``out_dir``; return their paths.
@@ -469,16 +384,17 @@ def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: s
     at any fidelity with ``any_fidelity``). ``reference=True`` appends the published table to
     table2.md as a separate section.
     """
-    from . import cost_report
+    from nares_nas.reports.costs import cost_frame, cost_markdown
+    from nares_nas.reports.curves import AXES, plot_anytime_clock
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clocked = all(getattr(run, "clock", None) for runs in results.values() for run in runs)
-    costs = cost_report.cost_frame(results) if clocked else None
+    costs = cost_frame(results) if clocked else None
     markdown = table.to_markdown()
     payload = {**table.to_dict(), "anytime_band": BANDS[band]}
     if costs is not None:
-        markdown += "\n" + cost_report.cost_markdown(costs, table.budget_note or "")
+        markdown += "\n" + cost_markdown(costs, table.budget_note or "")
         payload["costs"] = json.loads(costs.reset_index().to_json(orient="records"))
     if reference:
         markdown += "\n---\n\n" + published_table2().to_markdown()
@@ -493,135 +409,10 @@ def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: s
     if costs is not None:
         paths["costs"] = out / "costs.csv"
         costs.to_csv(paths["costs"])
-        for axis in cost_report.AXES:
-            paths[axis] = cost_report.plot_anytime_clock(results, out / f"anytime_{axis}.png", axis,
+        for axis in AXES:
+            paths[axis] = plot_anytime_clock(results, out / f"anytime_{axis}.png", axis,
                                                          any_fidelity=any_fidelity, band=band, data_label=label,
                                                          note=table.budget_note)
     return paths
 
 
-# --------------------------------------------------------------------------- running the protocol
-def preset_params(preset: str, searcher: str) -> dict[str, Any]:
-    """Hyper-parameters a preset sets for one searcher (the searcher's defaults fill the rest).
-
-    ``reference`` switches every reference behaviour on at once: each ``reference_*``
-    hyper-parameter of the searcher is set True, and BANANAS uses the one-hot encoding.
-    ``fast`` takes what a searcher's ``fast()`` constructor changes (BANANAS: fewer epochs per
-    fit); searchers without one keep their defaults.
-    """
-    from .searchers import resolve
-
-    if preset not in PRESETS:
-        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    cls = resolve(searcher)
-    defaults = cls().get_params()
-    if preset == "reference":
-        chosen: dict[str, Any] = {key: True for key in defaults if key.startswith("reference_")}
-        if "encoding" in defaults:
-            chosen["encoding"] = "onehot"
-        return chosen
-    if preset == "fast" and callable(getattr(cls, "fast", None)):
-        return {key: value for key, value in cls.fast().get_params().items() if value != defaults[key]}
-    return {}
-
-
-def run_table2(bench: Benchmark, out_dir: str | Path, *, searchers: Sequence[str] = DEFAULT_SEARCHERS,
-               runs: int = 400, seed_start: int = 0, budget: int | None = None, objective: str = "VAL_PGD_ACC",
-               maximize: bool | None = None, preset: str = "default",
-               params: Mapping[str, Mapping[str, Any]] | None = None, workers: int = 1,
-               max_cost: float | str | None = None, max_time: float | None = None,
-               max_total_epochs: int | None = None, from_scratch: bool = False, n_jobs: int = 1,
-               backend: str = "loky", scheduler: str | None = None, resume: bool = False,
-               progress: bool = False) -> dict[str, list[Any]]:
-    """Run each searcher for seeds ``seed_start ..`` on ``bench`` for ``objective`` (VAL_PGD_ACC, as published).
-
-    ``maximize`` None is the objective's own direction (:func:`~nares_nas.harness.run_direction`:
-    a loss, Lipschitz constant or cost is minimised, an accuracy maximised).
-
-    Runs go to ``out_dir/<searcher>/`` through :func:`nares_nas.harness.run_to_dir`
-    (``resume=True`` keeps those already there): ``n_jobs`` local processes, or
-    ``backend="dask"`` on the workers of the ``distributed`` scheduler at ``scheduler``; on
-    ``workers`` simulated workers. ``budget`` is distinct archs per run (None: 500), and
-    ``max_cost`` (GPU-days; ``"equal"``: :func:`~nares_nas.cost_report.equal_cost`),
-    ``max_time`` and ``max_total_epochs`` limit what a run spends; with a multi-fidelity
-    searcher and no limit given, every searcher gets the equal-cost budget. ``params``
-    overrides the preset per searcher. Returns the harness run results per searcher, in
-    seed order, for :func:`summarize` and :func:`write_report`; :func:`table2_budget` says
-    which budget they ran under.
-    """
-    from .harness import run_to_dir
-    from .searchers import resolve
-
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(searchers))
-    if unknown:
-        raise ConfigError(f"parameters given for {unknown}, which are not among the searchers "
-                          f"{list(searchers)}")
-    run_budget = table2_budget(bench, searchers, budget=budget, max_cost=max_cost, max_time=max_time,
-                               max_total_epochs=max_total_epochs)
-    chosen = {}
-    for name in searchers:  # every searcher checked before the first runs
-        cls = resolve(name)
-        if not getattr(cls, "single_objective", True):
-            raise ConfigError(f"{name} searches several objectives at once, and Table 2 has one: compare it with "
-                              f"`nares-nas mo-table --searchers {name} --objectives VAL_PGD_ACC:max,MACS:min` "
-                              "(nares_nas.mo_report.run_mo_table)")
-        accepted = cls().get_params()
-        kwargs = {**preset_params(preset, name), **params.get(name, {})}
-        bad = sorted(set(kwargs) - set(accepted))
-        if bad:
-            raise ConfigError(f"searcher {name!r} has no hyper-parameters {bad}; "
-                              f"it accepts {sorted(accepted)}")
-        chosen[name] = cls(**kwargs)
-    seeds = range(seed_start, seed_start + runs)
-    if progress:
-        announce_job(out_dir, chosen, seeds, run_budget, n_jobs=n_jobs, backend=backend)
-    results = {}
-    for name, searcher in chosen.items():
-        log.info("running %s: %d runs, %s, preset %s, params %s", name, runs, run_budget, preset, searcher)
-        results[name] = run_to_dir(searcher_folder(out_dir, name), searcher, bench, seeds=seeds,
-                                   budget=run_budget, objective=objective, maximize=maximize, workers=workers,
-                                   from_scratch=from_scratch, n_jobs=n_jobs, backend=backend,
-                                   scheduler=scheduler, resume=resume, progress=progress, announce=False)
-    return results
-
-
-def searcher_folder(out_dir: str | Path, name: str) -> Path:
-    """Where a table's runs of searcher ``name`` go: ``out_dir/<name>``, with characters a path may not hold
-    replaced (``optuna:TPESampler`` -> ``optuna_TPESampler``)."""
-    return Path(out_dir) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-
-
-def announce_job(out_dir: str | Path, searchers: Mapping[str, Any], seeds: Sequence[int], budget: Any, *,
-                 n_jobs: int = 1, backend: str = "loky") -> bool:
-    """Say before a table's runs start whether they are expected to take long, all searchers together
-    (:func:`nares_nas.progress.announce`); the runs already in ``out_dir/<searcher>/`` are not counted."""
-    from .harness import expected_job, run_path
-    from .progress import announce
-
-    parts, processes = [], []
-    for name, searcher in searchers.items():
-        folder = searcher_folder(out_dir, name)
-        todo = [seed for seed in seeds if not run_path(folder, seed).exists()]
-        seconds, used = expected_job(searcher, todo, budget, n_jobs, backend)
-        parts.append((name, len(todo), seconds))
-        processes.append(used)
-    return announce(parts, None if None in processes else max(processes, default=1))
-
-
-def table2_budget(bench: Benchmark, searchers: Sequence[str], *, budget: int | None = None,
-                  max_cost: float | str | None = None, max_time: float | None = None,
-                  max_total_epochs: int | None = None):
-    """The :class:`~nares_nas.clock.Budget` of a Table 2 run (see :func:`run_table2`)."""
-    from .cost_report import equal_cost
-    from .harness import make_budget
-    from .searchers import resolve
-
-    if max_cost == "equal":
-        max_cost = equal_cost(bench)
-    elif isinstance(max_cost, str):
-        raise ConfigError(f"max_cost must be GPU-days or 'equal', got {max_cost!r}")
-    limited = budget is not None or max_cost is not None or max_time is not None or max_total_epochs is not None
-    if not limited and any(resolve(name).multi_fidelity for name in searchers):
-        max_cost = equal_cost(bench)  # distinct architectures say nothing about the cost of partial trainings
-    return make_budget(budget, max_cost=max_cost, max_time=max_time, max_total_epochs=max_total_epochs)

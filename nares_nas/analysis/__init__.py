@@ -1,0 +1,1 @@
+"""The paper's analyses of the dataset as DataFrames and figures, and the fidelity study."""

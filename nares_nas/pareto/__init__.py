@@ -1,0 +1,1 @@
+"""Multi-objective geometry and problems: fronts, ranks, hypervolume, objectives and constraints."""

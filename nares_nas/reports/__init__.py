@@ -1,0 +1,1 @@
+"""Reports built from finished runs: tables, cost tables, anytime curves."""

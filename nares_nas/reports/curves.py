@@ -1,0 +1,238 @@
+"""Anytime curves: best value found against queries, GPU-days or simulated days, with one band."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nares_nas.errors import ConfigError
+from nares_nas.oracle import Trajectory
+
+if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
+    pass
+import textwrap
+import warnings
+
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
+from nares_nas.reports.labels import SEARCHER_LABELS, label
+from nares_nas.runs.record import RunResult
+
+BANDS: dict[str, str] = {
+    "sem": "95% CI of the mean: mean ± 1.96·sem over runs (sem = std with ddof=1 / √runs)",
+    "percentile": "95% band of the runs: 2.5th to 97.5th percentile over runs",
+}
+
+
+def trajectories_of(results: Mapping[str, Sequence[Any]]) -> dict[str, list[Trajectory]]:
+    """Per searcher, the trajectories of its runs (given as trajectories or as harness run results)."""
+    return {name: [getattr(run, "trajectory", run) for run in runs] for name, runs in results.items()}
+
+
+def anytime_curve(trajectories: Sequence[Trajectory], band: str = "sem"
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(queries, mean, low, high) of the best-so-far objective over runs.
+
+    x counts distinct (paid) queries. A run shorter than the longest keeps its last best
+    value (it stopped there); ``band`` is one of :data:`BANDS`.
+    """
+    if band not in BANDS:
+        raise ConfigError(f"band must be one of {', '.join(BANDS)}, got {band!r}")
+    if not trajectories or any(len(t) == 0 for t in trajectories):
+        raise ConfigError("anytime curve needs at least one run with at least one query")
+    length = max(map(len, trajectories))
+    curves = np.empty((len(trajectories), length))
+    for i, t in enumerate(trajectories):
+        best = t.best_so_far
+        curves[i, :len(best)] = best
+        curves[i, len(best):] = best[-1]
+    mean = curves.mean(axis=0)
+    if band == "percentile":
+        low, high = np.percentile(curves, [2.5, 97.5], axis=0)
+    elif len(trajectories) > 1:
+        half = 1.96 * curves.std(axis=0, ddof=1) / math.sqrt(len(trajectories))
+        low, high = mean - half, mean + half
+    else:
+        low, high = mean.copy(), mean.copy()
+    return np.arange(1, length + 1), mean, low, high
+
+
+def plot_anytime(results: Mapping[str, Sequence[Trajectory]], path: str | Path, *, band: str = "sem",
+                 budget: int | None = None, data_label: str | None = None) -> Path:
+    """Write a PNG: mean best-so-far objective against queries with a 95% band, a line per searcher.
+
+    Uses matplotlib's Agg canvas directly (no pyplot, no global backend switch). ``data_label``
+    is printed on the figure and stored in the PNG metadata.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    objective = None
+    for name, runs in trajectories_of(results).items():
+        x, mean, low, high = anytime_curve(runs, band)
+        label = f"{SEARCHER_LABELS.get(name, name)} ({len(runs)} runs)"
+        line, = ax.plot(x, mean, lw=1.5, marker="o" if len(x) == 1 else None, label=label)
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, lw=0)
+        objective = runs[0].objective
+    if budget is not None:
+        ax.axvline(budget, color="grey", ls=":", lw=1, label=f"budget {budget}")
+    ax.set_xlabel("distinct full trainings")
+    ax.set_ylabel(f"best-so-far {objective}")
+    ax.set_title(f"Mean over runs; band: {BANDS[band]}", fontsize=8)
+    return save_curves(fig, ax, path, data_label, f"Band: {BANDS[band]}")
+
+
+def save_curves(fig: Any, ax: Any, path: str | Path, data_label: str | None, description: str) -> Path:
+    """Finish a figure of curves (legend, grid, the data label in red when synthetic) and write it as PNG."""
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    if data_label:
+        red = SYNTHETIC_LABEL in data_label
+        fig.text(0.01, 0.005, data_label, fontsize=7, color="red" if red else "black",
+                 weight="bold" if red else "normal")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    path = Path(path)
+    fig.savefig(path, format="png", metadata={"Description": f"{data_label or ''} {description}"})
+    return path
+
+
+AXES: dict[str, str] = {"sim_days": "simulated days", "gpu_days": "GPU-days spent"}
+
+
+def _clock(run: RunResult) -> Mapping:
+    if run.clock is None:
+        raise ConfigError(f"run of seed {run.seed} has no clock account (written by an older version); rerun it")
+    return run.clock
+
+
+def _incumbent_events(run: RunResult, any_fidelity: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(end days, GPU-days used by then, best value) after each counted finished evaluation."""
+    clock = _clock(run)
+    ev = clock["evaluations"]
+    end, start = (np.asarray(ev[k], dtype=np.float64) for k in ("end", "start"))
+    worker, epoch_to = np.asarray(ev["worker"]), np.asarray(ev["epoch_to"])
+    values = np.asarray(ev["value"], dtype=np.float64)
+    order = np.lexsort((worker, end))  # finish order: end time, then worker
+    if not any_fidelity:
+        order = order[epoch_to[order] == clock["max_epochs"]]
+    sign = 1.0 if run.trajectory.maximize else -1.0
+    best = sign * np.maximum.accumulate(sign * values[order]) if len(order) else values[order]
+    t = end[order]
+    return t, gpu_used(start, end, t), best
+
+
+def gpu_used(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """GPU-days worked by each time in ``t``: one GPU per evaluation while it runs (a GPU-day lasts a day).
+
+    The sum over evaluations of ``max(0, min(t, end) - start)``: (started by t) × t minus their
+    starts, less the same for those ended by t; O((n + len(t)) log n).
+    """
+    def accrued(times: np.ndarray) -> np.ndarray:
+        times = np.sort(times)
+        k = np.searchsorted(times, t, side="right")
+        total = np.concatenate([[0.0], np.cumsum(times)])
+        return k * t - total[k]
+
+    return accrued(start) - accrued(end)
+
+
+def anytime_clock(runs: Sequence[RunResult], axis: str, grid: np.ndarray, *, any_fidelity: bool = False,
+                  band: str = "sem") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, low, high, n) of the incumbent at each ``grid`` point of ``axis`` over runs.
+
+    A run counts at a point once it has an incumbent there (``n`` says how many); the band
+    is mean ± 1.96·sem, or the 2.5–97.5th percentiles (``band="percentile"``).
+    """
+    if axis not in AXES:
+        raise ConfigError(f"axis must be one of {', '.join(AXES)}, got {axis!r}")
+    curves = np.full((len(runs), len(grid)), np.nan)
+    for i, run in enumerate(runs):
+        t, used, best = _incumbent_events(run, any_fidelity)
+        x = t if axis == "sim_days" else used
+        at = np.searchsorted(x, grid, side="right") - 1
+        curves[i] = np.where(at >= 0, best[np.maximum(at, 0)] if len(best) else np.nan, np.nan)
+    n = np.sum(~np.isnan(curves), axis=0)
+    with warnings.catch_warnings():  # a grid point before any run has an incumbent is all-NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(curves, axis=0)
+        if band == "percentile":
+            low, high = np.nanpercentile(curves, [2.5, 97.5], axis=0)
+        else:
+            half = 1.96 * np.nanstd(curves, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1))
+            half = np.where(n > 1, half, 0.0)
+            low, high = mean - half, mean + half
+    return mean, low, high, n
+
+
+def plot_anytime_clock(results: Mapping[str, Sequence[RunResult]], path: str | Path, axis: str, *,
+                       any_fidelity: bool = False, band: str = "sem", data_label: str | None = None,
+                       note: str | None = None) -> Path:
+    """Write a PNG of the mean incumbent against simulated days or GPU-days, a line per searcher."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from nares_nas.reports.labels import SEARCHER_LABELS
+
+    top = max(_clock(r)["sim_days" if axis == "sim_days" else "gpu_days"] for runs in results.values()
+              for r in runs)
+    grid = np.linspace(0.0, top, 400)
+    fig = Figure(figsize=(7, 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    objective = None
+    for name, runs in results.items():
+        mean, low, high, _ = anytime_clock(runs, axis, grid, any_fidelity=any_fidelity, band=band)
+        line, = ax.plot(grid, mean, lw=1.5, label=f"{SEARCHER_LABELS.get(name, name)} ({len(runs)} runs)")
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, lw=0)
+        objective = runs[0].trajectory.objective
+    view = "any fidelity" if any_fidelity else "full fidelity"
+    ax.set_xlabel(AXES[axis])
+    ax.set_ylabel(f"incumbent {objective} ({view})")
+    ax.set_title(textwrap.fill(f"Mean over runs (those with an incumbent); {note or ''}", 110), fontsize=7)
+    return save_curves(fig, ax, path, data_label, note or "")
+
+
+# --------------------------------------------------------------------------- plots
+def anytime_regret(runs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(queries, mean, low, high) of hypervolume regret over runs; band mean ± 1.96·sem.
+
+    A shorter run keeps its last regret."""
+    length = max(r.queries for r in runs)
+    curves = np.empty((len(runs), length))
+    for i, r in enumerate(runs):
+        curves[i, :r.queries] = r.hv_regret
+        curves[i, r.queries:] = r.hv_regret[-1] if r.queries else np.nan
+    mean = curves.mean(axis=0)
+    half = 1.96 * curves.std(axis=0, ddof=1) / math.sqrt(len(runs)) if len(runs) > 1 else np.zeros(length)
+    return np.arange(1, length + 1), mean, mean - half, mean + half
+
+
+def _figure(figsize: tuple[float, float], ncols: int = 1, nrows: int = 1):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=120)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def plot_anytime_regret(results: Mapping[str, Sequence[Any]], path: str | Path, *, data_label: str,
+                        note: str) -> Path:
+    """Mean hypervolume regret against queries, a line per searcher with its 95% band (log scale)."""
+    fig, axes = _figure((7, 4.5))
+    ax = axes[0, 0]
+    for name, runs in results.items():
+        x, mean, low, high = anytime_regret(runs)
+        line, = ax.plot(x, mean, lw=1.5, label=f"{label(name)} ({len(runs)} runs)")
+        ax.fill_between(x, np.maximum(low, 1e-12), high, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("queries (full trainings)")
+    ax.set_ylabel("hypervolume regret (normalised space)")
+    ax.set_title(f"Mean over runs; band: mean ± 1.96·sem\n{note}", fontsize=7)
+    return save_curves(fig, ax, path, data_label, note)

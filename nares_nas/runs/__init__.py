@@ -1,0 +1,1 @@
+"""Runs of a searcher: the run record, the run folder, parallel dispatch and the runner."""

@@ -1,0 +1,200 @@
+"""Parallel dispatch of runs: lockstep groups of seeds, in this process, on local processes or on Dask."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from nares_nas._dask import connect_scheduler
+from nares_nas._params import check_params
+from nares_nas._validation import check_int, check_seed
+from nares_nas.errors import ConfigError
+from nares_nas.metrics import higher_is_better, objective_direction, objective_metric
+from nares_nas.searchers import Searcher, resolve
+from nares_nas.simulation.budget import Budget, make_budget
+from nares_nas.simulation.clock import ClockRun, simulate
+from nares_nas.simulation.model import EvaluationModel, as_model
+
+log = logging.getLogger(__name__)
+
+
+BACKENDS: tuple[str, ...] = ("loky", "dask")
+
+
+# --------------------------------------------------------------------------- running
+def _as_searcher(searcher: Searcher | type[Searcher] | str) -> Searcher:
+    """The searcher a run starts with, its hyper-parameters checked against their declared types
+    (:func:`~nares_nas._params.check_params`: ``reference_moves="False"`` is refused, not truthy)."""
+    if isinstance(searcher, Searcher):
+        check_params(searcher)
+        return searcher
+    return resolve(searcher)()
+
+
+def kind_of(device: Any) -> str:
+    """The kind of a device name: ``"cpu"``, ``"cuda"`` (also for ``"cuda:1"``); ``"auto"`` as it resolves here."""
+    name = str(device)
+    if name == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name.split(":")[0]
+
+
+def device_kind(searcher: Searcher) -> str:
+    """What ``searcher`` computes on: the kind of its ``device`` hyper-parameter, ``"cpu"`` without one."""
+    device = getattr(searcher, "device", None)
+    return "cpu" if device is None else kind_of(device)
+
+
+def _run_group(searcher: Searcher, model: EvaluationModel, seeds: Sequence[int], budget: Budget,
+               search_budget: int | None, workers: int, objective: str, maximize: bool,
+               device: str) -> list[tuple[int, ClockRun]]:
+    """Worker task: one lockstep group on the simulated clock (top-level so that it pickles).
+
+    ``device`` is the device kind the job is pinned to; a worker that would compute on
+    another kind (``device="auto"`` on a machine of another kind) refuses.
+    """
+    kind = device_kind(searcher)
+    if kind != device:
+        raise ConfigError(f"{type(searcher).__name__} computes on {kind} here, not on {device} as the other "
+                          f"runs of this job do; give its device explicitly (device={device!r})")
+    runs = simulate(searcher, model, seeds, budget=budget, search_budget=search_budget, workers=workers,
+                    objective=objective, maximize=maximize)
+    return list(zip(seeds, runs))
+
+
+def _lockstep(searcher: Searcher) -> int:
+    runs = searcher.lockstep_runs
+    if isinstance(runs, (bool, np.bool_)) or not isinstance(runs, (int, np.integer)) or runs < 1:
+        raise ConfigError(f"{type(searcher).__name__} lockstep_runs must be a positive integer, got {runs!r}")
+    return int(runs)
+
+
+def lockstep_groups(seeds: Iterable[int], size: int) -> list[list[int]]:
+    """``seeds`` in aligned blocks: seeds with equal ``seed // size`` together, ascending.
+
+    >>> lockstep_groups([9, 2, 3, 4, 8], 4)
+    [[2, 3], [4], [8, 9]]
+    """
+    blocks: dict[int, list[int]] = {}
+    for seed in sorted(seeds):
+        blocks.setdefault(seed // size, []).append(seed)
+    return list(blocks.values())
+
+
+def _check_seeds(seeds: Iterable[int]) -> list[int]:
+    seeds = [check_seed(seed) for seed in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError("seeds must be distinct")
+    return seeds
+
+
+def run_direction(objective: str, maximize: bool | None) -> bool:
+    """:func:`~nares_nas.metrics.objective_direction`, logging (INFO) when the default minimises.
+
+    Where a run starts, so the command line, Table 2 and the Python API agree: an objective
+    that is better when smaller (``TRAINING_TIME``, ``MACS``, a loss) is minimised unless
+    ``maximize=True`` is given.
+    """
+    if maximize is None and not higher_is_better(objective):
+        log.info("objective %s is better when smaller: minimised (maximize=True maximises it)",
+                 objective_metric(objective).name)
+    return objective_direction(objective, maximize)
+
+
+def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, backend: str,
+                    scheduler: str | None) -> EvaluationModel:
+    objective_metric(objective)
+    model = as_model(evaluator, objective)
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "dask" and not scheduler:
+        raise ConfigError("the dask backend needs a scheduler address (e.g. tcp://10.0.0.1:8786)")
+    if backend != "dask" and scheduler:
+        raise ConfigError("a scheduler address is only used with backend='dask'")
+    return model
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """Worker initializer: end this worker process as soon as ``parent`` is gone.
+
+    A killed job (``kill -9``) cannot shut its loky workers down, and they would idle on for
+    joblib's 300 s timeout (keeping loky's resource tracker alive too); a daemon thread
+    watching the parent's pid ends them within ``every`` seconds instead.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit with parent", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int | str) -> Iterator[tuple[Any, int]]:
+    """A joblib ``Parallel`` that yields results as they finish, and its number of workers.
+
+    Local (loky) workers end with this process, however it ends (:func:`_exit_with_parent`).
+    """
+    from joblib import Parallel, effective_n_jobs, parallel_config
+
+    if backend == "dask":
+        with connect_scheduler(scheduler) as client, parallel_config(backend="dask"):
+            workers = max(1, sum(client.ncores().values()))
+            yield Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=batch_size), workers
+        return
+    if n_jobs == 0:
+        raise ConfigError("n_jobs must not be 0 (1 = sequential, -1 = all cores)")
+    with parallel_config(backend="loky", initializer=_exit_with_parent, initargs=(os.getpid(),)):
+        workers = effective_n_jobs(n_jobs)
+        yield Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=batch_size), workers
+
+
+def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
+                budget: Budget | int | None = None, objective: str = "VAL_PGD_ACC", maximize: bool | None = None,
+                workers: int = 1, n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
+                device: str | None = None) -> Iterator[list[tuple[int, ClockRun]]]:
+    """Yield each lockstep group's ``[(seed, clock run), ...]`` as it finishes (in no fixed order).
+
+    Groups are :func:`lockstep_groups` of ``searcher.lockstep_runs``, one worker task each
+    (joblib may batch quick single-run tasks). ``device`` is the device kind every worker must
+    compute on (default: :func:`device_kind` here). See :func:`run_search` for the rest.
+    """
+    searcher = _as_searcher(searcher)
+    model = _check_run_args(evaluator, objective, backend, scheduler)
+    maximize = run_direction(objective, maximize)
+    budget = budget if isinstance(budget, Budget) else make_budget(budget)
+    workers = check_int(workers, "workers")
+    seeds = _check_seeds(seeds)
+    if not seeds:
+        return
+    from joblib import delayed
+
+    size = _lockstep(searcher)
+    groups = lockstep_groups(seeds, size)
+    device = device_kind(searcher) if device is None else device
+    args = (budget, budget.archs, workers, objective, maximize, device)
+    task = delayed(_run_group)
+    # a group of several runs is slow by design: never hold a finished one back in a batch
+    with _parallel(n_jobs, backend, scheduler, 1 if size > 1 else "auto") as (parallel, n_workers):
+        if n_workers == 1 and backend == "loky":  # in-process: skip joblib's dispatch entirely
+            for group in groups:
+                yield _run_group(searcher, model, group, *args)
+            return
+        yield from parallel(task(searcher, model, group, *args) for group in groups)
+
+
+def iter_runs(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
+              **options: Any) -> Iterator[tuple[int, ClockRun]]:
+    """Yield ``(seed, clock run)`` as runs finish (in no fixed order); options as :func:`run_search`."""
+    for group in iter_groups(searcher, evaluator, seeds=seeds, **options):
+        yield from group

@@ -1,0 +1,1 @@
+"""The simulated clock: evaluations on N workers, their cost and time, the evaluation log."""
