@@ -1,6 +1,6 @@
 """Reproduce Table 2 of the NARes paper: 400 runs of each searcher, objective VAL_PGD_ACC, 500 queries.
 
-Uses only the public API (``nares_nas.load``, ``nares_nas.reports.table2``); ``nares-nas table2`` does the same
+Uses only the public API (``nares_nas.load``, ``nares_nas.suites.table2``); ``nares-nas table2`` does the same
 with more options (searcher subset, --param overrides, Optimal reading, band). Example::
 
     python experiments/table2.py --out results/table2-ref --preset reference --jobs 8
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import nares_nas
 from nares_nas.reports.table2 import published_table2, summarize, write_report
-from nares_nas.runs import parallel as harness
-from nares_nas.simulation import budget as cost_report
+from nares_nas.runs.parallel import BACKENDS
+from nares_nas.simulation.budget import budget_note
 from nares_nas.suites.table2 import DEFAULT_SEARCHERS, PRESETS, run_table2, table2_budget
 
 
@@ -43,7 +43,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="default: corrected behaviour (as nares-nas table2); reference: the paper's code "
                              "as published; fast: BANANAS' cheap settings")
     parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
-    parser.add_argument("--backend", choices=harness.BACKENDS, default="loky",
+    parser.add_argument("--backend", choices=BACKENDS, default="loky",
                         help="loky: local processes; dask: the workers of --scheduler")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
     parser.add_argument("--resume", action="store_true")
@@ -74,11 +74,11 @@ def run(args: argparse.Namespace) -> None:
     searchers = [name.strip() for name in args.searchers.split(",") if name.strip()]
     budget = table2_budget(bench, searchers, budget=args.budget, max_cost=args.max_cost)
     results = run_table2(bench, args.out, searchers=searchers, runs=args.runs, budget=budget.archs,
-                                max_cost=budget.cost, workers=args.workers, preset=args.preset,
-                                n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-                                resume=args.resume, progress=True)
+                         max_cost=budget.cost, workers=args.workers, preset=args.preset,
+                         n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+                         resume=args.resume, progress=True)
     table = summarize(bench, results, preset=args.preset, budget=budget.archs,
-                             budget_note=cost_report.budget_note(budget, bench, args.workers))
+                      budget_note=budget_note(budget, bench, args.workers))
     write_report(table, results, args.out, reference=True)
     print(table.to_markdown())
     print(published_table2().to_markdown())

@@ -47,6 +47,27 @@ Proposals = Generator[Any, list[Result], None]
 """A searcher's run: yields :class:`Proposal`, None (wait) or side work; is sent results."""
 
 
+class Searcher(Protocol):
+    """What an evaluator needs of a searcher (:class:`nares_nas.searchers.Searcher` has it all).
+
+    The clock and the runners work with this shape, so they import no searcher."""
+
+    multi_fidelity: bool
+    single_objective: bool
+
+    def propose(self, space: Any, budget: int | None, rng: Any, *, maximize: Any = True,
+                max_epochs: int | None = None) -> Proposals: ...
+
+    @classmethod
+    def proposes(cls) -> bool: ...
+
+    def search(self, space: Any, oracle: Oracle, budget: int, rng: Any) -> None: ...
+
+    def query_cap(self, budget: int) -> int | None: ...
+
+    def get_params(self) -> dict[str, Any]: ...
+
+
 class Run(Protocol):
     """One run that can be advanced until it needs side work (returned) or ends (None)."""
 

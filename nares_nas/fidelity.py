@@ -1,4 +1,4 @@
-"""The fidelity rule: what training an architecture for ``e`` of ``E`` epochs yields (spec: selection by validation CW-40)."""
+"""The fidelity rule: what training an architecture for ``e`` of ``E`` epochs yields, and the units of cost."""
 
 from __future__ import annotations
 

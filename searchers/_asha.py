@@ -6,6 +6,7 @@ Rungs that are not whole epochs are rounded by the rule of :mod:`._hyperband` (i
 
 from __future__ import annotations
 
+import importlib.util
 from bisect import bisect_right, insort
 from fractions import Fraction
 from heapq import heappop, heappush
@@ -130,6 +131,19 @@ class Asha(Searcher):
                 maximize: bool = True, max_epochs: int | None = None) -> Proposals:
         rungs, eta_num, eta_den, new_archs = self.plan(budget, rng, max_epochs)  # validates now
         return self._run(rungs, eta_num, eta_den, new_archs.tolist())
+
+    def simulate_runs(self, table: Any, rngs: list[np.random.Generator], *, search_budget: int | None,
+                      budget: Any, workers: int, maximize: Any) -> list[tuple[Any, bool]] | None:
+        """The clock's runs of this searcher as the compiled twin of :meth:`propose` (the same logs, 7-10x
+        faster), or None where the twin does not apply: a subclass that changes :meth:`propose`, several
+        objectives, a table without ``arrays()``, or no numba installed (the clock then runs the generator)."""
+        if (type(self).propose is not Asha.propose or not isinstance(maximize, (bool, np.bool_))
+                or not hasattr(table, "arrays") or importlib.util.find_spec("numba") is None):
+            return None
+        from . import _asha_compiled  # numba: imported (0.4 s) only when a run uses it
+
+        return _asha_compiled.run_asha(self, table, rngs, search_budget=search_budget, budget=budget,
+                                       workers=workers, maximize=maximize)
 
     def plan(self, budget: int | None, rng: np.random.Generator,
              max_epochs: int | None = None) -> tuple[tuple[int, ...], int, int, np.ndarray]:

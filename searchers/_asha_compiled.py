@@ -289,7 +289,7 @@ def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_a
 
 def run_asha(searcher: Any, table: Any, rngs: Sequence[np.random.Generator], *, search_budget: int | None,
              budget: Any, workers: int, maximize: bool) -> list[tuple[Any, bool]]:
-    """One run per generator as :func:`~nares_nas.simulation.clock.simulate` would make it: ``(EvaluationLog, stopped)``.
+    """One run per generator as :func:`~nares_nas.simulation.clock.simulate` makes it: ``(log, stopped)``.
 
     ``search_budget`` is what the searcher is told, ``budget`` the clock's
     :class:`~nares_nas.simulation.budget.Budget`; errors are the ones the generator's run raises.

@@ -238,7 +238,8 @@ class _Synchronous(Searcher):
         cls = type(self).__name__
         if max_epochs is None and self.max_epochs is None:
             raise ConfigError(f"{cls} evaluates at several fidelities and needs the full training's epochs: "
-                              "run it on the simulated clock (nares_nas.simulation.clock.simulate, or nares-nas search), "
+                              "run it on the simulated clock (nares_nas.simulation.clock.simulate, or "
+                              "nares-nas search), "
                               "not on a plain oracle")
         if max_epochs is not None and self.max_epochs is not None:
             top = check_int(self.max_epochs, f"{cls} max_epochs (at most the table's {max_epochs})", 1,

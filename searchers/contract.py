@@ -67,7 +67,8 @@ class CallLog(TabularOracle):
 
 
 class ToyFidelityTable:
-    """:func:`toy_objective` with a history, as the clock reads a table (:class:`nares_nas.simulation.clock.EvaluationTable`).
+    """:func:`toy_objective` with a history, as the clock reads a table
+    (:class:`nares_nas.simulation.clock.EvaluationTable`).
 
     ``max_epochs`` epochs; after ``e`` of them an architecture scores its toy value less
     ``0.1 * (max_epochs - e)`` (rounded to two decimals); an epoch of ``arch_id`` costs

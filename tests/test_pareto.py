@@ -1,4 +1,4 @@
-"""nares_nas.pareto.problem: objectives, constraints, exact fronts, ranks and scores, by hand and by brute force."""
+"""nares_nas.pareto: objectives, constraints, exact fronts, ranks and scores, by hand and by brute force."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nares_nas.errors import ConfigError, MetricError
+from nares_nas.pareto import geometry
 from nares_nas.pareto.geometry import _first_dominators, attainment, hypervolume
 from nares_nas.pareto.problem import Constraint, Objective, Problem, pareto_front, parse_constraint, parse_objectives
 from nares_nas.space import N_ARCHS
@@ -257,7 +258,7 @@ def test_anytime_scores_equal_the_straightforward_recomputation(seed):
 
 
 def test_first_dominators_blocks_agree_with_brute_force(monkeypatch):
-    monkeypatch.setattr(pareto, "_BLOCK", 7)  # several blocks
+    monkeypatch.setattr(geometry, "_BLOCK", 7)  # several blocks
     points = np.random.default_rng(5).integers(0, 4, (30, 2)).astype(float)
     strict, weak = _first_dominators(points)
     for j, p in enumerate(points):

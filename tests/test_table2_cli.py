@@ -204,7 +204,7 @@ def test_experiment_script_defaults_and_backend(tmp_path, monkeypatch):
         seen.update(kwargs)
         raise SystemExit(0)
 
-    monkeypatch.setattr(script.report, "run_table2", fake_run_table2)
+    monkeypatch.setattr(script, "run_table2", fake_run_table2)
     with pytest.raises(SystemExit):
         script.main(["--out", str(tmp_path), "--data", "synthetic", "--runs", "2", "--backend", "dask",
                      "--scheduler", "tcp://10.0.0.1:8786"])

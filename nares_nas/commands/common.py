@@ -188,7 +188,8 @@ def _cost(text: str) -> float | str:
 
 
 def clock_budget(args: argparse.Namespace, bench: Benchmark, searchers: list[str] | None = None):
-    """The :class:`~nares_nas.simulation.budget.Budget` of the parsed options (see :func:`nares_nas.suites.table2.table2_budget`)."""
+    """The :class:`~nares_nas.simulation.budget.Budget` of the parsed options
+    (see :func:`nares_nas.suites.table2.table2_budget`)."""
     from nares_nas.suites.table2 import table2_budget
 
     return table2_budget(bench, searchers or [], budget=args.budget, max_cost=args.max_cost, max_time=args.max_time,

@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "full_trainings", "distinct_archs", "arch_id", *KEYS,
                                     "objective", "gpu_days", "sim_days", "evaluations")
-
-
 SUMMARY_EVERY = 25
 """Runs of single-run tasks between rewrites of ``summary.csv`` (it is rewritten after every larger group)."""
 

@@ -39,11 +39,10 @@ import numpy as np
 
 from nares_nas._rng import as_generator
 from nares_nas._validation import check_int
-from nares_nas.asktell import Proposal, Proposals, Result, lockstep
+from nares_nas.asktell import Proposal, Proposals, Result, Searcher, lockstep
 from nares_nas.errors import BudgetExhaustedError, ConfigError
 from nares_nas.metrics import objective_direction
 from nares_nas.oracle import Oracle, Trajectory
-from nares_nas.searchers import Searcher
 from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.log import EvaluationLog
 from nares_nas.space import N_ARCHS, SPACE, check_arch_id
@@ -386,13 +385,6 @@ class ClockRun:
         return dict(sorted(counts.items()))
 
 
-def _has_compiled_twin(searcher: Searcher, table: EvaluationTable, maximize: Any) -> bool:
-    """Whether :mod:`nares_nas.searchers._asha_compiled` gives this run: exactly an Asha, one objective, a table of arrays."""
-    from nares_nas.searchers import Asha
-
-    return type(searcher) is Asha and isinstance(maximize, (bool, np.bool_)) and hasattr(table, "arrays")
-
-
 def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *, budget: Budget,
              search_budget: int | None = None, workers: int = 1, objective: str = "VAL_PGD_ACC",
              maximize: bool | None = None, compiled: bool = True) -> list[ClockRun]:
@@ -400,11 +392,13 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
 
     ``search_budget`` is the distinct-arch budget the searcher is told (default
     ``budget.archs``); the simulation enforces ``budget`` with ``budget.archs`` replaced by
-    the searcher's :meth:`~Searcher.query_cap` (its reference options may overshoot).
+    the searcher's ``query_cap`` (its reference options may overshoot).
     Proposing searchers run in lockstep, their side work (BANANAS' fits) batched across
-    seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`. ``compiled``
-    lets an :class:`~nares_nas.searchers.Asha` on an evaluation model run as its compiled twin
-    (:mod:`nares_nas.searchers._asha_compiled`: the same runs, 7-10x faster); False runs the generator.
+    seeds; blocking ones run one evaluation at a time through :class:`ClockOracle`. A searcher
+    that can simulate itself faster offers ``simulate_runs(table, rngs, *, search_budget, budget,
+    workers, maximize) -> [(EvaluationLog, stopped), ...]`` (None where it cannot: the clock then
+    runs its generator); :class:`~nares_nas.searchers.Asha` does, as a compiled twin of its
+    generator that gives the same logs. ``compiled=False`` always runs the generator.
     ``maximize`` None is the objective's own direction (:func:`~nares_nas.metrics.objective_direction`).
     """
     maximize = objective_direction(objective, maximize)
@@ -420,11 +414,10 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     cap = searcher.query_cap(search_budget) if search_budget is not None else None
     sim_budget = dataclasses.replace(budget, archs=cap) if cap != budget.archs else budget
     rngs = [as_generator(seed) for seed in seeds]
-    if compiled and _has_compiled_twin(searcher, table, maximize):
-        from nares_nas.searchers import _asha_compiled as compiled_asha
-
-        runs = compiled_asha.run_asha(searcher, table, rngs, search_budget=search_budget, budget=sim_budget,
-                                      workers=workers, maximize=maximize)
+    fast = getattr(searcher, "simulate_runs", None) if compiled else None
+    runs = fast(table, rngs, search_budget=search_budget, budget=sim_budget, workers=workers,
+                maximize=maximize) if fast is not None else None
+    if runs is not None:
         return [ClockRun(int(seed), log, table.max_epochs, objective, maximize, stopped)
                 for seed, (log, stopped) in zip(seeds, runs)]
     fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]

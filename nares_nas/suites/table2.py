@@ -6,14 +6,12 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError
 
 log = logging.getLogger(__name__)
-if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
-    pass
 
 
 DEFAULT_SEARCHERS: tuple[str, ...] = ("random_search", "local_search", "regularized_evolution", "bananas")
