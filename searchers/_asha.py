@@ -135,9 +135,9 @@ class Asha(Searcher):
     def simulate_runs(self, table: Any, rngs: list[np.random.Generator], *, search_budget: int | None,
                       budget: Any, workers: int, maximize: Any) -> list[tuple[Any, bool]] | None:
         """The clock's runs of this searcher as the compiled twin of :meth:`propose` (the same logs, 7-10x
-        faster), or None where the twin does not apply: a subclass that changes :meth:`propose`, several
+        faster), or None where the twin does not apply: a subclass (it may change the schedule), several
         objectives, a table without ``arrays()``, or no numba installed (the clock then runs the generator)."""
-        if (type(self).propose is not Asha.propose or not isinstance(maximize, (bool, np.bool_))
+        if (type(self) is not Asha or not isinstance(maximize, (bool, np.bool_))
                 or not hasattr(table, "arrays") or importlib.util.find_spec("numba") is None):
             return None
         from . import _asha_compiled  # numba: imported (0.4 s) only when a run uses it

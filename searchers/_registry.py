@@ -2,17 +2,19 @@
 
 Modelled on flake8's plugin finder: names come from the entry-point group
 ``nares_nas.searchers`` (the built-ins are declared there too, so they take the same path as
-any plugin) and from the :func:`register` decorator; Optuna samplers (``"optuna:NAME"``, or a
-``module:Class`` naming a sampler class) resolve to the wrapper of
-:mod:`nares_nas.integrations.optuna`. Discovery is sorted so listings are deterministic, and
-nothing is imported until a searcher is resolved. A plugin that fails to load raises
-:class:`~nares_nas.errors.PluginError` naming the plugin and the cause.
+any plugin) and from the :func:`register` decorator. Another library's optimizers come in
+through an *adapter*, declared in the entry-point group ``nares_nas.searcher_adapters``: a
+function ``adapt(spec) -> searcher class | None`` that is asked for ``"NAME:..."`` strings (NAME
+being the adapter's entry-point name) and for loaded classes that are no :class:`Searcher`. Ours
+wraps Optuna samplers (``"optuna:TPESampler"``, or a ``module:Class`` naming a sampler class;
+:mod:`nares_nas.integrations.optuna`), so the registry never imports an integration. Discovery
+is sorted so listings are deterministic, and nothing is imported until a searcher is resolved. A
+plugin that fails to load raises :class:`~nares_nas.errors.PluginError` naming the plugin and the cause.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from importlib.metadata import entry_points
 
 from nares_nas.errors import PluginError
@@ -20,6 +22,7 @@ from nares_nas.errors import PluginError
 from ._base import Searcher
 
 GROUP = "nares_nas.searchers"
+ADAPTERS = "nares_nas.searcher_adapters"
 
 _registered: dict[str, type[Searcher]] = {}
 
@@ -70,11 +73,10 @@ def resolve(spec: str | type[Searcher]) -> type[Searcher]:
     """The searcher class for a registered name or a ``"module:Class"`` reference.
 
     ``"optuna:NAME"`` is the sampler ``NAME`` of ``optuna.samplers``, and a ``module:Class``
-    (or class) that is an Optuna sampler is wrapped the same way: as
-    :func:`nares_nas.integrations.optuna.optuna_searcher` of it.
+    (or class) that is an Optuna sampler is wrapped the same way (the ``optuna`` adapter).
     """
     if isinstance(spec, type):
-        wrapped = _optuna_wrapped(spec)
+        wrapped = _adapted(spec)
         if wrapped is not None:
             return wrapped
         _check_class(spec.__name__, spec)
@@ -83,10 +85,10 @@ def resolve(spec: str | type[Searcher]) -> type[Searcher]:
         raise PluginError(f"expected a searcher name or 'module:Class', got {spec!r}")
     if spec in _registered:
         return _registered[spec]
-    if spec.startswith("optuna:"):
-        from nares_nas.integrations.optuna import optuna_searcher
-
-        return optuna_searcher(spec)
+    if spec.partition(":")[0] in _adapters():
+        wrapped = _adapted(spec)
+        if wrapped is not None:
+            return wrapped
     if ":" in spec:
         return _load(spec, spec)
     value = _entry_points().get(spec)
@@ -117,21 +119,38 @@ def _load(name: str, value: str) -> type[Searcher]:
         raise PluginError(
             f"searcher plugin {name!r} ({value}) failed to load: {type(exc).__name__}: {exc}"
         ) from exc
-    wrapped = _optuna_wrapped(obj)
-    if wrapped is not None:
-        return wrapped
+    if not (isinstance(obj, type) and issubclass(obj, Searcher)):
+        wrapped = _adapted(obj)
+        if wrapped is not None:
+            return wrapped
     _check_class(name, obj)
     return obj
 
 
-def _optuna_wrapped(obj: object) -> type[Searcher] | None:
-    """The searcher of ``obj`` if it is an Optuna sampler class, else None (imports nothing new)."""
-    samplers = sys.modules.get("optuna.samplers")  # a sampler class exists only once Optuna is imported
-    if samplers is None or not (isinstance(obj, type) and issubclass(obj, samplers.BaseSampler)):
-        return None
-    from nares_nas.integrations.optuna import optuna_searcher
+def _adapters() -> dict[str, str]:
+    """The adapters' entry points by name, sorted (the first distribution wins a clash)."""
+    found: dict[str, str] = {}
+    for ep in sorted(entry_points(group=ADAPTERS), key=lambda e: (e.name, e.value)):
+        found.setdefault(ep.name, ep.value)
+    return found
 
-    return optuna_searcher(obj)
+
+def _adapted(spec: object) -> type[Searcher] | None:
+    """What an adapter makes of ``spec``: for a ``"NAME:..."`` string, adapter NAME; for an object,
+    the first adapter (by name) that takes it; None where none does."""
+    for name, value in _adapters().items():
+        if isinstance(spec, str) and spec.partition(":")[0] != name:
+            continue
+        module_name, _, attr = value.partition(":")
+        try:
+            adapt = getattr(importlib.import_module(module_name), attr)
+        except Exception as exc:  # a broken adapter is reported as that adapter's
+            raise PluginError(f"searcher adapter {name!r} ({value}) failed to load: {type(exc).__name__}: {exc}") \
+                from exc
+        found = adapt(spec)
+        if found is not None:
+            return found
+    return None
 
 
 def _check_class(name: str, obj: object) -> None:

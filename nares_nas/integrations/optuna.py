@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import sys
 from typing import Any, ClassVar
 
 import numpy as np
@@ -258,3 +259,13 @@ def _made(spec: str) -> type[OptunaSearcher]:
     })
     return cls
 
+
+def adapt(spec: object) -> type[Searcher] | None:
+    """The searcher registry's hook (entry point group ``nares_nas.searcher_adapters``): ``"optuna:NAME"``
+    or an Optuna sampler class as a searcher class; None for anything else (imports nothing new)."""
+    if isinstance(spec, str):
+        return optuna_searcher(spec) if spec.startswith(PREFIX) else None
+    samplers = sys.modules.get("optuna.samplers")  # a sampler class exists only once Optuna is imported
+    if samplers is not None and isinstance(spec, type) and issubclass(spec, samplers.BaseSampler):
+        return optuna_searcher(spec)
+    return None
