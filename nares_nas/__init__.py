@@ -7,6 +7,7 @@ Quick use::
     bench.metric("5,10,5,10,5,10", "VAL_PGD_ACC")
 """
 
+from nares_nas._version import __version__
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.data.loading import load
 from nares_nas.data.records import Record
@@ -24,10 +25,8 @@ from nares_nas.errors import (
 from nares_nas.metrics import METRIC_NAMES
 from nares_nas.space import SPACE, Arch, SearchSpace
 
-__version__ = "0.1.0"
-
 __all__ = [
-    "Arch", "Benchmark", "BudgetExhaustedError", "CacheError", "ConfigError", "DataFormatError",
+    "__version__", "Arch", "Benchmark", "BudgetExhaustedError", "CacheError", "ConfigError", "DataFormatError",
     "InvalidArchError", "METRIC_NAMES", "MetricError", "NaresError", "PluginError", "Record",
     "SPACE", "SearchSpace", "UnknownArchError", "load",
 ]

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from nares_nas import __version__
+from nares_nas._version import __version__
 from nares_nas.errors import NaresError
 
 # Each module exposes register(subparsers); its subcommands set `func(args) -> int`.

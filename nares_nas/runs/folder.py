@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from nares_nas import __version__
 from nares_nas._atomic import write_bytes_atomic
 from nares_nas._validation import check_int
+from nares_nas._version import __version__
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.metrics import objective_direction, objective_metric
