@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._asha import Asha
-from ._base import Searcher
+from ._base import Searcher, split_params
 from ._bohb import BOHB
 from ._evolution import RegularizedEvolution
 from ._hyperband import Hyperband, SuccessiveHalving
@@ -26,7 +26,7 @@ from ._registry import available, register, resolve, searcher_name
 __all__ = [
     "BOHB", "NSGA2", "Asha", "Bananas", "Hyperband", "LocalSearch", "MOBananas", "MORandomSearch",
     "MORegularizedEvolution", "ParetoLocalSearch", "RandomSearch", "RegularizedEvolution", "Searcher",
-    "SuccessiveHalving", "available", "register", "resolve", "searcher_name",
+    "SuccessiveHalving", "available", "register", "resolve", "searcher_name", "split_params",
 ]
 
 

@@ -121,7 +121,6 @@ class Searcher:
         return f"{type(self).__name__}({params})"
 
 
-# --------------------------------------------------------------------------- folders
 def _json_params(searcher: Searcher) -> dict[str, Any]:
     try:
         return orjson.loads(orjson.dumps(searcher.get_params(), option=orjson.OPT_SERIALIZE_NUMPY))
@@ -130,7 +129,9 @@ def _json_params(searcher: Searcher) -> dict[str, Any]:
 
 
 def split_params(searcher: Searcher) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``searcher``'s hyper-parameters as JSON values: (those that determine a run, ``execution_params``)."""
+    """``searcher``'s hyper-parameters as JSON values: (those that determine a run, ``execution_params``).
+
+    A run folder pins the first and records the second per run (they say how a run executes)."""
     params = _json_params(searcher)
     execution = set(getattr(searcher, "execution_params", ()))
     return ({key: value for key, value in params.items() if key not in execution},

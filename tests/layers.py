@@ -22,10 +22,11 @@ REPO = Path(__file__).resolve().parents[1]
 FOLDERS = {"nares_nas": "nares_nas", "searchers": "nares_nas/searchers", "surrogate": "nares_nas/surrogate"}
 HEAVY = frozenset({
     "torch", "numba", "dask", "distributed", "optuna", "syne_tune", "matplotlib", "pandas", "sklearn", "scipy",
-    "moocore", "pyautoattack", "autoattack", "huggingface_hub", "fastparquet",
+    "moocore", "pyautoattack", "autoattack", "huggingface_hub", "fastparquet", "joblib", "tqdm",
 })
-"""Dependencies whose import costs a user noticeable start-up time (or that are optional): the only
-reason a module may import something inside a function."""
+"""Dependencies that are optional or whose import costs a user noticeable start-up time (joblib's
+process pool and tqdm add about 0.1 s each to every command): the only reason a module may import
+something inside a function."""
 
 
 def installed_view(root: Path) -> Path:

@@ -35,8 +35,7 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
     from nares_nas.live.profiles import load_profile
     from nares_nas.runs.folder import summary_row, write_run, write_summary
     from nares_nas.runs.record import RunResult
-    from nares_nas.searchers import searcher_name
-    from nares_nas.searchers._base import split_params
+    from nares_nas.searchers import searcher_name, split_params
 
     if args.from_scratch:
         raise ConfigError("--from-scratch is an accounting rule of the simulated clock; live mode measures what "

@@ -201,8 +201,7 @@ def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range
     from nares_nas.live.profiles import load_profile
     from nares_nas.runs.folder import summary_row, write_run, write_summary
     from nares_nas.runs.record import RunResult
-    from nares_nas.searchers import searcher_name
-    from nares_nas.searchers._base import split_params
+    from nares_nas.searchers import searcher_name, split_params
     from nares_nas.space import SPACE
 
     if args.backend != "loky" or args.jobs != 1:

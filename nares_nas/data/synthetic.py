@@ -24,7 +24,6 @@ accuracies counts out of 10,000 (multiples of 0.01 %); other values carry the lo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,9 +31,6 @@ from nares_nas import space
 from nares_nas.data.table import Table, empty_columns, finalize_columns
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import CORRUPTIONS
-
-if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
-    pass
 
 GENERATOR_VERSION = 2
 EPOCHS = 100

@@ -387,8 +387,7 @@ class LiveSearch:
 
     # ------------------------------------------------------------------ the log
     def _header(self) -> dict[str, Any]:
-        from nares_nas.searchers import searcher_name
-        from nares_nas.searchers._base import split_params
+        from nares_nas.searchers import searcher_name, split_params
 
         budget = self.budget
         return {"format": LOG_FORMAT, "seed": self.seed, "searcher": searcher_name(self.searcher),

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import math
+import textwrap
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import Trajectory
-
-if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
-    pass
-import textwrap
-import warnings
-
-from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.reports.labels import SEARCHER_LABELS, label
 from nares_nas.runs.record import RunResult
 

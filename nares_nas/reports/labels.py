@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
-    pass
-
-
 SEARCHER_LABELS: dict[str, str] = {
     "random_search": "Random Search", "local_search": "Local Search",
     "regularized_evolution": "RE", "bananas": "BANANAS", "successive_halving": "SH", "hyperband": "Hyperband",

@@ -23,8 +23,7 @@ from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.metrics import objective_direction, objective_metric
 from nares_nas.runs.parallel import _lockstep, device_kind, kind_of
 from nares_nas.runs.record import RunResult
-from nares_nas.searchers import Searcher, searcher_name
-from nares_nas.searchers._base import split_params
+from nares_nas.searchers import Searcher, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.space import KEYS, archs_by_id
 

@@ -349,7 +349,7 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
     from joblib import delayed
 
     from nares_nas.runs.parallel import _as_searcher, _check_seeds, _lockstep, _parallel, lockstep_groups
-    from nares_nas.searchers._base import split_params
+    from nares_nas.searchers import split_params
     from nares_nas.simulation.budget import make_budget
 
     searcher = _as_searcher(searcher)

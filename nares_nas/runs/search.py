@@ -61,8 +61,7 @@ from nares_nas.runs.parallel import (
     run_direction,
 )
 from nares_nas.runs.record import RunResult
-from nares_nas.searchers import Searcher, searcher_name
-from nares_nas.searchers._base import split_params
+from nares_nas.searchers import Searcher, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.simulation.clock import ClockRun
 from nares_nas.simulation.model import EvaluationModel, evaluation_model
