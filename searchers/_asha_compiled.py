@@ -27,6 +27,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from nares_nas.simulation.clock import budget_limit, no_evaluation_error
+from nares_nas.simulation.log import EvaluationLog
+
 STATUS_DONE, STATUS_STOPPED, STATUS_NO_EVALUATION, STATUS_NO_VALUE, STATUS_NO_COST = range(5)
 LIMIT_COST, LIMIT_EPOCHS, LIMIT_TIME = 1, 2, 3
 _NO_LIMIT = 2**62
@@ -294,9 +297,6 @@ def run_asha(searcher: Any, table: Any, rngs: Sequence[np.random.Generator], *, 
     ``search_budget`` is what the searcher is told, ``budget`` the clock's
     :class:`~nares_nas.simulation.budget.Budget`; errors are the ones the generator's run raises.
     """
-    from nares_nas.simulation.clock import budget_limit, no_evaluation_error
-    from nares_nas.simulation.log import EvaluationLog
-
     values, epoch_ticks = table.arrays()
     tpd = table.ticks_per_day
     rungs = searcher.rungs(table.max_epochs)

@@ -32,9 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas.asktell import lockstep
 from nares_nas.errors import BudgetExhaustedError
 from nares_nas.oracle import TabularOracle, Trajectory
-from nares_nas.space import N_ARCHS, SPACE, archs_by_id
+from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.clock import Simulation, simulate
+from nares_nas.space import N_ARCHS, SPACE, archs_by_id, macs_by_id
 
 from ._base import Searcher
 
@@ -96,8 +99,6 @@ def toy_objectives(seed: int = 0, constrained: bool = False) -> np.ndarray:
     architectures above the median GMACs violate the constraint; their raw values are
     ``(-inf, +inf)``, which the clock's signs turn into a score of ``-inf`` in both objectives.
     """
-    from nares_nas.space import macs_by_id
-
     values = np.full((N_ARCHS + 1, 2), np.nan)
     values[:, 0] = toy_objective(seed)
     values[1:, 1] = np.round(macs_by_id() / 1e9, 2)
@@ -132,10 +133,6 @@ class ToyObjectivesTable:
 def _simulate_objectives(searcher: Searcher, table: ToyObjectivesTable, seeds: Sequence[int], budget: int,
                          workers: int) -> list:
     """One clock simulation per seed, driven together; the finished simulations."""
-    from nares_nas.asktell import lockstep
-    from nares_nas.simulation.budget import Budget
-    from nares_nas.simulation.clock import Simulation
-
     fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
     told = (True,) * len(table.maximize)  # a searcher is told larger-is-better scores, one per objective
     sims = [Simulation(table, s.propose(SPACE, budget, np.random.default_rng(seed), maximize=told, max_epochs=1),
@@ -166,9 +163,6 @@ def _check_multi_objective(searcher: Searcher, budget: int, seeds: Sequence[int]
 
 def _check_multi_fidelity(searcher: Searcher, values: np.ndarray, budget: int, seeds: Sequence[int]) -> None:
     """The contract on the simulated clock, for a searcher that proposes fidelities."""
-    from nares_nas.simulation.budget import Budget
-    from nares_nas.simulation.clock import simulate
-
     table = ToyFidelityTable(values)
     cap = searcher.query_cap(budget)
     limit = Budget(archs=cap)

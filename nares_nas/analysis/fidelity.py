@@ -18,6 +18,7 @@ import numpy as np
 
 from nares_nas.errors import MetricError
 from nares_nas.fidelity import FIDELITY_METRICS, fidelity_metric
+from nares_nas.progress import Progress
 
 TARGETS: dict[str, str] = {"final": "", "test_pgd": "TEST_PGD_ACC", "test_aa": "TEST_AA_ACC"}
 TARGET_LABELS: dict[str, str] = {"final": "final value (e = E)", "test_pgd": "test PGD-20", "test_aa": "test AA"}
@@ -47,7 +48,6 @@ def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC", *, progress: bool 
     """
     import pandas as pd
 
-    from nares_nas.progress import Progress
 
     spec = fidelity_metric(metric)
     if spec.name not in FIDELITY_METRICS:

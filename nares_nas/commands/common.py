@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
+from nares_nas import load
 from nares_nas._validation import MAX_SEED, integer_problem, wanted_int
 from nares_nas.commands.search import param_value
+from nares_nas.data import home
 from nares_nas.data.benchmark import SYNTHETIC_NOTICE, Benchmark
 from nares_nas.errors import ConfigError, PathError
+from nares_nas.metrics import higher_is_better, objective_metric
+from nares_nas.metrics import objective_direction as direction
+from nares_nas.suites.table2 import searcher_folder, table2_budget
 
 
 def int_type(low: int | None = 1, high: int | None = None) -> Callable[[str], int]:
@@ -122,9 +128,6 @@ def objective_direction(args: argparse.Namespace) -> bool:
 
     Refuses a test-set objective first, so nothing is printed about one that cannot run.
     """
-    from nares_nas.metrics import higher_is_better, objective_metric
-    from nares_nas.metrics import objective_direction as direction
-
     name = objective_metric(args.objective).name
     if args.maximize is None and not higher_is_better(name):
         print(f"objective {name} is better when smaller: minimised (--maximize to maximise it)")
@@ -136,10 +139,6 @@ def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: boo
 
     ``--data none`` means no table: None where ``allow_none`` (live mode), else an error.
     """
-    from nares_nas import load
-    from nares_nas.data import home
-    from nares_nas.errors import ConfigError
-
     source = args.data or home.default_source()
     if source == "none":
         if not allow_none:
@@ -153,8 +152,6 @@ def load_data(args: argparse.Namespace, *, allow_none: bool = False, notice: boo
 
 def _import_hint(args: argparse.Namespace) -> str:
     """How to get the real data, where the stand-in is used because none was imported."""
-    from nares_nas.data import home
-
     return "" if args.data or home.has_imported() else " (no NARes data imported: run `nares-nas data import PATH`)"
 
 
@@ -190,8 +187,6 @@ def _cost(text: str) -> float | str:
 def clock_budget(args: argparse.Namespace, bench: Benchmark, searchers: list[str] | None = None):
     """The :class:`~nares_nas.simulation.budget.Budget` of the parsed options
     (see :func:`nares_nas.suites.table2.table2_budget`)."""
-    from nares_nas.suites.table2 import table2_budget
-
     return table2_budget(bench, searchers or [], budget=args.budget, max_cost=args.max_cost, max_time=args.max_time,
                          max_total_epochs=args.max_total_epochs)
 
@@ -226,8 +221,6 @@ def coverage_note(folder: Path, seeds: Sequence[int]) -> str | None:
 
 def left_out_folders(out: Path, used: Iterable[Path]) -> list[str]:
     """The searchers' folders in ``out`` that a table leaves out (runs of searchers not asked for this time)."""
-    import orjson
-
     used = {Path(path).resolve() for path in used}
     lines = []
     for config in sorted(out.glob("*/config.json")):
@@ -243,8 +236,6 @@ def left_out_folders(out: Path, used: Iterable[Path]) -> list[str]:
 def table_coverage(out: Path, searchers: Sequence[str], seeds: Sequence[int]) -> list[str]:
     """Lines saying what a table of ``searchers`` over ``seeds`` leaves out of ``out`` (after a resume
     with fewer searchers or runs): other searchers' folders, and runs of other seeds."""
-    from nares_nas.suites.table2 import searcher_folder
-
     folders = [searcher_folder(out, name) for name in searchers]
     lines = [note for folder in folders if (note := coverage_note(folder, seeds))]
     left = left_out_folders(out, folders)

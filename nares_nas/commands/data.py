@@ -8,6 +8,9 @@ from pathlib import Path
 
 from nares_nas.commands.common import SEED, out_file
 from nares_nas.data import home
+from nares_nas.data.importing import import_data
+from nares_nas.data.jsonl import write_jsonl
+from nares_nas.data.loading import load_table_from
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,8 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from nares_nas.data.importing import import_data
-
     table = import_data(args.path)
     print(f"imported {len(table):,} architectures ({table.epochs} epochs each) into {home.imported_dir()}")
     return 0
@@ -41,8 +42,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_download(args: argparse.Namespace) -> int:
     from nares_nas.data.download import download, resolve_url
-    from nares_nas.data.importing import import_data
-
     url = resolve_url(args.url)
     archive = download(url, home.data_home() / "downloads" / "nares.txz", progress=not args.quiet)
     table = import_data(archive)
@@ -51,9 +50,6 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from nares_nas.data.jsonl import write_jsonl
-    from nares_nas.data.loading import load_table_from
-
     table = load_table_from(home.SYNTHETIC, seed=args.seed)
     write_jsonl(table, args.out)
     print(f"wrote {len(table):,} SYNTHETIC stand-in records (seed {args.seed}, not NARes results) to {args.out}",

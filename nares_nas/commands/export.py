@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nares_nas.commands.common import add_data_option, load_data, out_dir, source_line
+from nares_nas.integrations.synetune import TASK, export_syne_tune, objective_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_syne_tune(args: argparse.Namespace) -> int:
-    from nares_nas.integrations.synetune import TASK, export_syne_tune, objective_names
     bench = load_data(args, notice=False)
     out = export_syne_tune(bench, args.directory)
     print(source_line(args, bench))

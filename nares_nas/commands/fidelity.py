@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from nares_nas.analysis.fidelity import HIGHLIGHT_EPOCHS, fidelity_correlations, write_study
 from nares_nas.commands.common import add_data_option, load_data, out_dir, source_line
+from nares_nas.fidelity import fidelity_metric
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,9 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
-    from nares_nas.analysis.fidelity import HIGHLIGHT_EPOCHS, fidelity_correlations, write_study
-    from nares_nas.fidelity import fidelity_metric
-
     fidelity_metric(args.metric)  # a bad metric fails before the data loads
     bench = load_data(args, notice=False)
     frame = fidelity_correlations(bench, args.metric, progress=True)

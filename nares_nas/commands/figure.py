@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from nares_nas.analysis.figures import FIGURES, check_figure, describe, figure_data
+from nares_nas.analysis.plots import write_figure
 from nares_nas.commands.common import add_data_option, load_data, out_dir, source_line
+from nares_nas.errors import ConfigError
 
 ALL = "all"
 
@@ -35,10 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from nares_nas.analysis.figures import FIGURES, check_figure, describe, figure_data
-    from nares_nas.analysis.plots import write_figure
-    from nares_nas.errors import ConfigError
-
     options = {"metrics": args.metric, "by": args.by, "bins": args.bins, "against": args.against,
                "max_rank": args.max_rank}
     if str(args.figure).strip().lower() == ALL:

@@ -13,6 +13,9 @@ from typing import Any
 from nares_nas._validation import check_input_file
 from nares_nas.commands.common import POSITIVE_INT, SEED, int_type, out_dir, out_file
 from nares_nas.errors import ConfigError, UnknownArchError
+from nares_nas.live.cache import RecordCache
+from nares_nas.live.oracle import make_live_oracle as make
+from nares_nas.live.pipeline import DEFAULT_THREADS, RECORD_FILE, read_record, train_and_evaluate
 from nares_nas.live.profiles import PROFILES, load_profile, resolve_profile
 from nares_nas.space import to_arch
 
@@ -110,8 +113,6 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _threads_option(parser: argparse.ArgumentParser) -> None:
-    from nares_nas.live.pipeline import DEFAULT_THREADS
-
     parser.add_argument("--threads", type=int_type(0), default=DEFAULT_THREADS, metavar="N",
                         help=f"torch CPU threads (default {DEFAULT_THREADS}: CPU results depend on the count; "
                              f"0 = torch's default, one per core)")
@@ -152,8 +153,6 @@ def summary_lines(record: dict[str, Any], wall_s: float | None = None) -> list[s
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from nares_nas.live.pipeline import RECORD_FILE, train_and_evaluate
-
     arch = to_arch(args.arch)
     profile = load_profile(args.profile)
     start = time.perf_counter()
@@ -162,8 +161,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                                 num_threads=args.threads or None)
     wall = time.perf_counter() - start
     if args.cache is not None:
-        from nares_nas.live.cache import RecordCache
-
         RecordCache(args.cache).put(record, profile, args.seed)
     for line in summary_lines(record, wall):
         print(line)
@@ -174,8 +171,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _profile_for_checkpoint(checkpoint: Path, name: str | None) -> Any:
     """``--profile`` if given, else the checkpoint's own, else the one in the run's record.json, else nares."""
     from nares_nas.live.evaluator import checkpoint_profile
-    from nares_nas.live.pipeline import RECORD_FILE, read_record
-
     if name is not None:
         return load_profile(name)
     own = checkpoint_profile(checkpoint)
@@ -232,8 +227,6 @@ def _key_text(arch: Any, profile: Any, seed: int | None, epochs: int) -> str:
 
 
 def cmd_cache_ls(args: argparse.Namespace) -> int:
-    from nares_nas.live.cache import RecordCache
-
     cache = RecordCache(args.cache)
     profile = _cache_profile(cache, args.profile) if args.profile else None
     entries = cache.entries(profile)
@@ -247,8 +240,6 @@ def cmd_cache_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_show(args: argparse.Namespace) -> int:
-    from nares_nas.live.cache import RecordCache
-
     cache = RecordCache(args.cache)
     profile = _cache_profile(cache, args.profile)
     arch = to_arch(args.arch)
@@ -264,8 +255,6 @@ def cmd_cache_show(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_rm(args: argparse.Namespace) -> int:
-    from nares_nas.live.cache import RecordCache
-
     cache = RecordCache(args.cache)
     profile = _cache_profile(cache, args.profile)
     arch = to_arch(args.arch)
@@ -279,6 +268,4 @@ def cmd_cache_rm(args: argparse.Namespace) -> int:
 
 def make_live_oracle(bench: Any, **kwargs: Any):
     """See :func:`nares_nas.live.oracle.make_live_oracle` (re-exported for the search command)."""
-    from nares_nas.live.oracle import make_live_oracle as make
-
     return make(bench, **kwargs)

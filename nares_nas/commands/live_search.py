@@ -8,13 +8,17 @@ from typing import Any
 import numpy as np
 
 from nares_nas.errors import ConfigError
+from nares_nas.live.driver import LiveSearch, live_budget_note
+from nares_nas.live.executors import open_executor
+from nares_nas.live.oracle import is_nares_profile
+from nares_nas.live.profiles import load_profile
+from nares_nas.runs.record import RunResult
+from nares_nas.simulation.budget import make_budget
 
 
 def live_budget(args: argparse.Namespace) -> Any:
     """The run budget of the options: ``--budget`` (default 500 unless another budget is given), ``--max-cost``
     in GPU-days of measured training, ``--max-time`` in wall-clock days, ``--max-total-epochs``."""
-    from nares_nas.simulation.budget import make_budget
-
     if args.max_cost == "equal":
         raise ConfigError("--max-cost needs a value in live mode (GPU-days of measured training): there is no "
                           "table whose mean training time would set it")
@@ -30,11 +34,7 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
     ``DIR/live/seed_NNNNN.json``, which ``--resume`` replays before going on, and a finished run
     goes to ``DIR/runs/`` with its whole log (``clock.steps`` and ``clock.evaluations``).
     """
-    from nares_nas.live.driver import LiveSearch
-    from nares_nas.live.executors import open_executor
-    from nares_nas.live.profiles import load_profile
     from nares_nas.runs.folder import summary_row, write_run, write_summary
-    from nares_nas.runs.record import RunResult
     from nares_nas.searchers import searcher_name, split_params
 
     if args.from_scratch:
@@ -79,7 +79,6 @@ def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: 
     The folder pins what determines a live value (profile, training seed, device kind) beside
     the usual configuration; ``--resume`` skips the seeds already there.
     """
-    from nares_nas.live.oracle import is_nares_profile
     from nares_nas.runs.folder import open_run_dir, run_config
     from nares_nas.runs.parallel import kind_of
 
@@ -97,8 +96,6 @@ def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: 
 def live_line(runs: list, budget: Any, workers: int, device: str = "cuda") -> str:
     """What the live runs cost: measured training time (CPU-hours where ``device``, the kind the trainings
     ran on, is ``"cpu"``, else GPU-hours) and wall-clock time (mean over runs), and the budget."""
-    from nares_nas.live.driver import live_budget_note
-
     clocks = [r.clock for r in runs if r.clock]
     gpu = np.mean([c["gpu_days"] for c in clocks]) * 24
     wall = np.mean([c["sim_days"] for c in clocks]) * 24

@@ -14,11 +14,21 @@ from nares_nas.commands.common import (
     add_data_option,
     add_parallel_options,
     clock_budget,
+    clock_line,
     load_data,
     out_dir,
+    parse_params,
     source_line,
+    table_coverage,
 )
+from nares_nas.commands.search import folder_line
+from nares_nas.commands.table2 import parse_params as parse_suite_params
 from nares_nas.errors import ConfigError
+from nares_nas.pareto.problem import Problem, pareto_front
+from nares_nas.reports.mo_table import summarize_mo, write_mo_report
+from nares_nas.simulation.budget import budget_note
+from nares_nas.space import KEYS
+from nares_nas.suites.mo_table import DEFAULT_MO_SEARCHERS, run_mo_table
 
 SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 _OBJECTIVES_HELP = "two or three metrics with their directions, e.g. VAL_PGD_ACC:max,MACS:min"
@@ -28,8 +38,6 @@ _PREFILTER_HELP = ("apply MACS/PARAMS constraints before querying, for free (a v
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from nares_nas.suites.mo_table import DEFAULT_MO_SEARCHERS
-
     p = subparsers.add_parser(
         "pareto", help="the exact Pareto front of the whole table for two or three objectives",
         description="Print the non-dominated architectures of the whole table (arch_id, decision vector, "
@@ -70,9 +78,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from nares_nas.pareto.problem import pareto_front
-    from nares_nas.space import KEYS
-
     bench = load_data(args, notice=False)
     front = pareto_front(bench, args.objectives, args.constraint)
     problem = front.problem
@@ -121,13 +126,8 @@ def _mean_std(values) -> str:
 
 def cmd_mo_search(args: argparse.Namespace) -> int:
     """``nares-nas search --objectives ...``: multi-objective runs of one searcher."""
-    from nares_nas.commands.common import clock_line, parse_params
-    from nares_nas.commands.search import folder_line
-    from nares_nas.pareto.problem import Problem
     from nares_nas.runs.multiobjective import check_multi_objective, run_mo_search, run_mo_to_dir
     from nares_nas.searchers import resolve, searcher_name
-    from nares_nas.simulation.budget import budget_note
-
     _check_mo_args(args)
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out DIR")
@@ -171,20 +171,13 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
 
 
 def cmd_mo_table(args: argparse.Namespace) -> int:
-    from nares_nas.commands.common import table_coverage
-    from nares_nas.commands.table2 import parse_params
-    from nares_nas.pareto.problem import Problem
-    from nares_nas.reports.mo_table import summarize_mo, write_mo_report
-    from nares_nas.simulation.budget import budget_note
-    from nares_nas.suites.mo_table import run_mo_table
-
     _check_mo_args(args)
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
         raise ConfigError("--searchers is empty; name at least one multi-objective searcher")
     if len(set(searchers)) != len(searchers):
         raise ConfigError(f"--searchers names a searcher twice: {args.searchers}")
-    params = parse_params(args.param, searchers)
+    params = parse_suite_params(args.param, searchers)
     bench = load_data(args)
     problem = Problem.from_benchmark(bench, args.objectives, args.constraint, search=True)
     budget = clock_budget(args, bench, [])

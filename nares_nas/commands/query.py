@@ -7,6 +7,7 @@ import json
 import math
 
 from nares_nas.commands.common import add_data_option, load_data, source_line
+from nares_nas.errors import ConfigError
 from nares_nas.metrics import METRICS
 from nares_nas.space import N_ARCHS, to_arch
 
@@ -37,8 +38,6 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from nares_nas.errors import ConfigError
-
     if (args.arch is None) == (args.arch_id is None):
         raise ConfigError("give exactly one of ARCH (e.g. 5,10,5,10,5,10) or --id N")
     arch = to_arch(args.arch_id if args.arch_id is not None else args.arch)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas._params import parse_param
+from nares_nas._rng import as_generator
 from nares_nas.commands.common import (
     POSITIVE_INT,
     SEED,
@@ -27,7 +29,15 @@ from nares_nas.commands.common import (
     parse_params,
     source_line,
 )
+from nares_nas.commands.live_search import live_budget, live_line, live_search_runs, open_live_dir
+from nares_nas.commands.pareto import cmd_mo_search
 from nares_nas.errors import ConfigError, PluginError
+from nares_nas.live.oracle import check_table, make_live_oracle
+from nares_nas.live.profiles import load_profile
+from nares_nas.runs.record import RunResult
+from nares_nas.simulation.budget import budget_note
+from nares_nas.simulation.model import evaluation_model
+from nares_nas.space import SPACE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,8 +93,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def param_value(cls: type, key: str, text: str, item: str) -> Any:
     """The value of ``--param item`` (``key`` of ``cls``, given as ``text``), as
     :func:`~nares_nas._params.parse_param` reads it; an unknown ``key`` is refused with the known ones."""
-    from nares_nas._params import parse_param
-
     names = cls._param_names()
     if key not in names:
         raise ConfigError(f"--param {item!r}: {cls.__name__} has no hyper-parameter {key!r}; "
@@ -94,11 +102,7 @@ def param_value(cls: type, key: str, text: str, item: str) -> Any:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from nares_nas.searchers import resolve, searcher_name
-    from nares_nas.simulation.budget import budget_note
-
     if args.objectives is not None or args.constraint:
-        from nares_nas.commands.pareto import cmd_mo_search
-
         return cmd_mo_search(args)
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out DIR")
@@ -107,9 +111,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     args.maximize = objective_direction(args)
     bench = load_data(args, allow_none=args.live, notice=False)
     if args.live:
-        from nares_nas.live.oracle import check_table
-        from nares_nas.live.profiles import load_profile
-
         check_table(bench, load_profile(args.profile))  # before any output: no synthetic answers for nares
     if bench is None:
         print("data: none (live mode: every architecture comes from the live cache or is trained)")
@@ -117,8 +118,6 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(source_line(args, bench))
     seeds = range(args.seed, args.seed + args.runs)
     if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
-        from nares_nas.commands.live_search import live_budget, live_search_runs
-
         budget = live_budget(args)
         args.budget = budget.archs
         runs = live_search_runs(args, searcher, bench, seeds, budget)
@@ -146,7 +145,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
     if runs is not None and args.live:
-        from nares_nas.commands.live_search import live_line
         from nares_nas.runs.parallel import kind_of
 
         print(live_line(runs, budget, args.workers, kind_of(args.device)))
@@ -173,11 +171,8 @@ def folder_line(out: Path, seeds: range) -> str:
 
 def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:
     """Runs on the simulated clock, kept in ``--out`` when given (as :class:`~nares_nas.runs.record.RunResult`)."""
-    from nares_nas.runs.record import RunResult
     from nares_nas.runs.search import run_to_dir, simulate_search
     from nares_nas.searchers import searcher_name
-    from nares_nas.simulation.model import evaluation_model
-
     common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=args.maximize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
@@ -195,15 +190,8 @@ def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range
     With ``--out`` the folder pins what determines a live value (profile, training seed, device
     kind) beside the usual configuration, and ``--resume`` skips the seeds already there.
     """
-    from nares_nas._rng import as_generator
-    from nares_nas.commands.live_search import open_live_dir
-    from nares_nas.live.oracle import make_live_oracle
-    from nares_nas.live.profiles import load_profile
     from nares_nas.runs.folder import summary_row, write_run, write_summary
-    from nares_nas.runs.record import RunResult
     from nares_nas.searchers import searcher_name, split_params
-    from nares_nas.space import SPACE
-
     if args.backend != "loky" or args.jobs != 1:
         raise ConfigError("--live runs sequentially in this process: drop --jobs and --backend "
                           "(scale training out with nares_nas.live.distributed.train_many)")

@@ -16,15 +16,17 @@ from nares_nas.commands.common import (
     load_data,
     objective_direction,
     out_dir,
+    table_coverage,
 )
+from nares_nas.commands.search import param_value
 from nares_nas.errors import ConfigError
+from nares_nas.reports.curves import BANDS
+from nares_nas.reports.table2 import OPTIMAL_MODES, published_table2, summarize, write_report
+from nares_nas.simulation.budget import budget_note
+from nares_nas.suites.table2 import DEFAULT_SEARCHERS, PRESETS, run_table2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from nares_nas.reports.curves import BANDS
-    from nares_nas.reports.table2 import OPTIMAL_MODES
-    from nares_nas.suites.table2 import DEFAULT_SEARCHERS, PRESETS
-
     p = subparsers.add_parser(
         "table2", help="run the searchers and write Table 2 (md, csv, tex, json) and the anytime plot",
         description="Run each searcher for --runs seeds (objective VAL_PGD_ACC, as published, unless --objective "
@@ -68,7 +70,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, Any]]:
     """``["bananas.epochs=5"]`` -> ``{"bananas": {"epochs": 5}}``, each value read as the type its searcher declares."""
-    from nares_nas.commands.search import param_value
     from nares_nas.searchers import resolve
 
     out: dict[str, dict[str, Any]] = {}
@@ -84,11 +85,6 @@ def parse_params(items: list[str], searchers: list[str]) -> dict[str, dict[str, 
 
 
 def cmd_table2(args: argparse.Namespace) -> int:
-    from nares_nas.commands.common import table_coverage
-    from nares_nas.reports.table2 import published_table2, summarize, write_report
-    from nares_nas.simulation.budget import budget_note
-    from nares_nas.suites.table2 import run_table2
-
     searchers = [s.strip() for s in args.searchers.split(",") if s.strip()]
     if not searchers:
         raise ConfigError("--searchers is empty; name at least one searcher")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from platformdirs import user_cache_dir
+
 HOME_ENV = "NARES_NAS_HOME"
 DATA_ENV = "NARES_NAS_DATA"
 SYNTHETIC = "synthetic"
@@ -15,8 +17,6 @@ def data_home() -> Path:
     env = os.environ.get(HOME_ENV)
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
     return Path(user_cache_dir("nares-nas"))
 
 

@@ -11,8 +11,9 @@ import logging
 from pathlib import Path
 
 from nares_nas._validation import check_input_file
-from nares_nas.data import home
+from nares_nas.data import home, synthetic
 from nares_nas.data.benchmark import SYNTHETIC_NOTICE, Benchmark
+from nares_nas.data.jsonl import read_source
 from nares_nas.data.table import Table, load_table, read_fingerprint, save_table, source_fingerprint
 from nares_nas.errors import CacheError, DataFormatError
 
@@ -60,8 +61,6 @@ def load_table_from(source: str | Path, *, seed: int = 0, cache: bool = True) ->
 
 def cached_parse(path: Path, cache_dir: Path, *, cache: bool = True) -> Table:
     """Read ``cache_dir`` if it was built from ``path`` as it is now, else parse and rebuild it."""
-    from nares_nas.data.jsonl import read_source
-
     fingerprint = source_fingerprint(path) if path.exists() else None
     if cache and (fingerprint is None or read_fingerprint(cache_dir) == fingerprint):
         try:
@@ -82,8 +81,6 @@ def cached_parse(path: Path, cache_dir: Path, *, cache: bool = True) -> Table:
 
 
 def _synthetic(seed: int, cache: bool) -> Table:
-    from nares_nas.data import synthetic
-
     cache_dir = home.cache_root() / f"synthetic-v{synthetic.GENERATOR_VERSION}-seed{seed}"
     # the generator's own source is part of the key, so an edited generator never meets a stale cache
     code = hashlib.sha1(Path(synthetic.__file__).read_bytes()).hexdigest()

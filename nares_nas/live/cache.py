@@ -32,9 +32,13 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from nares_nas.data.home import data_home
+from nares_nas.data.jsonl import parse_lines
 from nares_nas.data.table import Table
 from nares_nas.errors import CacheConflictError, CacheError, ConfigError, DataFormatError
+from nares_nas.live.profiles import PROFILES, Profile, get_profile
 from nares_nas.metrics import HISTORY_KEYS
 from nares_nas.space import Arch, check_arch_id
 
@@ -129,8 +133,6 @@ def _describe(record: Mapping[str, Any], created: float | None = None) -> str:
 
 def _profile_option(profile: Any) -> str:
     """How ``nares-nas cache rm`` names ``profile``: its registered name, else its key."""
-    from nares_nas.live.profiles import PROFILES
-
     return profile.name if PROFILES.get(profile.name) == profile else profile.key
 
 
@@ -390,8 +392,6 @@ class RecordCache:
     def profile(self, key: str) -> Any | None:
         """The profile whose :attr:`~nares_nas.live.profiles.Profile.key` is ``key``, read back from
         one of its records (None when the cache holds none)."""
-        from nares_nas.live.profiles import Profile, get_profile
-
         for row in self._read("SELECT record FROM records WHERE profile_key = ?", (str(key),)):
             stored = self._decode(row, str(self.path)).get("profile")
             try:
@@ -422,9 +422,6 @@ def records_to_table(records: Iterable[Mapping[str, Any]], source: str) -> Table
     Going through :func:`nares_nas.data.jsonl.parse_lines` keeps one parser, with its validation,
     for published and live data alike. An arch_id may appear once.
     """
-    import orjson
-
-    from nares_nas.data.jsonl import parse_lines
 
     table = parse_lines((orjson.dumps(record) for record in records), source)
     return Table(table.columns, {**table.meta, "source": source, "synthetic": False})

@@ -61,11 +61,13 @@ from nares_nas.errors import ConfigError, DataFormatError, NaresError
 from nares_nas.fidelity import FIDELITY_METRICS, FREE_METRICS, fidelity_values
 from nares_nas.live.cache import RecordCache, records_to_table
 from nares_nas.live.executors import run_evaluation
+from nares_nas.live.oracle import check_table, is_nares_profile
 from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_to
 from nares_nas.live.profiles import resolve_profile
 from nares_nas.metrics import compute, objective_direction, objective_metric
 from nares_nas.oracle import Trajectory
 from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import SPACE, Arch, check_arch_id
 
 log = logging.getLogger(__name__)
@@ -160,8 +162,6 @@ class LiveSearch:
                  num_threads: int | None = DEFAULT_THREADS, compile: bool = False,
                  log_path: str | os.PathLike | None = None, resume: bool = False,
                  train_fn: Callable[..., Mapping[str, Any]] = train_to) -> None:
-        from nares_nas.live.oracle import check_table, is_nares_profile
-
         if not searcher.proposes():
             raise ConfigError(f"{type(searcher).__name__} is written as a blocking search(); live search on "
                               "workers drives proposing searchers (write it as propose(), or run it with one "
@@ -193,8 +193,6 @@ class LiveSearch:
         self.log_path = None if log_path is None else Path(log_path)
         self._table = self._in_table_values = None
         if bench is not None and is_nares_profile(self.profile):
-            from nares_nas.simulation.model import EvaluationModel
-
             self._in_table_values = np.asarray(bench.metric_by_id(self.spec.name), dtype=np.float64).tolist()
             self._table = (EvaluationModel.from_benchmark(bench, self.spec.name) if self._history_metric
                            else self._in_table_values)

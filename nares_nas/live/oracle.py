@@ -21,7 +21,7 @@ from nares_nas.data.home import data_home
 from nares_nas.errors import ConfigError, DataFormatError, UnknownArchError
 from nares_nas.live.cache import RecordCache, records_to_table
 from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_and_evaluate
-from nares_nas.live.profiles import resolve_profile
+from nares_nas.live.profiles import PROFILES, resolve_profile
 from nares_nas.metrics import MetricSpec, compute
 from nares_nas.oracle import Oracle
 from nares_nas.space import Arch
@@ -39,8 +39,6 @@ def record_metric(record: Mapping[str, Any], metric: str | MetricSpec) -> float:
 
 def is_nares_profile(profile: Any) -> bool:
     """True for NARes's own training protocol (the one the published table was made with)."""
-    from nares_nas.live.profiles import PROFILES
-
     return profile == PROFILES["nares"]
 
 

@@ -173,7 +173,6 @@ def plot_anytime_clock(results: Mapping[str, Sequence[RunResult]], path: str | P
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from nares_nas.reports.labels import SEARCHER_LABELS
 
     top = max(_clock(r)["sim_days" if axis == "sim_days" else "gpu_days"] for runs in results.values()
               for r in runs)

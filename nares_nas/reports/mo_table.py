@@ -26,7 +26,7 @@ import numpy as np
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import round_derived
-from nares_nas.pareto.geometry import attainment
+from nares_nas.pareto.geometry import REFERENCE, attainment
 from nares_nas.pareto.problem import TEST_COUNTERPART, Problem
 from nares_nas.reports.curves import _figure, plot_anytime_regret
 from nares_nas.reports.labels import label
@@ -226,8 +226,6 @@ def summarize_mo(bench, problem: Problem, results: Mapping[str, Sequence[Any]], 
 
 def _staircase(points: np.ndarray) -> np.ndarray:
     """The boundary of the region that minimised 2-D ``points`` attain, between the reference lines."""
-    from nares_nas.pareto.geometry import REFERENCE
-
     points = points[np.lexsort((points[:, 1], points[:, 0]))]
     vertices = [(points[0, 0], REFERENCE)]
     best_y = REFERENCE

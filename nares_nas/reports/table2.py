@@ -27,6 +27,7 @@ from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import higher_is_better, resolve_metric, round_derived
 from nares_nas.oracle import Trajectory
+from nares_nas.reports.curves import AXES, plot_anytime_clock
 from nares_nas.space import Arch
 
 if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
@@ -385,8 +386,6 @@ def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: s
     table2.md as a separate section.
     """
     from nares_nas.reports.costs import cost_frame, cost_markdown
-    from nares_nas.reports.curves import AXES, plot_anytime_clock
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clocked = all(getattr(run, "clock", None) for runs in results.values() for run in runs)

@@ -40,7 +40,7 @@ from nares_nas.errors import ConfigError, DataFormatError, PluginError
 from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
 from nares_nas.searchers import Searcher, available, resolve, searcher_name
-from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.simulation.clock import Simulation
 from nares_nas.simulation.log import EvaluationLog
 from nares_nas.simulation.model import EvaluationModel
@@ -350,8 +350,6 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
 
     from nares_nas.runs.parallel import _as_searcher, _check_seeds, _lockstep, _parallel, lockstep_groups
     from nares_nas.searchers import split_params
-    from nares_nas.simulation.budget import make_budget
-
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
     problem = problem or Problem.from_benchmark(bench, objectives, constraints, search=True)
@@ -442,8 +440,6 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
     from nares_nas.runs.folder import _release, open_run_dir, write_run, write_summary
     from nares_nas.runs.parallel import _as_searcher, _check_seeds
     from nares_nas.runs.search import job_progress
-    from nares_nas.simulation.budget import make_budget
-
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
     seeds = _check_seeds(seeds)

@@ -42,6 +42,8 @@ import numpy as np
 
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.oracle import Trajectory
+from nares_nas.progress import Progress, job_seconds
+from nares_nas.progress import announce as say
 from nares_nas.runs.folder import (
     SUMMARY_EVERY,
     _release,
@@ -82,7 +84,6 @@ def expected_job(searcher: Searcher, seeds: Sequence[int], budget: Budget | int 
     """
     from joblib import effective_n_jobs
 
-    from nares_nas.progress import job_seconds
 
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     processes = None
@@ -96,9 +97,6 @@ def job_progress(searcher: Searcher, total: int, todo: Sequence[int], budget: Bu
                  n_jobs: int = 1, backend: str = "loky", enabled: bool = True, announce: bool = True) -> Any:
     """The :class:`~nares_nas.progress.Progress` of a job of ``total`` runs of which ``todo`` are left;
     first, with ``announce``, the warning of a long job (:func:`nares_nas.progress.announce`)."""
-    from nares_nas.progress import Progress
-    from nares_nas.progress import announce as say
-
     name = searcher_name(searcher)
     if enabled and announce:
         seconds, processes = expected_job(searcher, todo, budget, n_jobs, backend)

@@ -10,6 +10,8 @@ from typing import Any
 
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError
+from nares_nas.progress import announce
+from nares_nas.simulation.budget import equal_cost, make_budget
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,6 @@ def announce_job(out_dir: str | Path, searchers: Mapping[str, Any], seeds: Seque
                  n_jobs: int = 1, backend: str = "loky") -> bool:
     """Say before a table's runs start whether they are expected to take long, all searchers together
     (:func:`nares_nas.progress.announce`); the runs already in ``out_dir/<searcher>/`` are not counted."""
-    from nares_nas.progress import announce
     from nares_nas.runs.folder import run_path
     from nares_nas.runs.search import expected_job
 
@@ -135,8 +136,6 @@ def table2_budget(bench: Benchmark, searchers: Sequence[str], *, budget: int | N
                   max_total_epochs: int | None = None):
     """The :class:`~nares_nas.simulation.budget.Budget` of a Table 2 run (see :func:`run_table2`)."""
     from nares_nas.searchers import resolve
-    from nares_nas.simulation.budget import equal_cost, make_budget
-
     if max_cost == "equal":
         max_cost = equal_cost(bench)
     elif isinstance(max_cost, str):
