@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import orjson
 
-from nares_nas import load
+from nares_nas._params import parse_param
 from nares_nas._validation import MAX_SEED, integer_problem, wanted_int
-from nares_nas.commands.search import param_value
 from nares_nas.data import home
 from nares_nas.data.benchmark import SYNTHETIC_NOTICE, Benchmark
+from nares_nas.data.loading import load
 from nares_nas.errors import ConfigError, PathError
 from nares_nas.metrics import higher_is_better, objective_metric
 from nares_nas.metrics import objective_direction as direction
@@ -276,3 +276,20 @@ def fidelity_line(runs: list) -> str:
     counts = evaluations_by_epochs(clocks)
     return "evaluations per run by epochs trained: " + (", ".join(
         f"{epochs}: {n / len(clocks):.1f}" for epochs, n in counts.items()) or "n/a")
+
+
+def param_value(cls: type, key: str, text: str, item: str) -> Any:
+    """The value of ``--param item`` (``key`` of ``cls``, given as ``text``), as
+    :func:`~nares_nas._params.parse_param` reads it; an unknown ``key`` is refused with the known ones."""
+    names = cls._param_names()
+    if key not in names:
+        raise ConfigError(f"--param {item!r}: {cls.__name__} has no hyper-parameter {key!r}; "
+                          f"it takes: {', '.join(names) or 'none'}")
+    return parse_param(cls, key, text, f"--param {item!r}")
+
+
+def folder_line(out: Path, seeds: range) -> str:
+    """Where the runs are kept; after a resume with fewer runs, which of them the statistics cover."""
+
+    note = coverage_note(out, seeds)
+    return f"runs in {out / 'runs'}, summary in {out / 'summary.csv'}" + (f"; {note}" if note else "")

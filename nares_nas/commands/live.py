@@ -13,9 +13,10 @@ from typing import Any
 from nares_nas._validation import check_input_file
 from nares_nas.commands.common import POSITIVE_INT, SEED, int_type, out_dir, out_file
 from nares_nas.errors import ConfigError, UnknownArchError
+from nares_nas.live import pipeline
 from nares_nas.live.cache import RecordCache
 from nares_nas.live.oracle import make_live_oracle as make
-from nares_nas.live.pipeline import DEFAULT_THREADS, RECORD_FILE, read_record, train_and_evaluate
+from nares_nas.live.pipeline import DEFAULT_THREADS, RECORD_FILE, read_record
 from nares_nas.live.profiles import PROFILES, load_profile, resolve_profile
 from nares_nas.space import to_arch
 
@@ -156,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     arch = to_arch(args.arch)
     profile = load_profile(args.profile)
     start = time.perf_counter()
-    record = train_and_evaluate(arch, profile, seed=args.seed, data_dir=args.data_dir, out_dir=args.out,
+    record = pipeline.train_and_evaluate(arch, profile, seed=args.seed, data_dir=args.data_dir, out_dir=args.out,
                                 device=args.device, progress=not args.quiet, compile=args.compile,
                                 num_threads=args.threads or None)
     wall = time.perf_counter() - start

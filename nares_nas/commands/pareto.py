@@ -15,13 +15,13 @@ from nares_nas.commands.common import (
     add_parallel_options,
     clock_budget,
     clock_line,
+    folder_line,
     load_data,
     out_dir,
     parse_params,
     source_line,
     table_coverage,
 )
-from nares_nas.commands.search import folder_line
 from nares_nas.commands.table2 import parse_params as parse_suite_params
 from nares_nas.errors import ConfigError
 from nares_nas.pareto.problem import Problem, pareto_front

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from nares_nas._params import parse_param
 from nares_nas._rng import as_generator
 from nares_nas.commands.common import (
     POSITIVE_INT,
@@ -20,8 +19,8 @@ from nares_nas.commands.common import (
     add_parallel_options,
     clock_budget,
     clock_line,
-    coverage_note,
     fidelity_line,
+    folder_line,
     load_data,
     objective_direction,
     out_dir,
@@ -90,16 +89,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_searchers)
 
 
-def param_value(cls: type, key: str, text: str, item: str) -> Any:
-    """The value of ``--param item`` (``key`` of ``cls``, given as ``text``), as
-    :func:`~nares_nas._params.parse_param` reads it; an unknown ``key`` is refused with the known ones."""
-    names = cls._param_names()
-    if key not in names:
-        raise ConfigError(f"--param {item!r}: {cls.__name__} has no hyper-parameter {key!r}; "
-                          f"it takes: {', '.join(names) or 'none'}")
-    return parse_param(cls, key, text, f"--param {item!r}")
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     from nares_nas.searchers import resolve, searcher_name
     if args.objectives is not None or args.constraint:
@@ -160,13 +149,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(folder_line(args.out, seeds))
     return 0
-
-
-def folder_line(out: Path, seeds: range) -> str:
-    """Where the runs are kept; after a resume with fewer runs, which of them the statistics cover."""
-
-    note = coverage_note(out, seeds)
-    return f"runs in {out / 'runs'}, summary in {out / 'summary.csv'}" + (f"; {note}" if note else "")
 
 
 def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:

@@ -16,9 +16,9 @@ from nares_nas.commands.common import (
     load_data,
     objective_direction,
     out_dir,
+    param_value,
     table_coverage,
 )
-from nares_nas.commands.search import param_value
 from nares_nas.errors import ConfigError
 from nares_nas.reports.curves import BANDS
 from nares_nas.reports.table2 import OPTIMAL_MODES, published_table2, summarize, write_report
