@@ -122,7 +122,7 @@ def test_a_long_search_says_so_before_it_starts(tmp_path, capsys, monkeypatch):
     def never_run(*args, **kwargs):
         raise KeyboardInterrupt  # the runs would take hours: stop where they would start
 
-    monkeypatch.setattr("nares_nas.runs.parallel.iter_groups", never_run)
+    monkeypatch.setattr("nares_nas.runs.search.iter_groups", never_run)
     assert cli.main(["search", "--algo", "bananas", "--data", "synthetic", "--jobs", "2",
                      "--out", str(tmp_path / "b")]) != 0
     expected = 400 * BANANAS_RUN_S / 2 / 3600  # --runs defaults to 400; 50 lockstep groups on 2 processes
