@@ -99,15 +99,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --out DIR")
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
-    bench = load_data(args, allow_none=args.live, notice=not args.live)
     if args.live:
-        from ..live.oracle import check_table
-        from .live import load_profile
+        from .live_search import live_table
 
-        check_table(bench, load_profile(args.profile))  # before any output: no synthetic answers for nares
-    if bench is None:
-        print("data: none (live mode: every architecture comes from the live cache or is trained)")
+        bench = live_table(args)
     else:
+        bench = load_data(args)
         print(data_line(bench))
         if bench.synthetic:
             print(SYNTHETIC_LINE)
