@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import orjson
-import pytest
 
 from nares_nas import cli
 from nares_nas.live import pipeline
@@ -67,11 +66,11 @@ def test_the_live_search_snippet_does_its_work_under_the_main_guard():
     assert isinstance(guard, ast.If) and ast.unparse(guard.test) == "__name__ == '__main__'"
 
 
-@pytest.mark.slow  # three tiny trainings on two Dask worker processes: 30 s of CPU, minutes on a loaded machine
 def test_the_live_search_snippet_runs_as_a_saved_script(tmp_path):
     """The `LiveSearch` snippet saved as a file and run: Dask starts worker processes, which import the
     script again, so it must guard its work with ``if __name__ == "__main__":``. Only the profile is
-    swapped for a tiny one (digits trains for minutes); Dask's INFO lines stay hidden."""
+    swapped for a tiny one (digits trains for minutes); Dask's INFO lines stay hidden. About 20 s on the quiet
+    2-core machine (a local cluster of two worker processes and four tiny trainings)."""
     block = live_search_snippet()
     assert block.count('"digits"') == 1
     script = tmp_path / "live_search.py"
