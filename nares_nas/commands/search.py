@@ -113,15 +113,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
     args.maximize = objective_direction(args)
-    bench = load_data(args, allow_none=args.live, notice=False)
     if args.live:
-        from ..live.oracle import check_table
-        from .live import load_profile
+        from .live_search import live_table
 
-        check_table(bench, load_profile(args.profile))  # before any output: no synthetic answers for nares
-    if bench is None:
-        print("data: none (live mode: every architecture comes from the live cache or is trained)")
+        bench = live_table(args)
     else:
+        bench = load_data(args, notice=False)
         print(source_line(args, bench))
     seeds = range(args.seed, args.seed + args.runs)
     if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
@@ -154,10 +151,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
     if runs is not None and args.live:
-        from ..harness import kind_of
         from .live_search import live_line
 
-        print(live_line(runs, budget, args.workers, kind_of(args.device)))
+        print(live_line(runs, budget, args.workers))
     elif runs is not None:
         print(clock_line(runs, budget_note(budget, bench, args.workers)))
     if len(found) < len(trajectories):

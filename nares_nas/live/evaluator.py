@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .._rng import as_generator
 from ..errors import DataFormatError
@@ -27,6 +26,7 @@ from .checkpoints import load_checkpoint
 from .data import DataBundle, ImageSet
 from .model import build_model
 from .profiles import Profile
+from .progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ def evaluate_corruptions(
     """``{corruption: {"1": {"acc", "loss"}, …, "5": …}}`` over all 19 × 5 sets (spec §3.9)."""
     found: dict[str, dict[str, dict[str, float]]] = {}
     total = len(CORRUPTIONS) * len(SEVERITIES)
-    for name, severity, images in tqdm(corruptions(), total=total, desc="CIFAR-10-C", disable=not progress):
+    for name, severity, images in progress_bar(corruptions(), total=total, desc="CIFAR-10-C", enabled=progress,
+                                               unit="set"):
         if name not in CORRUPTIONS or severity not in SEVERITIES:
             raise DataFormatError(
                 f"unknown corruption set ({name!r}, severity {severity!r}); expected one of "
