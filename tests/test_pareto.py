@@ -1,4 +1,4 @@
-"""nares_nas.pareto: objectives, constraints, exact fronts, ranks and scores, by hand and by brute force."""
+"""nares_nas.pareto.problem: objectives, constraints, exact fronts, ranks and scores, by hand and by brute force."""
 
 from __future__ import annotations
 

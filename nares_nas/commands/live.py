@@ -18,6 +18,7 @@ from nares_nas.live.cache import RecordCache
 from nares_nas.live.oracle import make_live_oracle as make
 from nares_nas.live.pipeline import DEFAULT_THREADS, RECORD_FILE, read_record
 from nares_nas.live.profiles import PROFILES, load_profile, resolve_profile
+from nares_nas.metrics import CORRUPTIONS, METRICS, SEVERITIES
 from nares_nas.space import to_arch
 
 
@@ -25,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="train and evaluate one architecture (live mode)",
         description="Train ARCH under a training profile, evaluate its best checkpoint and write "
-                    "DIR/record.json (one cifar10.jsonl record plus the profile) and DIR/checkpoints/.",
+                    "DIR/record.json (one cifar10.jsonl record plus the profile) and DIR/checkpoints/; the "
+                    "record is also stored in the live cache (`nares-nas cache show` prints it).",
     )
     train.add_argument("arch", help='decision vector "5,10,5,10,5,10" (or an arch_id)')
     _profile_option(train, default="nares")
@@ -35,15 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _device_option(train)
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
     _threads_option(train)
-    train.add_argument("--quiet", action="store_true", help="no progress output")
-    train.add_argument("--cache", type=out_file, metavar="PATH", default=None,
-                       help="also store the record in this live cache (SQLite file)")
+    train.add_argument("--quiet", action="store_true", help="no progress output: print only the result")
+    cached = train.add_mutually_exclusive_group()
+    cached.add_argument("--cache", type=out_file, metavar="PATH", default=None,
+                        help="the live cache that also stores the record (default: <data home>/live_cache.sqlite)")
+    cached.add_argument("--no-cache", action="store_true", help="keep the record in DIR only")
     train.set_defaults(func=cmd_train)
 
     evaluate = subparsers.add_parser(
         "evaluate", help="attack one checkpoint on the test set",
         description="Evaluate a checkpoint (clean, FGSM, PGD, CW, AA-Compact, corruptions) and print "
-                    "its test_best record. Without --profile, the profile the checkpoint records is "
+                    "its test_best values (--json: under the record's keys and under the metric names, "
+                    "TEST_PGD_ACC ...). Without --profile, the profile the checkpoint records is "
                     "used (ours do), else the one in the run's record.json, else nares.",
     )
     evaluate.add_argument("checkpoint", type=Path, help="a .pth checkpoint written by `nares-nas train`")
@@ -51,9 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--arch", default=None,
                           help="architecture, for checkpoints that do not name theirs (the reference's)")
     _data_dir_option(evaluate)
-    _device_option(evaluate)
+    _device_option(evaluate, "evaluate")
     evaluate.add_argument("--seed", type=SEED, default=0, help="attack seed (default 0)")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--json", action="store_true",
+                          help='print one JSON object: {"test_best": {record keys}, "metrics": {TEST_... names}}')
     _threads_option(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
     evaluate.set_defaults(func=cmd_evaluate)
@@ -108,9 +114,9 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
                         help="folder with CIFAR-10, CIFAR-10.1 and CIFAR-10-C (not needed for digits)")
 
 
-def _device_option(parser: argparse.ArgumentParser) -> None:
+def _device_option(parser: argparse.ArgumentParser, verb: str = "train") -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="where to train (default: cuda if available)")
+                        help=f"where to {verb} (default: cuda if available)")
 
 
 def _threads_option(parser: argparse.ArgumentParser) -> None:
@@ -145,8 +151,14 @@ def summary_lines(record: dict[str, Any], wall_s: float | None = None) -> list[s
         f"PGD-{pgd} {_pct(test.get('Linf_pgd_acc'))}  CW-{cw} {_pct(test.get('Linf_cw_acc'))}  "
         f"AA-Compact {_pct(test.get('Linf_aa_acc'))}",
     ]
-    days = "days on the CPU" if train["gpu_type"] == "cpu" else f"GPU days ({train['gpu_type']})"
-    timing = f"training time {train['training_time']:.4f} {days}"
+    model = record.get("model")
+    if model is not None:
+        lines.append(f"model as trained: {model['params'] / 1e6:.4g} M parameters, {model['macs'] / 1e6:.4g} M MACs "
+                     f"per image (the record's Params {record['Params']} M and MACs {record['MACs']} M are the "
+                     "arch's NARes-space counts)")
+    days = train["training_time"]
+    unit = "CPU" if train["gpu_type"] == "cpu" else "GPU"
+    timing = f"training time {days * 86400:.1f} s ({days:.4g} {unit}-days)"
     if wall_s is not None:
         timing = f"wall time {wall_s:.1f} s, {timing}"
     lines.append(timing)
@@ -161,11 +173,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                                 device=args.device, progress=not args.quiet, compile=args.compile,
                                 num_threads=args.threads or None)
     wall = time.perf_counter() - start
-    if args.cache is not None:
-        RecordCache(args.cache).put(record, profile, args.seed)
     for line in summary_lines(record, wall):
         print(line)
     print(f"record: {args.out / RECORD_FILE}")
+    if not args.no_cache:  # after the result: a cache holding another record for this key refuses it
+        cache = RecordCache(args.cache)
+        cache.put(record, profile, args.seed)
+        print(f"cached in {cache.path}")
     return 0
 
 
@@ -185,6 +199,16 @@ def _profile_for_checkpoint(checkpoint: Path, name: str | None) -> Any:
     return resolve_profile("nares")
 
 
+def test_metrics(test: dict[str, Any]) -> dict[str, float | None]:
+    """``test_best`` values under the metric names the rest of nares-nas uses (``TEST_PGD_ACC`` ...)."""
+    metrics = {spec.name: test.get(spec.column) for spec in METRICS.values() if spec.kind == "test"}
+    corruptions = test.get("corruptions")  # TEST_CORRUPT_ACC: the mean over 19 corruptions x 5 severities
+    metrics["TEST_CORRUPT_ACC"] = None if not corruptions else sum(
+        corruptions[name][str(level)]["acc"] for name in CORRUPTIONS for level in SEVERITIES
+    ) / (len(CORRUPTIONS) * len(SEVERITIES))
+    return metrics
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from nares_nas.live import data, evaluator
 
@@ -199,7 +223,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     test = evaluator.evaluate_checkpoint(args.checkpoint, profile, bundle, arch=arch, seed=args.seed,
                                          device=args.device, progress=not args.quiet)
     if args.json:
-        print(json.dumps(test))
+        print(json.dumps({"test_best": test, "metrics": test_metrics(test)}))
         return 0
     print(f"checkpoint {args.checkpoint}  profile {profile.name} ({profile.key})")
     for key, value in test.items():

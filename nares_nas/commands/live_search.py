@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from typing import Any
 
 import numpy as np
 
+from nares_nas.commands.common import data_line, load_data
 from nares_nas.errors import ConfigError
 from nares_nas.live.driver import LiveSearch, live_budget_note
 from nares_nas.live.executors import open_executor
-from nares_nas.live.oracle import is_nares_profile
+from nares_nas.live.oracle import check_table, is_nares_profile
 from nares_nas.live.profiles import load_profile
 from nares_nas.runs.record import RunResult
 from nares_nas.simulation.budget import make_budget
@@ -18,12 +21,36 @@ from nares_nas.simulation.budget import make_budget
 
 def live_budget(args: argparse.Namespace) -> Any:
     """The run budget of the options: ``--budget`` (default 500 unless another budget is given), ``--max-cost``
-    in GPU-days of measured training, ``--max-time`` in wall-clock days, ``--max-total-epochs``."""
+    in days of measured training (GPU-days, or CPU-days where the trainings run on the CPU), ``--max-time``
+    in wall-clock days, ``--max-total-epochs``."""
     if args.max_cost == "equal":
-        raise ConfigError("--max-cost needs a value in live mode (GPU-days of measured training): there is no "
-                          "table whose mean training time would set it")
+        raise ConfigError("--max-cost needs a value in live mode (days of measured training: GPU-days, or CPU-days "
+                          "on the CPU): there is no table whose mean training time would set it")
     return make_budget(args.budget, max_cost=args.max_cost, max_time=args.max_time,
                        max_total_epochs=args.max_total_epochs)
+
+
+def live_table(args: argparse.Namespace) -> Any:
+    """The table a live search reads (None: none), its ``data:`` line printed.
+
+    Only NARes's own profile reads a table, and never the synthetic stand-in
+    (:func:`~nares_nas.live.oracle.check_table` refuses it before any output). Under another profile
+    no table is loaded: every value is trained or read from the live cache, so none is labelled
+    synthetic.
+    """
+    profile = load_profile(args.profile)
+    if not is_nares_profile(profile):
+        if args.data not in (None, "none"):
+            print(f"notice: profile {profile.name} never reads a table; --data {args.data} is not used",
+                  file=sys.stderr)
+        print(f"data: none (profile {profile.name} never reads the table: every value is trained or from the "
+              "live cache)")
+        return None
+    bench = load_data(args, allow_none=True, notice=False)
+    check_table(bench, profile)
+    print("data: none (live mode: every architecture comes from the live cache or is trained)" if bench is None
+          else data_line(bench))
+    return bench
 
 
 def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:
@@ -51,7 +78,8 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
     rows = {seed: summary_row(r) for seed, r in done.items()}
     todo = [s for s in seeds if s not in done]
     if todo:
-        with open_executor(args.workers, client=args.scheduler, device=args.device) as executor:
+        dask_logs = None if getattr(args, "debug", False) else logging.WARNING  # `nares-nas --debug` shows them
+        with open_executor(args.workers, client=args.scheduler, device=args.device, silence_logs=dask_logs) as executor:
             execution = {"params": execution_params, "device": args.device, "data_dir": None if args.data_dir is None
                          else str(args.data_dir), "executor": type(executor).__name__, "scheduler": args.scheduler}
             for seed in todo:
@@ -60,7 +88,7 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
                 driver = LiveSearch(fresh, profile, seed=seed, budget=budget, executor=executor, bench=bench,
                                     objective=args.objective, maximize=maximize, cache=args.cache,
                                     data_dir=args.data_dir, train_seed=args.train_seed, device=args.device,
-                                    log_path=log_path, resume=args.resume)
+                                    log_path=log_path, resume=args.resume, progress=not args.quiet)
                 run = driver.run()
                 done[seed] = RunResult(searcher_name(searcher), seed, params, budget.archs, run.trajectory(),
                                        {**execution, "cache": str(driver.cache.path)}, run.clock())
@@ -93,13 +121,14 @@ def open_live_dir(args: argparse.Namespace, searcher: Any, bench: Any, profile: 
                         execution_params=getattr(searcher, "execution_params", ()))
 
 
-def live_line(runs: list, budget: Any, workers: int, device: str = "cuda") -> str:
-    """What the live runs cost: measured training time (CPU-hours where ``device``, the kind the trainings
-    ran on, is ``"cpu"``, else GPU-hours) and wall-clock time (mean over runs), and the budget."""
+def live_line(runs: list, budget: Any, workers: int) -> str:
+    """What the live runs cost: hours of measured training (GPU- or CPU-hours, by what they ran on) and
+    wall-clock time (mean over runs), and the budget."""
     clocks = [r.clock for r in runs if r.clock]
-    gpu = np.mean([c["gpu_days"] for c in clocks]) * 24
+    spent = np.mean([c["gpu_days"] for c in clocks]) * 24
     wall = np.mean([c["sim_days"] for c in clocks]) * 24
     trained = np.mean([sum(s == "trained" for s in c["evaluations"].get("source", [])) for c in clocks])
-    unit = "CPU-hours" if device == "cpu" else "GPU-hours"
-    return (f"cost per run: {gpu:.4g} {unit} of measured training, {wall:.4g} wall-clock hours on {workers} "
-            f"workers, {trained:.1f} trainings (mean over runs); {live_budget_note(budget, workers)}")
+    kinds = {c.get("hardware") for c in clocks}  # None where nothing was trained (all from the cache)
+    unit = kinds.pop() if kinds in ({"CPU"}, {"GPU"}) else "device"
+    return (f"cost per run: {spent:.4g} {unit}-hours of measured training, {wall:.4g} wall-clock hours on "
+            f"{workers} workers, {trained:.1f} trainings (mean over runs); {live_budget_note(budget, workers)}")

@@ -28,10 +28,10 @@ from nares_nas.commands.common import (
     parse_params,
     source_line,
 )
-from nares_nas.commands.live_search import live_budget, live_line, live_search_runs, open_live_dir
+from nares_nas.commands.live_search import live_budget, live_line, live_search_runs, live_table, open_live_dir
 from nares_nas.commands.pareto import cmd_mo_search
 from nares_nas.errors import ConfigError, PluginError
-from nares_nas.live.oracle import check_table, make_live_oracle
+from nares_nas.live.oracle import make_live_oracle
 from nares_nas.live.profiles import load_profile
 from nares_nas.runs.record import RunResult
 from nares_nas.simulation.budget import budget_note
@@ -98,12 +98,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
     args.maximize = objective_direction(args)
-    bench = load_data(args, allow_none=args.live, notice=False)
     if args.live:
-        check_table(bench, load_profile(args.profile))  # before any output: no synthetic answers for nares
-    if bench is None:
-        print("data: none (live mode: every architecture comes from the live cache or is trained)")
+        bench = live_table(args)
     else:
+        bench = load_data(args, notice=False)
         print(source_line(args, bench))
     seeds = range(args.seed, args.seed + args.runs)
     if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
@@ -134,9 +132,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
     if runs is not None and args.live:
-        from nares_nas.runs.parallel import kind_of
 
-        print(live_line(runs, budget, args.workers, kind_of(args.device)))
+        print(live_line(runs, budget, args.workers))
     elif runs is not None:
         print(clock_line(runs, budget_note(budget, bench, args.workers)))
     if len(found) < len(trajectories):

@@ -20,11 +20,11 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from nares_nas.errors import ConfigError
 from nares_nas.live.apgd import apgd, apgd_targeted
 from nares_nas.live.data import to_float
+from nares_nas.live.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def evaluate_attack(
     clean = adv = stable = 0
     lip_sum, losses = 0.0, []
     with attack_mode(model):
-        for start in tqdm(_batches(n, batch_size), desc=desc, disable=not progress, leave=False):
+        for start in progress_bar(_batches(n, batch_size), desc=desc, enabled=progress, leave=False, unit="batch"):
             x = as_float(images[start : start + batch_size].to(device))
             y = labels[start : start + batch_size].to(device)
             with torch.no_grad():
@@ -270,7 +270,8 @@ def aa_compact_robust(
         robust = clean_logits.argmax(1) == labels.cpu()
         for name in ("apgd-ce", "apgd-t"):
             todo = robust.nonzero().flatten()
-            for chunk in tqdm(todo.split(batch_size), desc=f"AA {name}", disable=not progress, leave=False):
+            for chunk in progress_bar(todo.split(batch_size), desc=f"AA {name}", enabled=progress, leave=False,
+                                      unit="batch"):
                 x = as_float(images[chunk.to(images.device)].to(device))
                 y = labels[chunk.to(labels.device)].to(device)
                 generator = torch.Generator().manual_seed(seed)

@@ -15,9 +15,10 @@ is submitted once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,29 @@ def visible_gpus() -> list[str]:
     return [d.strip() for d in listed.split(",") if d.strip()][:count]
 
 
-def local_worker_specs(gpus: list[str], num_threads: int | None, n_cpu_workers: int | None = None) -> dict:
+@contextlib.contextmanager
+def dask_logs(silence_logs: int | None = logging.WARNING) -> Iterator[None]:
+    """Dask's log lines below ``silence_logs`` dropped in this process meanwhile (a falsey value: all kept).
+
+    Dask's own ``LocalCluster`` silences its logs below WARNING the same way; a cluster started here
+    would otherwise print some 45 INFO lines per search (scheduler, nannies, workers, plugins).
+    """
+    logger = logging.getLogger("distributed")
+    saved = logger.level
+    if silence_logs and logger.getEffectiveLevel() < silence_logs:
+        logger.setLevel(silence_logs)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def local_worker_specs(gpus: list[str], num_threads: int | None, n_cpu_workers: int | None = None,
+                       silence_logs: int | None = logging.WARNING) -> dict:
     """Worker specs of the default local cluster: one single-thread worker process per GPU in ``gpus``,
     each seeing only its own (``CUDA_VISIBLE_DEVICES``) and advertising ``GPU=1``; without GPUs one per
-    ``num_threads`` CPU cores (``n_cpu_workers`` overrides), each seeing no GPU.
+    ``num_threads`` CPU cores (``n_cpu_workers`` overrides), each seeing no GPU. The workers drop their
+    log lines below ``silence_logs`` (a falsey value: none), as :func:`dask_logs` does here.
     """
     from dask.system import CPU_COUNT
     from distributed import Nanny
@@ -93,7 +113,8 @@ def local_worker_specs(gpus: list[str], num_threads: int | None, n_cpu_workers: 
     def spec(env: dict[str, str], resources: dict[str, float] | None) -> dict:
         if num_threads is not None:
             env = {**env, "OMP_NUM_THREADS": str(num_threads), "MKL_NUM_THREADS": str(num_threads)}
-        return {"cls": Nanny, "options": {"nthreads": 1, "host": "127.0.0.1", "resources": resources, "env": env}}
+        return {"cls": Nanny, "options": {"nthreads": 1, "host": "127.0.0.1", "resources": resources, "env": env,
+                                          "silence_logs": silence_logs or None}}
 
     if gpus:
         return {f"gpu-{gpu}": spec({"CUDA_VISIBLE_DEVICES": gpu}, dict(GPU_RESOURCES)) for gpu in gpus}
@@ -102,12 +123,14 @@ def local_worker_specs(gpus: list[str], num_threads: int | None, n_cpu_workers: 
 
 
 def local_cluster(device: str = "auto", num_threads: int | None = DEFAULT_THREADS,
-                  n_workers: int | None = None) -> Any:
+                  n_workers: int | None = None, silence_logs: int | None = logging.WARNING) -> Any:
     """The default cluster of :func:`train_many`: :func:`local_worker_specs` on this machine's GPUs
     (none for ``device="cpu"``), a scheduler on 127.0.0.1 without a dashboard.
 
     ``n_workers`` (live search's ``--workers``): that many workers, on the first ``n_workers``
-    GPUs (more than there are is refused), else that many single-thread CPU workers.
+    GPUs (more than there are is refused), else that many single-thread CPU workers. The workers
+    drop their log lines below ``silence_logs``; wrap the cluster's life in :func:`dask_logs` for
+    this process's.
     """
     from distributed import Scheduler, SpecCluster
 
@@ -118,20 +141,21 @@ def local_cluster(device: str = "auto", num_threads: int | None = DEFAULT_THREAD
                               f"({', '.join(gpus)}): one training per GPU; use --workers {len(gpus)} or fewer, "
                               "or --device cpu")
         gpus = gpus[:n_workers]
-    workers = local_worker_specs(gpus, num_threads, n_workers)
+    workers = local_worker_specs(gpus, num_threads, n_workers, silence_logs)
     log.info("local Dask cluster: %d workers (%s)", len(workers), f"GPUs {gpus}" if gpus else "CPU")
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": ":0"}}
     return SpecCluster(workers=workers, scheduler=scheduler)
 
 
-def _client(client: Any, device: str = "auto", num_threads: int | None = DEFAULT_THREADS):
+def _client(client: Any, device: str = "auto", num_threads: int | None = DEFAULT_THREADS,
+            silence_logs: int | None = logging.WARNING):
     """(client, cluster we own or None, whether we own the client) from a client, an address, or None."""
     try:
         from distributed import Client
     except ImportError:
         raise ConfigError("scale-out needs dask: pip install 'nares-nas[dask]'") from None
     if client is None:
-        cluster = local_cluster(device, num_threads)
+        cluster = local_cluster(device, num_threads, silence_logs=silence_logs)
         try:
             own = Client(cluster)
             own.wait_for_workers(len(cluster.worker_spec), timeout=600)  # all GPU workers count for resources
@@ -213,6 +237,7 @@ def train_many(
     num_threads: int | None = DEFAULT_THREADS,
     compile: bool = False,
     fn: Callable[..., Mapping[str, Any]] = train_and_evaluate,
+    silence_logs: int | None = logging.WARNING,
 ) -> list[dict[str, Any]]:
     """Records of ``archs`` (in their order), training on the cluster what the cache lacks.
 
@@ -222,7 +247,8 @@ def train_many(
     a cluster whose workers could run two trainings at once is refused. ``num_threads`` is each
     worker's torch CPU threads, set once per worker with the other numerics (:class:`TorchNumerics`,
     registered on the client). ``compile`` adds ``torch.compile``. ``fn`` has
-    ``train_and_evaluate``'s signature; it must be importable on the workers.
+    ``train_and_evaluate``'s signature; it must be importable on the workers. Dask's own log lines
+    below ``silence_logs`` are dropped (:func:`dask_logs`; a falsey value keeps them).
     Every finished record is in the cache even if other tasks fail; failures are raised
     together at the end.
     """
@@ -243,37 +269,38 @@ def train_many(
             todo.setdefault(train_key(profile, seed, arch.arch_id), arch)
     log.info("%d architectures: %d cached, %d to train", len(arch_list), len(arch_list) - len(todo), len(todo))
     if todo:
-        dask_client, cluster, owned = _client(client, device, num_threads)
-        try:
-            task_resources = _task_resources(dask_client, device, resources)
-            dask_client.register_plugin(TorchNumerics(device, num_threads), name=NUMERICS_PLUGIN)
-            futures = {
-                dask_client.submit(
-                    _train_task, fn, arch, profile, seed=seed, data_dir=data_dir,
-                    out_dir=run_dir(runs_dir, profile, arch.arch_id, seed), device=device,
-                    progress=False, compile=compile, num_threads=num_threads,
-                    resources=task_resources or None, key=key, pure=False,
-                ): arch
-                for key, arch in todo.items()
-            }
-            failures: list[tuple[Any, BaseException]] = []
-            for future in as_completed(futures):
-                arch = futures[future]
-                try:
-                    record = dict(future.result())
-                except Exception as exc:  # noqa: BLE001 - reported together below
-                    log.error("training %s failed: %s", arch, exc)
-                    failures.append((arch, exc))
-                    continue
-                cache.put(record, profile, seed)
-                results[arch.arch_id] = record
-                log.info("trained %s (%d/%d)", arch, len(results), len(arch_list))
-        finally:
-            if owned:
-                dask_client.close()
-            if cluster is not None:
-                cluster.close()
-        if failures:
-            names = ", ".join(f"{a} ({type(e).__name__}: {e})" for a, e in failures)
-            raise NaresError(f"{len(failures)} of {len(todo)} trainings failed: {names}") from failures[0][1]
+        with dask_logs(silence_logs):
+            dask_client, cluster, owned = _client(client, device, num_threads, silence_logs)
+            try:
+                task_resources = _task_resources(dask_client, device, resources)
+                dask_client.register_plugin(TorchNumerics(device, num_threads), name=NUMERICS_PLUGIN)
+                futures = {
+                    dask_client.submit(
+                        _train_task, fn, arch, profile, seed=seed, data_dir=data_dir,
+                        out_dir=run_dir(runs_dir, profile, arch.arch_id, seed), device=device,
+                        progress=False, compile=compile, num_threads=num_threads,
+                        resources=task_resources or None, key=key, pure=False,
+                    ): arch
+                    for key, arch in todo.items()
+                }
+                failures: list[tuple[Any, BaseException]] = []
+                for future in as_completed(futures):
+                    arch = futures[future]
+                    try:
+                        record = dict(future.result())
+                    except Exception as exc:  # noqa: BLE001 - reported together below
+                        log.error("training %s failed: %s", arch, exc)
+                        failures.append((arch, exc))
+                        continue
+                    cache.put(record, profile, seed)
+                    results[arch.arch_id] = record
+                    log.info("trained %s (%d/%d)", arch, len(results), len(arch_list))
+            finally:
+                if owned:
+                    dask_client.close()
+                if cluster is not None:
+                    cluster.close()
+            if failures:
+                names = ", ".join(f"{a} ({type(e).__name__}: {e})" for a, e in failures)
+                raise NaresError(f"{len(failures)} of {len(todo)} trainings failed: {names}") from failures[0][1]
     return [results[a.arch_id] for a in arch_list]

@@ -64,6 +64,7 @@ from nares_nas.live.executors import run_evaluation
 from nares_nas.live.oracle import check_table, is_nares_profile
 from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_to
 from nares_nas.live.profiles import resolve_profile
+from nares_nas.live.progress import throttled_line
 from nares_nas.metrics import compute, objective_direction, objective_metric
 from nares_nas.oracle import Trajectory
 from nares_nas.simulation.budget import Budget
@@ -101,6 +102,7 @@ class LiveRun:
     workers: int
     stopped: bool
     elapsed_s: float
+    hardware: str | None = None  # "CPU", "GPU" or "CPU+GPU": what this session's trainings ran on (None: none)
 
     def trajectory(self) -> Trajectory:
         """Full-fidelity evaluations in the order they finished."""
@@ -111,7 +113,7 @@ class LiveRun:
 
     @property
     def cost_days(self) -> float:
-        """GPU-days of measured training."""
+        """Days of measured training (GPU-days on GPUs, CPU-days on the CPU: see :attr:`hardware`)."""
         return sum(r["cost"] or 0.0 for r in self.evaluations)
 
     @property
@@ -122,7 +124,8 @@ class LiveRun:
     def clock(self) -> dict[str, Any]:
         """The run file's account (``RunResult.clock``): times are wall-clock, ``steps`` the conversation."""
         return {"workers": self.workers, "gpu_days": self.cost_days, "sim_days": self.time_days,
-                "time": "wall-clock", "max_epochs": self.max_epochs, "stopped_by_budget": self.stopped,
+                "time": "wall-clock", "hardware": self.hardware, "max_epochs": self.max_epochs,
+                "stopped_by_budget": self.stopped,
                 "evaluations": {key: [r[key] for r in self.evaluations] for key in EVALUATION_KEYS},
                 "steps": self.steps}
 
@@ -152,7 +155,8 @@ class LiveSearch:
     (default ``data_dir/runs`` or ``data_home()/runs``) and their records to ``cache``. ``train_fn``
     has :func:`~nares_nas.live.pipeline.train_to`'s signature (tests inject fast ones; with Dask it
     must be importable on the workers). ``log_path`` keeps the run's log; with ``resume`` a log there
-    is replayed and the run continues (else an existing log is refused).
+    is replayed and the run continues (else an existing log is refused). ``progress`` prints a line on
+    stderr as trainings start and finish (at most one every few seconds).
     """
 
     def __init__(self, searcher: Any, profile: Any, *, seed: int, budget: Budget, executor: Any,
@@ -161,7 +165,7 @@ class LiveSearch:
                  data_dir: str | os.PathLike | None = None, train_seed: int = 0, device: str = "auto",
                  num_threads: int | None = DEFAULT_THREADS, compile: bool = False,
                  log_path: str | os.PathLike | None = None, resume: bool = False,
-                 train_fn: Callable[..., Mapping[str, Any]] = train_to) -> None:
+                 train_fn: Callable[..., Mapping[str, Any]] = train_to, progress: bool = False) -> None:
         if not searcher.proposes():
             raise ConfigError(f"{type(searcher).__name__} is written as a blocking search(); live search on "
                               "workers drives proposing searchers (write it as propose(), or run it with one "
@@ -190,6 +194,8 @@ class LiveSearch:
         self.train_seed = check_int(train_seed, "train_seed", 0)
         self.device, self.num_threads, self.compile = device, num_threads, bool(compile)
         self.train_fn = train_fn
+        self.progress = bool(progress)
+        self._hardware: set[str] = set()
         self.log_path = None if log_path is None else Path(log_path)
         self._table = self._in_table_values = None
         if bench is not None and is_nares_profile(self.profile):
@@ -342,6 +348,8 @@ class LiveSearch:
         self._write()  # the log shows what is in flight
         log.info("live: training arch_id %d from epoch %d to %d on worker %d", arch_id, epoch_from, epochs,
                  self.evaluations[index]["worker"])
+        self._report(f"training arch_id {arch_id} from epoch {epoch_from} to {epochs} on worker "
+                     f"{self.evaluations[index]['worker']}")
 
     def wait(self) -> None:
         """Block until a training in flight finishes; record (and cache) every one that has."""
@@ -377,7 +385,17 @@ class LiveSearch:
             score = self.sign * value
             self._known[(arch_id, epochs)] = score
             self._inbox.append((Result(arch_id, epochs, score), index))
+            self._hardware.add("CPU" if record["train"][0]["gpu_type"] == "cpu" else "GPU")
+            self._report(f"arch_id {arch_id} trained to {epochs} epochs in {spent:.0f} s, {self.spec.name} "
+                         f"{value:.2f}")
         self._write()
+
+    def _report(self, event: str) -> None:
+        """A progress line (with ``progress``): the event and where the run stands."""
+        if self.progress:
+            done = sum(r["source"] == "trained" and r["order"] is not None for r in self.evaluations)
+            throttled_line(f"live search seed {self.seed}: {event}; {done} trainings done, {len(self._in_flight)} "
+                           f"running, {len(self._seen)} archs, {self.elapsed():.0f} s")
 
     def drain(self) -> None:
         while self._in_flight:
@@ -533,7 +551,7 @@ class LiveSearch:
 
     def result(self) -> LiveRun:
         return LiveRun(self.seed, self.evaluations, self.steps, self.max_epochs, self.spec.name, self.maximize,
-                       self.workers, self.stopped, self.elapsed())
+                       self.workers, self.stopped, self.elapsed(), "+".join(sorted(self._hardware)) or None)
 
 
 def replay(searcher: Any, log: Mapping[str, Any] | str | os.PathLike, *, max_epochs: int,
@@ -574,7 +592,7 @@ def live_budget_note(budget: Budget, workers: int) -> str:
     if budget.total_epochs is not None:
         parts.append(f"{budget.total_epochs} epochs")
     if budget.cost is not None:
-        parts.append(f"{budget.cost:g} GPU-days (in flight may add up to {workers} evaluations)")
+        parts.append(f"{budget.cost:g} days of measured training (in flight may add up to {workers} evaluations)")
     if budget.time is not None:
         parts.append(f"{budget.time:g} wall-clock days")
     return "budget " + (", ".join(parts) if parts else "none")

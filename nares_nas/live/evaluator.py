@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from nares_nas._rng import as_generator
 from nares_nas.errors import DataFormatError
@@ -25,6 +24,7 @@ from nares_nas.live.checkpoints import load_checkpoint
 from nares_nas.live.data import DataBundle, ImageSet
 from nares_nas.live.model import build_model
 from nares_nas.live.profiles import Profile
+from nares_nas.live.progress import progress_bar
 from nares_nas.metrics import CORRUPTIONS, SEVERITIES
 from nares_nas.space import ArchLike, to_arch
 
@@ -108,7 +108,8 @@ def evaluate_corruptions(
     """``{corruption: {"1": {"acc", "loss"}, …, "5": …}}`` over all 19 × 5 sets (spec §3.9)."""
     found: dict[str, dict[str, dict[str, float]]] = {}
     total = len(CORRUPTIONS) * len(SEVERITIES)
-    for name, severity, images in tqdm(corruptions(), total=total, desc="CIFAR-10-C", disable=not progress):
+    for name, severity, images in progress_bar(corruptions(), total=total, desc="CIFAR-10-C", enabled=progress,
+                                               unit="set"):
         if name not in CORRUPTIONS or severity not in SEVERITIES:
             raise DataFormatError(
                 f"unknown corruption set ({name!r}, severity {severity!r}); expected one of "

@@ -8,6 +8,7 @@ set their numerics once); :mod:`nares_nas.live.driver` uses nothing else of it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -81,7 +82,8 @@ class DaskExecutor:
 
 @contextlib.contextmanager
 def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
-                  num_threads: int | None = DEFAULT_THREADS) -> Iterator[Any]:
+                  num_threads: int | None = DEFAULT_THREADS, silence_logs: int | None = logging.WARNING
+                  ) -> Iterator[Any]:
     """The executor of ``workers`` workers: this process for one (without ``client``), else Dask.
 
     Without ``client`` a local cluster starts (closed afterwards): one single-thread worker
@@ -89,22 +91,25 @@ def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
     the resource ``GPU=1`` that every task asks for, or ``workers`` single-thread CPU workers
     (``device="cpu"`` or no CUDA); the trainings' numerics are set once per worker. ``client``
     may be a ``distributed.Client`` or a scheduler address; its workers must each run one
-    training at a time (:func:`~nares_nas.live.distributed.train_many`'s rule).
+    training at a time (:func:`~nares_nas.live.distributed.train_many`'s rule). Dask's own log lines
+    below ``silence_logs`` are dropped, as Dask's ``LocalCluster`` does (a falsey value keeps them).
     """
     workers = check_int(workers, "workers")
     if client is None and workers == 1:
         yield InProcessExecutor()
         return
-    from nares_nas.live.distributed import NUMERICS_PLUGIN, TorchNumerics, _task_resources, local_cluster
+    from nares_nas.live.distributed import NUMERICS_PLUGIN, TorchNumerics, _task_resources, dask_logs, local_cluster
 
     try:
         from distributed import Client
     except ImportError:
         raise ConfigError("live search on several workers needs dask: pip install 'nares-nas[dask]'") from None
     cluster = own = None
+    logs = contextlib.ExitStack()
+    logs.enter_context(dask_logs(silence_logs))
     try:
         if client is None:
-            cluster = local_cluster(device, num_threads, n_workers=workers)
+            cluster = local_cluster(device, num_threads, n_workers=workers, silence_logs=silence_logs)
             client = own = Client(cluster)
             own.wait_for_workers(workers, timeout=600)
         elif isinstance(client, str):
@@ -117,6 +122,7 @@ def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
             own.close()
         if cluster is not None:
             cluster.close()
+        logs.close()
 
 
 def run_evaluation(fn: Callable[..., Mapping[str, Any]], arch: Any, profile: Any, *, num_threads: int | None,

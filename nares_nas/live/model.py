@@ -175,3 +175,10 @@ def count_macs(model: nn.Module, resolution: int = 32) -> int:
         for handle in handles:
             handle.remove()
     return total
+
+
+def model_counts(arch: Arch, base_channels: int = 16, resolution: int = 32) -> dict[str, int]:
+    """Exact MACs per image and trainable parameters of the model a profile trains (its width and input
+    size), counted on the ``meta`` device. For base 16 at 32 px these are the NARes-space counts."""
+    model = build_model(arch, base_channels, device="meta")
+    return {"macs": count_macs(model, resolution), "params": count_params(model)}

@@ -80,14 +80,20 @@ def make_record(
     training_time: float,
     test: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """One ``cifar10.jsonl`` object (spec §4) plus ``"profile"``.
+    """One ``cifar10.jsonl`` object (spec §4) plus ``"profile"`` and ``"model"``.
 
     ``MACs``/``Params`` are the NARes-space counts in millions (2 decimals), as the published
-    data stores them and as the metric functions compute them, whatever the profile's width.
+    data stores them and as the metric functions compute them, whatever the profile's width: they
+    identify the architecture, and the loader checks them against it. ``"model"`` holds the exact
+    counts of the model the profile trains (``macs`` per image at its resolution, ``params``), which
+    differ under a narrower or smaller-input profile such as ``digits``.
     ``history`` holds the 12 per-epoch lists under their JSON names (``train_acc`` as a
     fraction, as the training logs write it); ``test`` the ``test_best`` keys.
     """
+    from nares_nas.live.model import model_counts
+
     arch = to_arch(arch)
+    profile = resolve_profile(profile)
     missing = [key for key in HISTORY_KEYS if key not in history]
     if missing:
         raise DataFormatError(f"training history lacks {missing}", key=missing[0])
@@ -114,6 +120,7 @@ def make_record(
         "train": [train],
         "test_best": [test_best],
         "profile": profile_dict(profile),
+        "model": model_counts(arch, profile.base_channels, profile.resolution),
     }
 
 

@@ -16,7 +16,6 @@ import datetime
 import functools
 import logging
 import math
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from nares_nas._rng import as_generator
 from nares_nas._validation import check_int
@@ -34,8 +32,9 @@ from nares_nas.errors import ConfigError, TrainingDivergedError
 from nares_nas.live import attacks, checkpoints
 from nares_nas.live.augment import random_crop_flip
 from nares_nas.live.data import DataBundle, to_float
-from nares_nas.live.model import build_model, count_macs, count_params
+from nares_nas.live.model import build_model, count_params, model_counts
 from nares_nas.live.profiles import Profile
+from nares_nas.live.progress import progress_bar
 from nares_nas.metrics import HISTORY_KEYS
 from nares_nas.space import Arch, ArchLike, to_arch
 
@@ -184,9 +183,13 @@ def _numerics(device: torch.device, num_threads: int | None) -> Iterator[None]:
 
 
 def _run_logger(out_dir: Path, arch_id: int) -> tuple[logging.Logger, logging.Handler]:
-    """The run's text log ``arch_<id>.log`` (reference format ``%(asctime)s %(message)s``, appended)."""
+    """The run's text log ``arch_<id>.log`` (reference format ``%(asctime)s %(message)s``, appended).
+
+    It goes to that file only: on stderr its INFO lines would bury the progress and the result.
+    """
     run_log = logging.getLogger(f"{__name__}.arch_{arch_id}")
     run_log.setLevel(logging.INFO)
+    run_log.propagate = False
     handler = logging.FileHandler(out_dir / f"arch_{arch_id}.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     run_log.addHandler(handler)
@@ -321,7 +324,7 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
     arch_id = arch.arch_id
     seeds = as_generator(seed).integers(0, 2**62, size=1 + len(GENERATORS))
     model = build_model(arch, profile.base_channels, generator=torch.Generator().manual_seed(int(seeds[0])))
-    flops = count_macs(build_model(arch, profile.base_channels, device="meta"), profile.resolution) / 1e6
+    flops = model_counts(arch, profile.base_channels, profile.resolution)["macs"] / 1e6
     model = model.to(dev, memory_format=torch.channels_last)  # faster on CUDA and on the CPU (oneDNN)
     optimizer = make_optimizer(model, profile)
     gens = {name: torch.Generator(device=torch.device("cpu") if name == "shuffle" else dev).manual_seed(int(s))
@@ -345,8 +348,8 @@ def _train(arch: Arch, profile: Profile, data: DataBundle, out_dir: Path, seed: 
     try:
         if progress.next_epoch == 0:
             _log_header(run_log, arch, profile, seed, count_params(model), flops, _device_name(dev))
-        bar = tqdm(range(progress.next_epoch, profile.epochs), total=profile.epochs, initial=progress.next_epoch,
-                   disable=not show_progress, file=sys.stderr, desc=f"arch_{arch_id}", unit="epoch")
+        bar = progress_bar(range(progress.next_epoch, profile.epochs), total=profile.epochs,
+                           initial=progress.next_epoch, enabled=show_progress, desc=f"arch_{arch_id}", unit="epoch")
         for epoch in bar:
             if epoch >= target:
                 break
@@ -449,7 +452,7 @@ def _train_epoch(
     correct = torch.zeros((), device=images.device, dtype=torch.int64)
     nan_steps = torch.zeros((), device=images.device, dtype=torch.int64)
     tic = time.perf_counter()
-    for i in tqdm(range(n_batches), disable=not show_progress, leave=False, file=sys.stderr, desc=f"epoch {epoch}"):
+    for i in progress_bar(range(n_batches), enabled=show_progress, leave=False, desc=f"epoch {epoch}", unit="batch"):
         index = order[i * profile.batch_size:(i + 1) * profile.batch_size]
         batch = random_crop_flip(images[index], gens["augment"], profile.crop_padding, profile.hflip)
         x = to_float(batch).contiguous(memory_format=torch.channels_last)

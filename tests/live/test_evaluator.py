@@ -89,11 +89,15 @@ def test_same_seed_same_record(digits):
     assert evaluate(model, DIGITS, data, seed=4, device="cpu", progress=False) == first
 
 
-def test_progress_bars_go_to_stderr(digits, capsys):
+def test_progress_goes_to_stderr(digits, capsys, monkeypatch):
+    """Off a terminal (as under capsys) progress is plain lines; with no interval between them, one per batch."""
+    from nares_nas.live import progress
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
     model, data = digits
     evaluate(model, DIGITS, data, seed=0, device="cpu", progress=True)
     captured = capsys.readouterr()
-    assert "PGD-3" in captured.err and "CW-3" in captured.err and captured.out == ""
+    assert "PGD-3: 1/" in captured.err and "CW-3: 1/" in captured.err and captured.out == ""
 
 
 def test_corruptions_are_all_95_sets_in_reference_order():

@@ -27,7 +27,7 @@ ARCH = Arch.parse("4,8,4,8,4,8")
 # ----------------------------------------------------------------------------- records
 def test_make_record_has_the_exact_jsonl_schema():
     record = fake_record(ARCH, DIGITS, seed=2)
-    assert set(record) == {"arch_id", "arch", "MACs", "Params", "train", "test_best", "profile"}
+    assert set(record) == {"arch_id", "arch", "MACs", "Params", "train", "test_best", "profile", "model"}
     assert record["arch_id"] == ARCH.arch_id
     assert record["arch"] == {"D1": 4, "W1": 8, "D2": 4, "W2": 8, "D3": 4, "W3": 8}
     assert record["Params"] == round(ARCH.params / 1e6, 2) and record["MACs"] == round(ARCH.macs / 1e6, 2)

@@ -200,6 +200,33 @@ def test_the_distinct_arch_budget_counts_at_dispatch(tmp_path):
     assert [r["arch_id"] for r in run.evaluations] == [31, 32, 33, 34] and executor.count == 4 and run.stopped
 
 
+def test_progress_lines_say_what_starts_and_finishes_and_what_it_ran_on(tmp_path, capsys, monkeypatch):
+    """One plain line per event here (interval 0); the cost is labelled by the device the trainings report."""
+    from nares_nas.live import progress
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+
+    def on_the_cpu(*args, **kwargs):
+        out = fake_train_to(*args, **kwargs)
+        out["record"]["train"][0]["gpu_type"] = "cpu"  # what the trainer writes on the CPU
+        return out
+
+    run = LiveSearch(Scripted(((31, 4), (32, 9))), FAKE9, seed=0, budget=Budget(archs=5), executor=InProcessExecutor(),
+                     cache=tmp_path / "c.sqlite", runs_dir=tmp_path / "runs", train_fn=on_the_cpu, progress=True).run()
+    lines = capsys.readouterr().err.splitlines()
+    partial = fidelity_value(fake_record(31, FAKE9, 0), 4)
+    assert lines[0] == "live search seed 0: training arch_id 31 from epoch 0 to 4 on worker 0; 0 trainings done, " \
+                       f"1 running, 1 archs, {lines[0].rsplit(', ', 1)[1]}"
+    seconds = fake_seconds_per_epoch(31) * 4
+    assert lines[1].startswith(f"live search seed 0: arch_id 31 trained to 4 epochs in {seconds:.0f} s, "
+                               f"VAL_PGD_ACC {partial:.2f}; 1 trainings done, 0 running, 1 archs")
+    assert len(lines) == 4 and "arch_id 32 trained to 9 epochs" in lines[3]
+    assert run.hardware == "CPU" and run.clock()["hardware"] == "CPU"
+    # a GPU's name (what the trainer writes on CUDA) counts as a GPU
+    cuda = driver(tmp_path / "gpu", Scripted(((33, 9),)), log=False).run()  # the fake reports gpu_type "fake"
+    assert cuda.hardware == "GPU"
+
+
 def test_max_cost_stops_dispatching_once_spent_plus_in_flight_reaches_it(tmp_path, monkeypatch):
     """Two workers, every training T seconds, max_cost 3.5 T: worked out by hand. Dispatch a1, a2 (nothing
     spent, nothing known of costs); a1 ends: spent T, in flight a2 ~T -> 2T < 3.5T, dispatch a3; a2 ends:

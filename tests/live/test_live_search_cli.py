@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -31,7 +32,7 @@ def _argv(tmp_path: Path, *extra: str) -> list[str]:
 def test_live_asha_writes_its_log_into_the_run_file(tmp_path, capsys):
     assert main(_argv(tmp_path, "--budget", "3", "--workers", "1")) == 0
     out = capsys.readouterr().out
-    assert "CPU-hours of measured training" in out and "on 1 workers" in out  # --device cpu: not GPU-hours
+    assert "CPU-hours of measured training" in out and "on 1 workers" in out and "GPU" not in out
     assert "evaluations per run by epochs trained: 1: 3.0" in out
     run = json.loads((tmp_path / "out" / "runs" / "seed_00000.json").read_text())
     clock = run["clock"]
@@ -109,14 +110,34 @@ def test_a_killed_live_search_resumes_without_retraining_what_finished(tmp_path,
     assert [s[0] for s in steps[:len(killed["steps"])]] == [s[0] for s in killed["steps"]]
 
 
-@pytest.mark.parametrize("device, unit", [("cpu", "CPU-hours"), ("cuda", "GPU-hours")])
-def test_the_cost_line_names_the_device_the_trainings_were_measured_on(device, unit):
-    from types import SimpleNamespace
+def _cached_cluster_search(tmp_path: Path) -> list[str]:
+    """`search --live --workers 2` whose every proposal the cache answers: a local cluster starts, nothing trains."""
+    from ._fakes import fake_record
+    from .test_live_cli import _first_queries
 
-    from nares_nas.commands.live_search import live_line
-    from nares_nas.simulation.budget import Budget
+    cache = RecordCache(tmp_path / "cache.sqlite")
+    for arch_id in _first_queries(2, seed=0):
+        cache.put(fake_record(arch_id, TINY, seed=0), TINY, 0)
+    profile = tmp_path / "tiny.json"
+    profile.write_text(json.dumps(TINY.to_dict()))
+    return ["search", "--algo", "random_search", "--live", "--profile", str(profile), "--device", "cpu", "--cache",
+            str(cache.path), "--runs", "1", "--budget", "2", "--workers", "2"]
 
-    clock = {"gpu_days": 0.5, "sim_days": 0.25, "evaluations": {"source": ["trained", "cache", "trained"]}}
-    line = live_line([SimpleNamespace(clock=clock)], Budget(archs=3), 2, device)
-    assert line.startswith(f"cost per run: 12 {unit} of measured training, 6 wall-clock hours on 2 workers, "
-                           "2.0 trainings (mean over runs)")
+
+def _dask_info(caplog) -> list[str]:
+    """Dask's log lines below WARNING in this process (the scheduler's and the nannies')."""
+    return [r.getMessage() for r in caplog.records if r.name.startswith("distributed") and r.levelno < logging.WARNING]
+
+
+def test_a_local_cluster_keeps_dasks_info_lines_hidden(tmp_path, capfd, caplog):
+    """The scheduler, nannies and workers of a local cluster would log some 45 INFO lines per search; none
+    shows, neither here nor from the worker processes (their stderr is this process's file descriptor 2)."""
+    assert main(_cached_cluster_search(tmp_path)) == 0
+    out, err = capfd.readouterr()
+    assert "best VAL_PGD_ACC" in out and "INFO" not in err and not _dask_info(caplog)
+
+
+@pytest.mark.slow  # a second local cluster
+def test_debug_shows_dasks_info_lines(tmp_path, caplog):
+    assert main(["--debug", *_cached_cluster_search(tmp_path)]) == 0
+    assert _dask_info(caplog)
