@@ -105,7 +105,7 @@ def test_table2_minimises_training_time_by_default(tmp_path, capsys, bench):
 # ------------------------------------------------------------------ the Python API
 def test_the_api_takes_the_metrics_direction_unless_told(tmp_path, bench, caplog):
     times = bench.metric_by_id("TRAINING_TIME")
-    with caplog.at_level(logging.INFO, logger="nares_nas.runs.search"):
+    with caplog.at_level(logging.INFO, logger="nares_nas.runs.parallel"):
         default = run_search(RandomSearch(), times, objective="TRAINING_TIME", seeds=[0, 1], budget=30)
     assert any("TRAINING_TIME is better when smaller: minimised" in r.getMessage() for r in caplog.records)
     told = run_search(RandomSearch(), times, objective="TRAINING_TIME", seeds=[0, 1], budget=30, maximize=True)

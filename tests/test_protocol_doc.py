@@ -49,7 +49,7 @@ def test_every_cited_section_exists():
                for number in cited_sections(path.read_text(encoding="utf-8")) if number not in sections]
     assert missing == []
     printed = [path for path in source_files() if "docs/protocol.md §" in path.read_text(encoding="utf-8")]
-    assert README in printed and ROOT / "nares_nas" / "report.py" in printed
+    assert README in printed and ROOT / "nares_nas" / "reports" / "table2.py" in printed
 
 
 def test_readme_links_stay_in_the_repository_and_resolve():
