@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from layers import HEAVY, REPO, cycles, import_graph, imports, is_ours, lint_imports, module_files, pulls_heavy
 
-pytest.importorskip("importlinter")
-
 
 @pytest.fixture(scope="module")
 def graph():
