@@ -73,10 +73,7 @@ def cached_parse(path: Path, cache_dir: Path, *, cache: bool = True) -> Table:
         raise DataFormatError("no such file", path=str(path))
     table = read_source(path)
     if cache:
-        try:
-            save_table(table, cache_dir, fingerprint)
-        except OSError as exc:
-            log.warning("could not write the cache %s: %s", cache_dir, exc)
+        _save_cache(table, cache_dir, fingerprint)
     return table
 
 
@@ -92,8 +89,13 @@ def _synthetic(seed: int, cache: bool) -> Table:
             log.warning("rebuilding the synthetic cache: %s", exc)
     table = synthetic.synthetic_table(seed)
     if cache:
-        try:
-            save_table(table, cache_dir, fingerprint)
-        except OSError as exc:
-            log.warning("could not write the cache %s: %s", cache_dir, exc)
+        _save_cache(table, cache_dir, fingerprint)
     return table
+
+
+def _save_cache(table: Table, cache_dir: Path, fingerprint: dict) -> None:
+    """Keep ``table`` in ``cache_dir`` for the next load; a cache that cannot be written only costs time."""
+    try:
+        save_table(table, cache_dir, fingerprint)
+    except OSError as exc:
+        log.warning("could not write the cache %s: %s", cache_dir, exc)
