@@ -1,4 +1,5 @@
-"""The package as it installs, for tools that read imports: ``python tests/layers.py`` checks the layers.
+"""The package as it installs, for tools that read imports: ``python tests/layers.py`` checks the layers,
+``python tests/layers.py --deferred`` lists every import inside a function and the dependency that justifies it.
 
 ``searchers/`` and ``surrogate/`` sit at the top of the repository but install as
 ``nares_nas.searchers`` and ``nares_nas.surrogate`` (``package_dir`` in setup.cfg). Tools that
@@ -165,7 +166,18 @@ def cycles(graph: dict) -> list[list[str]]:
     return sorted(found, key=len, reverse=True)
 
 
+def deferred_imports(graph: dict) -> list[tuple[str, int, str, str | None]]:
+    """Every import inside a function: ``(module, line, imported, the heavy dependency it pulls or None)``."""
+    return sorted((module, line, target, target.split(".")[0] if not is_ours(target) else pulls_heavy(target, graph))
+                  for module, edges in graph.items() for target, sites in edges.items()
+                  for line, deferred in sites if deferred and target.split(".")[0] not in sys.stdlib_module_names)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--deferred"]:  # the list the rule allows, with the reason for each
+        for module, line, target, heavy in deferred_imports(import_graph()):
+            print(f"{module}:{line} imports {target} inside a function ({heavy or 'NO HEAVY DEPENDENCY'})")
+        sys.exit(0)
     result = lint_imports(*sys.argv[1:])
     print(result.stdout + result.stderr)
     sys.exit(result.returncode)
