@@ -23,10 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 FOLDERS = {"nares_nas": "nares_nas", "searchers": "nares_nas/searchers", "surrogate": "nares_nas/surrogate"}
 HEAVY = frozenset({
     "torch", "numba", "dask", "distributed", "optuna", "syne_tune", "matplotlib", "pandas", "sklearn", "scipy",
-    "moocore", "pyautoattack", "autoattack", "huggingface_hub", "fastparquet", "joblib", "tqdm",
+    "moocore", "pyautoattack", "autoattack", "huggingface_hub", "fastparquet", "joblib", "tqdm", "filelock",
 })
 """Dependencies that are optional or whose import costs a user noticeable start-up time (joblib's
-process pool and tqdm add about 0.1 s each to every command): the only reason a module may import
+process pool and tqdm add about 0.1 s each to every command, filelock 30-70 ms): the only reason a module may import
 something inside a function."""
 
 
