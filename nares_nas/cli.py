@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nares_nas.commands.figure",
     "nares_nas.commands.export",
     "nares_nas.commands.pareto",
+    "nares_nas.commands.report",
 )
 
 

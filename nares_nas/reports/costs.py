@@ -11,41 +11,54 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nares_nas.reports.curves import _clock
+from nares_nas.reports.results import Folder, Results, frames_by, results_of
 from nares_nas.runs.record import RunResult
 
 
 def evaluations_by_epochs(clocks: Sequence[Mapping]) -> dict[int, int]:
     """How many evaluations of these runs' clock accounts ended at each epoch count, ascending."""
-    counts: dict[int, int] = {}
-    for clock in clocks:
-        for epochs in clock["evaluations"]["epoch_to"]:
-            counts[epochs] = counts.get(epochs, 0) + 1
-    return dict(sorted(counts.items()))
+    return epoch_counts(np.concatenate([np.asarray(c["evaluations"]["epoch_to"], dtype=np.int64) for c in clocks]
+                                       or [np.empty(0, dtype=np.int64)]))
+
+
+def epoch_counts(epoch_to: np.ndarray) -> dict[int, int]:
+    """Evaluations by the epoch count they ended at, ascending."""
+    epochs, counts = np.unique(epoch_to, return_counts=True)
+    return dict(zip(epochs.tolist(), counts.tolist()))
+
+
+def cost_table(results: Results, by: str = "folder") -> pd.DataFrame:
+    """One row per ``by`` (``folder`` or ``searcher``): GPU-days and simulated days (mean, std over runs,
+    ddof=1), evaluations, full trainings and evaluations per fidelity; NaN where runs predate the clock."""
+    rows = []
+    for name, (runs, evaluations) in frames_by(results, by).items():
+        gpu, sim = runs["gpu_days"].to_numpy(dtype=np.float64), runs["sim_days"].to_numpy(dtype=np.float64)
+        counts = epoch_counts(evaluations["epoch_to"].to_numpy())
+        n = len(runs)
+        rows.append({
+            by: name, "runs": n, "workers": runs["workers"].iloc[0],
+            "gpu_days_mean": gpu.mean(), "gpu_days_std": gpu.std(ddof=1) if n > 1 else math.nan,
+            "sim_days_mean": sim.mean(), "sim_days_std": sim.std(ddof=1) if n > 1 else math.nan,
+            "evaluations_mean": len(evaluations) / n,
+            "full_trainings_mean": float(np.mean(runs["queries"].to_numpy())),
+            "evaluations_by_epochs": "; ".join(f"{e}: {k / n:.1f}" for e, k in counts.items()),
+        })
+    return pd.DataFrame(rows).set_index(by)
 
 
 def cost_frame(results: Mapping[str, Sequence[RunResult]]) -> pd.DataFrame:
-    """One row per searcher: GPU-days and simulated days (mean, std over runs), evaluations, fidelities."""
-    rows = []
-    for name, runs in results.items():
-        clocks = [_clock(r) for r in runs]
-        gpu = np.array([c["gpu_days"] for c in clocks])
-        sim = np.array([c["sim_days"] for c in clocks])
-        counts = evaluations_by_epochs(clocks)
-        n = len(runs)
-        rows.append({
-            "searcher": name, "runs": n, "workers": clocks[0]["workers"],
-            "gpu_days_mean": gpu.mean(), "gpu_days_std": gpu.std(ddof=1) if n > 1 else math.nan,
-            "sim_days_mean": sim.mean(), "sim_days_std": sim.std(ddof=1) if n > 1 else math.nan,
-            "evaluations_mean": sum(counts.values()) / n,
-            "full_trainings_mean": float(np.mean([len(r.trajectory) for r in runs])),
-            "evaluations_by_epochs": "; ".join(f"{e}: {k / n:.1f}" for e, k in counts.items()),
-        })
-    return pd.DataFrame(rows).set_index("searcher")
+    """:func:`cost_table` of run records held in memory, one row per searcher (every run on the clock)."""
+    for runs in results.values():
+        for run in runs:
+            _clock(run)
+    return cost_table(results_of([Folder(Path(name), {"searcher": name}, tuple(runs))
+                                  for name, runs in results.items()]), by="folder").rename_axis("searcher")
 
 
 def cost_markdown(frame: pd.DataFrame, note: str) -> str:

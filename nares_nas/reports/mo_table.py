@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from nares_nas.pareto.geometry import REFERENCE, attainment
 from nares_nas.pareto.problem import TEST_COUNTERPART, Problem
 from nares_nas.reports.curves import _figure, plot_anytime_regret
 from nares_nas.reports.labels import label
-from nares_nas.reports.table2 import _tex, csv_with_notes, labelled
+from nares_nas.reports.render import Cell, Number, mean_std, to_csv, to_json, to_latex, to_markdown
 
 CHECKPOINTS: tuple[int, ...] = (100, 250, 500)
 DEPLOYED_METRICS: tuple[str, ...] = ("TEST_PGD_ACC", "TEST_AA_ACC")
@@ -99,65 +98,44 @@ class MOTable:
     def _decimals(self, key: str) -> int:
         return 1 if key.startswith("front_size") else 2 if key.startswith("best_") else self.decimals
 
-    def _cell(self, mean: float, std: float, d: int) -> str:
-        if math.isnan(mean):
-            return "n/a"
-        return f"{mean:.{d}f}" if math.isnan(std) else f"{mean:.{d}f}±{std:.{d}f}"
-
-    def _table(self) -> list[tuple[str, list[tuple[str, bool]]]]:
-        out = []
+    def shown_rows(self) -> list[list[Cell]]:
+        """Per score: its label and each searcher's mean±std; then the Wilcoxon p-values."""
+        rows: list[list[Cell]] = []
         for row in self.rows:
             best = self._best(row)
             d = self._decimals(row[0])
-            out.append((row[1], [(self._cell(*row[3][s][:2], d), s in best) for s in self.searchers]))
+            rows.append([row[1], *(Number(mean_std(*row[3][s][:2], d), s in best) for s in self.searchers)])
         if self.wilcoxon:
-            out.append((f"p (vs {label(self.baseline)})",
-                        [(f"{self.wilcoxon[s]:.3g}" if s in self.wilcoxon else "—", False) for s in self.searchers]))
-        return out
+            rows.append([f"p (vs {label(self.baseline)})",
+                         *(Number(f"{self.wilcoxon[s]:.3g}" if s in self.wilcoxon else "—") for s in self.searchers)])
+        return rows
 
     def title(self) -> str:
         return f"Multi-objective search: {' × '.join(self.problem['objectives'])}"
 
+    def header(self) -> list[str]:
+        return ["Score", *(label(s) for s in self.searchers)]
+
+    def csv_rows(self) -> tuple[list[str], list[list[Any]]]:
+        """Full-precision values: per searcher mean, std and n; then the Wilcoxon p-values."""
+        header = ["key", "row", *(f"{s}_{part}" for s in self.searchers for part in ("mean", "std", "n"))]
+        rows = [[key, name, *(("" if math.isnan(v) else repr(v)) if i < 2 else v
+                              for s in self.searchers for i, v in enumerate(cells[s]))]
+                for key, name, _, cells in self.rows]
+        if self.wilcoxon:
+            rows.append(["wilcoxon_p", f"p (vs {self.baseline})",
+                         *(x for s in self.searchers for x in (repr(self.wilcoxon[s]) if s in self.wilcoxon
+                                                               else "", "", ""))])
+        return header, rows
+
     def to_markdown(self) -> str:
-        lines = [f"## {self.title()}", ""]
-        if self.synthetic:
-            lines += [f"**{SYNTHETIC_LABEL}**", ""]
-        lines += [f"- {note}" for note in self.notes()] + [""]
-        header = ["Score", *(label(s) for s in self.searchers)]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for name, cells in self._table():
-            lines.append("| " + " | ".join([name, *(f"**{t}**" if best else t for t, best in cells)]) + " |")
-        return "\n".join(lines) + "\n"
+        return to_markdown(self)
 
     def to_csv(self) -> str:
-        buf, writer = csv_with_notes(labelled(self.synthetic, self.notes()))
-        writer.writerow(["key", "row", *(f"{s}_{part}" for s in self.searchers for part in ("mean", "std", "n"))])
-        for key, name, _, cells in self.rows:
-            writer.writerow([key, name, *(("" if math.isnan(v) else repr(v)) if i < 2 else v
-                                          for s in self.searchers for i, v in enumerate(cells[s]))])
-        if self.wilcoxon:
-            writer.writerow(["wilcoxon_p", f"p (vs {self.baseline})",
-                             *(x for s in self.searchers for x in (repr(self.wilcoxon[s]) if s in self.wilcoxon
-                                                                   else "", "", ""))])
-        return buf.getvalue()
+        return to_csv(self)
 
     def to_latex(self) -> str:
-        notes = labelled(self.synthetic, self.notes())
-        lines = [f"% {note}" for note in notes] + ["% needs \\usepackage{booktabs}"]
-        lines += ["\\begin{table}[t]", "\\centering", "\\caption{" + _tex(" ".join(notes)) + "}",
-                  "\\begin{tabular}{l" + "r" * len(self.searchers) + "}", "\\toprule",
-                  " & ".join(_tex(h) for h in ["Score", *(label(s) for s in self.searchers)]) + " \\\\", "\\midrule"]
-        for name, cells in self._table():
-            shown = []
-            for text, best in cells:
-                if text in ("n/a", "—"):
-                    shown.append(_tex(text))
-                    continue
-                math_text = text.replace("±", " \\pm ")
-                shown.append(f"$\\mathbf{{{math_text}}}$" if best else f"${math_text}$")
-            lines.append(" & ".join([_tex(name), *shown]) + " \\\\")
-        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
-        return "\n".join(lines) + "\n"
+        return to_latex(self)
 
     def to_dict(self) -> dict[str, Any]:
         def num(x: float) -> float | None:
@@ -308,7 +286,7 @@ def write_mo_report(table: MOTable, problem: Problem, results: Mapping[str, Sequ
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     texts = {"md": table.to_markdown(), "csv": table.to_csv(), "tex": table.to_latex(),
-             "json": json.dumps(table.to_dict(), indent=1) + "\n"}
+             "json": to_json(table.to_dict())}
     paths = {}
     for ext, text in texts.items():
         paths[ext] = out / f"mo_table.{ext}"

@@ -11,8 +11,6 @@ which. Synthetic stand-in data is labelled in every file this module writes.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
@@ -34,7 +32,8 @@ if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts f
     import pandas as pd
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.reports.curves import BANDS, plot_anytime, trajectories_of
-from nares_nas.reports.labels import SEARCHER_LABELS
+from nares_nas.reports.labels import label
+from nares_nas.reports.render import Cell, Number, mean_std, to_csv, to_json, to_latex, to_markdown
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +136,7 @@ class Table2:
                 lines.append(f"Optimal: every metric of the single best-{self.objective} architecture "
                              f"(arch_id {self.optimal_arch_id}, [{arch}]; lowest arch_id among ties).")
             runs = ", ".join(
-                f"{self.label(s)} {self.runs.get(s, 'n/a')}"
+                f"{label(s)} {self.runs.get(s, 'n/a')}"
                 + (" ({}/{:g}/{} distinct full trainings min/median/max)".format(*self.queries[s])
                    if s in self.queries else "")
                 for s in self.searchers
@@ -148,80 +147,53 @@ class Table2:
                      "all marked.")
         return lines
 
-    @staticmethod
-    def label(searcher: str) -> str:
-        return SEARCHER_LABELS.get(searcher, searcher)
-
     def _row_label(self, metric: str) -> str:
-        label = ROW_LABELS.get(metric, metric)
-        return f"{label} (obj)" if metric == self.objective else label
+        name = ROW_LABELS.get(metric, metric)
+        return f"{name} (obj)" if metric == self.objective else name
 
-    def _cells(self) -> list[tuple[str, str, list[tuple[str, bool]]]]:
-        """(row label, optimal text, [(cell text, best)]) per metric, at ``decimals`` places."""
+    def title(self) -> str:
+        if self.published:
+            return "PUBLISHED Table 2 (reference numbers from the NARes README, not computed here)"
+        return f"Table 2: best architecture per run, objective {self.objective} ({'max' if self.maximize else 'min'})"
+
+    def header(self) -> list[str]:
+        return ["Accuracy", self.optimal_header, *(label(s) for s in self.searchers)]
+
+    def shown_rows(self) -> list[list[Cell]]:
+        """Per metric: its label, the optimal value and each searcher's mean±std, at ``decimals`` places."""
         d = self.decimals
-        out = []
+        rows: list[list[Cell]] = []
         for metric in self.metrics:
-            cells = []
-            for s in self.searchers:
-                mean, std, _, best = self.frame.loc[(metric, s), ["mean", "std", "n", "best"]]
-                if math.isnan(mean):
-                    text = "n/a"
-                else:
-                    text = f"{mean:.{d}f}" if math.isnan(std) else f"{mean:.{d}f}±{std:.{d}f}"
-                cells.append((text, bool(best)))
-            out.append((self._row_label(metric), f"{self.optimal[metric]:.{d}f}", cells))
-        return out
+            cells = [Number(mean_std(*self.frame.loc[(metric, s), ["mean", "std"]], d),
+                            bool(self.frame.loc[(metric, s), "best"])) for s in self.searchers]
+            rows.append([self._row_label(metric), f"{self.optimal[metric]:.{d}f}", *cells])
+        return rows
 
-    def to_markdown(self) -> str:
-        title = "PUBLISHED Table 2 (reference numbers from the NARes README, not computed here)" \
-            if self.published else \
-            f"Table 2: best architecture per run, objective {self.objective} ({'max' if self.maximize else 'min'})"
-        lines = [f"## {title}", ""]
-        if self.synthetic:
-            lines += [f"**{SYNTHETIC_LABEL}**", ""]
-        lines += [f"- {note}" for note in self.notes()] + [""]
-        header = ["Accuracy", self.optimal_header, *(self.label(s) for s in self.searchers)]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---|" * len(header))
-        for label, opt, cells in self._cells():
-            shown = [f"**{t}**" if best else t for t, best in cells]
-            lines.append("| " + " | ".join([label, opt, *shown]) + " |")
-        return "\n".join(lines) + "\n"
-
-    def to_csv(self) -> str:
-        """Full-precision values; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
-        buf, writer = csv_with_notes(labelled(self.synthetic, self.notes()))
+    def csv_rows(self) -> tuple[list[str], list[list[Any]]]:
+        """Full-precision values: per searcher mean, std, n and ``*`` where best."""
         header = ["row", "metric", "optimal"]
         for s in self.searchers:
             header += [f"{s}_mean", f"{s}_std", f"{s}_n", f"{s}_best"]
-        writer.writerow(header)
+        rows = []
         for metric in self.metrics:
             row = [ROW_LABELS.get(metric, metric), metric, repr(float(self.optimal[metric]))]
             for s in self.searchers:
                 mean, std, n, best = self.frame.loc[(metric, s), ["mean", "std", "n", "best"]]
                 row += [repr(float(mean)), "" if math.isnan(std) else repr(float(std)), int(n),
                         "*" if best else ""]
-            writer.writerow(row)
-        return buf.getvalue()
+            rows.append(row)
+        return header, rows
+
+    def to_markdown(self) -> str:
+        return to_markdown(self)
+
+    def to_csv(self) -> str:
+        """Full-precision values; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
+        return to_csv(self)
 
     def to_latex(self) -> str:
         """A booktabs ``table``; the notes go in ``%`` comments and in the caption."""
-        notes = labelled(self.synthetic, self.notes())
-        lines = [f"% {note}" for note in notes] + ["% needs \\usepackage{booktabs}"]
-        lines += ["\\begin{table}[t]", "\\centering",
-                  "\\caption{" + _tex(" ".join(notes)) + "}",
-                  "\\begin{tabular}{l" + "r" * (1 + len(self.searchers)) + "}", "\\toprule"]
-        header = ["Accuracy", self.optimal_header, *(self.label(s) for s in self.searchers)]
-        lines.append(" & ".join(_tex(h) for h in header) + " \\\\")
-        lines.append("\\midrule")
-        for label, opt, cells in self._cells():
-            shown = []
-            for text, best in cells:
-                math_text = text.replace("±", " \\pm ")
-                shown.append(f"$\\mathbf{{{math_text}}}$" if best else f"${math_text}$")
-            lines.append(" & ".join([_tex(label), opt, *shown]) + " \\\\")
-        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
-        return "\n".join(lines) + "\n"
+        return to_latex(self)
 
     def to_dict(self) -> dict:
         """Machine-readable form: per searcher per metric mean, std (None if undefined), n, best."""
@@ -235,7 +207,7 @@ class Table2:
             for metric in self.metrics:
                 mean, std, n, best = self.frame.loc[(metric, s), ["mean", "std", "n", "best"]]
                 per_metric[metric] = {"mean": num(mean), "std": num(std), "n": int(n), "best": bool(best)}
-            entry = {"label": self.label(s), "runs": self.runs.get(s), "metrics": per_metric}
+            entry = {"label": label(s), "runs": self.runs.get(s), "metrics": per_metric}
             if s in self.queries:
                 lo, med, hi = self.queries[s]
                 entry["distinct_queries"] = {"min": lo, "median": med, "max": hi}
@@ -251,27 +223,6 @@ class Table2:
                         "values": {m: num(self.optimal[m]) for m in self.metrics}},
             "searchers": searchers,
         }
-
-
-def _tex(text: str) -> str:
-    """Escape LaTeX's special characters in plain text."""
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-             "±": r"$\pm$", "§": r"\S{}", "≤": r"$\leq$", "·": r"$\cdot$", "√": r"$\surd$"}
-    return "".join(table.get(ch, ch) for ch in text)
-
-
-def labelled(synthetic: bool, notes: Sequence[str]) -> list[str]:
-    """The notes an output carries, :data:`SYNTHETIC_LABEL` first on the stand-in."""
-    return ([SYNTHETIC_LABEL] if synthetic else []) + list(notes)
-
-
-def csv_with_notes(notes: Sequence[str]) -> tuple[io.StringIO, Any]:
-    """A CSV buffer opened with one ``#`` comment line per note (``pandas.read_csv(comment="#")``), and its writer."""
-    buf = io.StringIO()
-    for note in notes:
-        buf.write(f"# {note}\n")
-    return buf, csv.writer(buf, lineterminator="\n")
 
 
 def _mark_best(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
@@ -397,20 +348,19 @@ def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: s
         payload["costs"] = json.loads(costs.reset_index().to_json(orient="records"))
     if reference:
         markdown += "\n---\n\n" + published_table2().to_markdown()
-    texts = {"md": markdown, "csv": table.to_csv(), "tex": table.to_latex(),
-             "json": json.dumps(payload, indent=1) + "\n"}
+    texts = {"md": markdown, "csv": table.to_csv(), "tex": table.to_latex(), "json": to_json(payload)}
     paths = {}
     for ext, text in texts.items():
         paths[ext] = out / f"table2.{ext}"
         paths[ext].write_text(text, encoding="utf-8")
-    label = f"Data: {table.data_line}; preset: {table.preset or 'n/a'}"
-    paths["png"] = plot_anytime(results, out / "anytime.png", band=band, budget=table.budget, data_label=label)
+    data_label = f"Data: {table.data_line}; preset: {table.preset or 'n/a'}"
+    paths["png"] = plot_anytime(results, out / "anytime.png", band=band, budget=table.budget, data_label=data_label)
     if costs is not None:
         paths["costs"] = out / "costs.csv"
         costs.to_csv(paths["costs"])
         for axis in AXES:
             paths[axis] = plot_anytime_clock(results, out / f"anytime_{axis}.png", axis,
-                                                         any_fidelity=any_fidelity, band=band, data_label=label,
+                                                         any_fidelity=any_fidelity, band=band, data_label=data_label,
                                                          note=table.budget_note)
     return paths
 

@@ -1,0 +1,124 @@
+"""The one table renderer: a table's shown cells and notes as Markdown, CSV, LaTeX or JSON text.
+
+A report's table (Table 2, the multi-objective table, the report command's summary and costs)
+says what it shows through :class:`Shown`; the functions here lay it out, so every table prints
+its notes and, on the stand-in, :data:`~nares_nas.data.synthetic.SYNTHETIC_LABEL` the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from nares_nas.data.synthetic import SYNTHETIC_LABEL
+
+
+@dataclass(frozen=True)
+class Number:
+    """A shown number (``"37.33±1.15"``, ``"n/a"``): set in math mode in LaTeX, in bold where ``best``."""
+
+    text: str
+    best: bool = False
+
+
+Cell = str | Number
+"""A plain text cell, or a number."""
+
+
+class Shown(Protocol):
+    """What a table shows: ``synthetic``, a title, notes, a header, shown rows and full-precision CSV rows."""
+
+    synthetic: bool
+
+    def title(self) -> str: ...
+
+    def notes(self) -> list[str]: ...
+
+    def header(self) -> list[str]: ...
+
+    def shown_rows(self) -> list[list[Cell]]: ...
+
+    def csv_rows(self) -> tuple[list[str], list[list[Any]]]: ...
+
+
+NOT_A_NUMBER: frozenset[str] = frozenset({"n/a", "—"})
+
+
+def labelled(synthetic: bool, notes: Sequence[str]) -> list[str]:
+    """The notes an output carries, :data:`SYNTHETIC_LABEL` first on the stand-in."""
+    return ([SYNTHETIC_LABEL] if synthetic else []) + list(notes)
+
+
+def markdown_grid(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[str]:
+    """A Markdown table's lines; a best number in bold."""
+    def text(cell: Cell) -> str:
+        return f"**{cell.text}**" if isinstance(cell, Number) and cell.best else getattr(cell, "text", cell)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(map(text, row)) + " |" for row in rows]
+
+
+def to_markdown(table: Shown) -> str:
+    """``## title``, the synthetic label in bold on the stand-in, the notes as a list, then the table."""
+    lines = [f"## {table.title()}", ""]
+    if table.synthetic:
+        lines += [f"**{SYNTHETIC_LABEL}**", ""]
+    lines += [f"- {note}" for note in table.notes()] + [""]
+    return "\n".join(lines + markdown_grid(table.header(), table.shown_rows())) + "\n"
+
+
+def to_csv(table: Shown) -> str:
+    """Full-precision rows; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
+    buf = io.StringIO()
+    for note in labelled(table.synthetic, table.notes()):
+        buf.write(f"# {note}\n")
+    writer = csv.writer(buf, lineterminator="\n")
+    header, rows = table.csv_rows()
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def to_latex(table: Shown) -> str:
+    """A booktabs ``table``; the notes go in ``%`` comments and in the caption; numbers in math mode."""
+    notes = labelled(table.synthetic, table.notes())
+    header = table.header()
+    lines = [f"% {note}" for note in notes] + ["% needs \\usepackage{booktabs}"]
+    lines += ["\\begin{table}[t]", "\\centering", "\\caption{" + tex(" ".join(notes)) + "}",
+              "\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
+              " & ".join(tex(h) for h in header) + " \\\\", "\\midrule"]
+    for row in table.shown_rows():
+        lines.append(" & ".join(map(_tex_cell, row)) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _tex_cell(cell: Cell) -> str:
+    if not isinstance(cell, Number) or cell.text in NOT_A_NUMBER:
+        return tex(getattr(cell, "text", cell))
+    math_text = cell.text.replace("±", " \\pm ")
+    return f"$\\mathbf{{{math_text}}}$" if cell.best else f"${math_text}$"
+
+
+def to_json(payload: Any) -> str:
+    """A table's machine-readable form (its ``to_dict()``), indented, with a final newline."""
+    return json.dumps(payload, indent=1) + "\n"
+
+
+def tex(text: str) -> str:
+    """Escape LaTeX's special characters in plain text."""
+    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+             "±": r"$\pm$", "§": r"\S{}", "≤": r"$\leq$", "·": r"$\cdot$", "√": r"$\surd$"}
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def mean_std(mean: float, std: float, decimals: int) -> str:
+    """``mean±std`` at ``decimals`` places, ``mean`` alone where std is undefined, ``n/a`` without a mean."""
+    if mean != mean:
+        return "n/a"
+    return f"{mean:.{decimals}f}" if std != std else f"{mean:.{decimals}f}±{std:.{decimals}f}"
