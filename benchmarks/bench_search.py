@@ -29,6 +29,7 @@ from statistics import median
 import numpy as np
 
 import nares_nas
+import nares_nas.searchers
 from nares_nas.runs.search import run_search
 from nares_nas.space import DEPTHS, WIDTHS
 
@@ -109,6 +110,11 @@ def baseline_evolution(value, budget, rng):
 
 BASELINES = {"random_search": baseline_random, "local_search": baseline_local,
              "regularized_evolution": baseline_evolution}
+SEARCHERS = {  # label: (class in nares_nas.searchers, hyper-parameters)
+    "random_search": ("RandomSearch", {}), "local_search": ("LocalSearch", {}),
+    "local_search_reference": ("LocalSearch", {"reference_moves": True}),
+    "regularized_evolution": ("RegularizedEvolution", {}),
+}
 
 
 # Times run_search of the checkout on sys.path (argv: data, runs, budget, repeat, algos), one JSON line
@@ -131,15 +137,17 @@ try:
     from nares_nas.runs.search import run_search
 except ImportError:
     from nares_nas.harness import run_search
-data, runs, budget, repeat, algos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+data, runs, budget, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+algos = json.loads(sys.argv[5])
 bench = nares_nas.load(data)
 values = bench.metric_by_id("VAL_PGD_ACC") if hasattr(bench, "metric_by_id") else bench.metric_array("VAL_PGD_ACC")
 out = {}
-for name in algos.split(","):
+for name, (cls, params) in algos.items():
+    searcher = getattr(nares_nas.searchers, cls)(**params)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        run_search(name, values, seeds=range(runs), budget=budget)
+        run_search(searcher, values, seeds=range(runs), budget=budget)
         times.append(time.perf_counter() - t0)
     out[name] = median(times)
 print(json.dumps(out))
@@ -149,7 +157,8 @@ print(json.dumps(out))
 def time_checkout(root: str, data: str, runs: int, budget: int, repeat: int, algos: list[str]) -> dict[str, float]:
     """Median seconds of ``run_search`` per searcher in the checkout at ``root``, timed in a subprocess."""
     env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-c", _TIMER, data, str(runs), str(budget), str(repeat), ",".join(algos)],
+    specs = json.dumps({name: SEARCHERS[name] for name in algos})
+    done = subprocess.run([sys.executable, "-c", _TIMER, data, str(runs), str(budget), str(repeat), specs],
                           check=True, capture_output=True, text=True, env=env, cwd=root)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -162,7 +171,7 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=40, help="baseline runs timed (then scaled)")
     parser.add_argument("--repeat", type=int, default=5, help="timings of run_search whose median is shown")
     parser.add_argument("--compare", metavar="DIR", help="another checkout whose run_search to time beside")
-    parser.add_argument("--algos", default=",".join(BASELINES), help="comma-separated searchers")
+    parser.add_argument("--algos", default=",".join(SEARCHERS), help="comma-separated, of " + ", ".join(SEARCHERS))
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI timing")
     args = parser.parse_args()
     algos = args.algos.split(",")
@@ -175,23 +184,27 @@ def main() -> None:
     print(f"{'searcher':<24}{'nares-nas s':>12}{'compare s':>10}{'ratio':>7}{'baseline s':>12}{'speed-up':>10}"
           f"{'CLI s':>9}{'mean best':>11}")
     for name in algos:
-        baseline = BASELINES[name]
+        cls, params = SEARCHERS[name]
+        searcher = getattr(nares_nas.searchers, cls)(**params)
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            trajectories = run_search(name, values, seeds=range(args.runs), budget=args.budget)
+            trajectories = run_search(searcher, values, seeds=range(args.runs), budget=args.budget)
             times.append(time.perf_counter() - t0)
         ours = median(times)
         mean_best = np.mean([t.best_value for t in trajectories])
-        t0 = time.perf_counter()
-        for seed in range(args.baseline_runs):
-            baseline(by_arch.__getitem__, args.budget, np.random.default_rng(seed))
-        base = (time.perf_counter() - t0) * args.runs / args.baseline_runs
+        base = math.nan
+        if name in BASELINES:  # no straightforward twin of the reference moves
+            t0 = time.perf_counter()
+            for seed in range(args.baseline_runs):
+                BASELINES[name](by_arch.__getitem__, args.budget, np.random.default_rng(seed))
+            base = (time.perf_counter() - t0) * args.runs / args.baseline_runs
+        cli_algo = ["--algo", name] if not params else ["--algo", "local_search", "--param", "reference_moves=true"]
         cli = math.nan
         if not args.no_cli:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "nares_nas.cli", "search", "--algo", name, "--runs",
+                subprocess.run([sys.executable, "-m", "nares_nas.cli", "search", *cli_algo, "--runs",
                                 str(args.runs), "--budget", str(args.budget), "--data", args.data, "--quiet",
                                 "--out", os.path.join(tmp, "out")], check=True, capture_output=True)
                 cli = time.perf_counter() - t0
