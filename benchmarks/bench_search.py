@@ -2,26 +2,34 @@
 
 Command (documented in docs/benchmarks.md):
 
-    python benchmarks/bench_search.py [--runs 400] [--budget 500] [--data synthetic]
+    python benchmarks/bench_search.py [--runs 400] [--budget 500] [--data synthetic] [--repeat 5]
+                                      [--compare /tmp/a63] [--algos random_search,...]
 
 For each searcher it times, with the table already loaded, (a) nares-nas's ``run_search``
-in-process, and (b) a straightforward per-query implementation of the same algorithm (tuples,
-a dict of seen archs, one generator call per random draw) measured in the same run as the
-baseline; then (c) the whole command ``nares-nas search --runs R`` end to end in a fresh process.
+in-process on one core (the median of ``--repeat``), and (b) a straightforward per-query
+implementation of the same algorithm (tuples, a dict of seen archs, one generator call per random
+draw) measured in the same run as the baseline; then (c) the whole command ``nares-nas search
+--runs R`` end to end in a fresh process. ``--compare DIR`` also times ``run_search`` of another
+checkout of nares-nas (``git worktree add /tmp/a63 a63a798``: the last commit before the clock) in a
+subprocess, in the same run, and prints the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from statistics import median
 
 import numpy as np
 
 import nares_nas
+import nares_nas.searchers
 from nares_nas.runs.search import run_search
 from nares_nas.space import DEPTHS, WIDTHS
 
@@ -102,6 +110,57 @@ def baseline_evolution(value, budget, rng):
 
 BASELINES = {"random_search": baseline_random, "local_search": baseline_local,
              "regularized_evolution": baseline_evolution}
+SEARCHERS = {  # label: (class in nares_nas.searchers, hyper-parameters)
+    "random_search": ("RandomSearch", {}), "local_search": ("LocalSearch", {}),
+    "local_search_reference": ("LocalSearch", {"reference_moves": True}),
+    "regularized_evolution": ("RegularizedEvolution", {}),
+}
+
+
+# Times run_search of the checkout on sys.path (argv: data, runs, budget, repeat, algos), one JSON line
+# of medians. The checkout's top-level searchers/ and surrogate/ are mapped to nares_nas.* by hand, as
+# its setup.cfg's package_dir does, so no installed copy of nares-nas is mixed in.
+_TIMER = """
+import importlib.util, json, os, sys, time
+from statistics import median
+root = sys.path[0]
+import nares_nas
+for sub in ("searchers", "surrogate"):
+    spec = importlib.util.spec_from_file_location(f"nares_nas.{sub}", os.path.join(root, sub, "__init__.py"),
+                                                  submodule_search_locations=[os.path.join(root, sub)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    setattr(nares_nas, sub, module)
+assert nares_nas.__file__.startswith(root) and nares_nas.searchers.__file__.startswith(root)
+try:
+    from nares_nas.runs.search import run_search
+except ImportError:
+    from nares_nas.harness import run_search
+data, runs, budget, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+algos = json.loads(sys.argv[5])
+bench = nares_nas.load(data)
+values = bench.metric_by_id("VAL_PGD_ACC") if hasattr(bench, "metric_by_id") else bench.metric_array("VAL_PGD_ACC")
+out = {}
+for name, (cls, params) in algos.items():
+    searcher = getattr(nares_nas.searchers, cls)(**params)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run_search(searcher, values, seeds=range(runs), budget=budget)
+        times.append(time.perf_counter() - t0)
+    out[name] = median(times)
+print(json.dumps(out))
+"""
+
+
+def time_checkout(root: str, data: str, runs: int, budget: int, repeat: int, algos: list[str]) -> dict[str, float]:
+    """Median seconds of ``run_search`` per searcher in the checkout at ``root``, timed in a subprocess."""
+    env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS="1")
+    specs = json.dumps({name: SEARCHERS[name] for name in algos})
+    done = subprocess.run([sys.executable, "-c", _TIMER, data, str(runs), str(budget), str(repeat), specs],
+                          check=True, capture_output=True, text=True, env=env, cwd=root)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -110,29 +169,48 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=500)
     parser.add_argument("--data", default="synthetic")
     parser.add_argument("--baseline-runs", type=int, default=40, help="baseline runs timed (then scaled)")
+    parser.add_argument("--repeat", type=int, default=5, help="timings of run_search whose median is shown")
+    parser.add_argument("--compare", metavar="DIR", help="another checkout whose run_search to time beside")
+    parser.add_argument("--algos", default=",".join(SEARCHERS), help="comma-separated, of " + ", ".join(SEARCHERS))
+    parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI timing")
     args = parser.parse_args()
+    algos = args.algos.split(",")
     bench = nares_nas.load(args.data)
     values = bench.metric_by_id("VAL_PGD_ACC")
     by_arch = {tuple(int(v) for v in a): float(values[i]) for i, a in enumerate(nares_nas.SPACE.archs, 1)}
     print(f"data: {bench.provenance}")
-    print(f"{'searcher':<24}{'nares-nas s':>12}{'baseline s':>12}{'speed-up':>10}{'CLI s':>9}{'mean best':>11}")
-    for name, baseline in BASELINES.items():
-        t0 = time.perf_counter()
-        trajectories = run_search(name, values, seeds=range(args.runs), budget=args.budget)
-        ours = time.perf_counter() - t0
-        mean_best = np.mean([t.best_value for t in trajectories])
-        t0 = time.perf_counter()
-        for seed in range(args.baseline_runs):
-            baseline(by_arch.__getitem__, args.budget, np.random.default_rng(seed))
-        base = (time.perf_counter() - t0) * args.runs / args.baseline_runs
-        with tempfile.TemporaryDirectory() as tmp:
-            env = dict(os.environ)
+    other = (time_checkout(os.path.abspath(args.compare), args.data, args.runs, args.budget, args.repeat, algos)
+             if args.compare else {})
+    print(f"{'searcher':<24}{'nares-nas s':>12}{'compare s':>10}{'ratio':>7}{'baseline s':>12}{'speed-up':>10}"
+          f"{'CLI s':>9}{'mean best':>11}")
+    for name in algos:
+        cls, params = SEARCHERS[name]
+        searcher = getattr(nares_nas.searchers, cls)(**params)
+        times = []
+        for _ in range(args.repeat):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "nares_nas.cli", "search", "--algo", name, "--runs",
-                            str(args.runs), "--budget", str(args.budget), "--data", args.data, "--quiet",
-                            "--out", os.path.join(tmp, "out")], check=True, capture_output=True, env=env)
-            cli = time.perf_counter() - t0
-        print(f"{name:<24}{ours:>12.2f}{base:>12.2f}{base / ours:>9.1f}x{cli:>9.2f}{mean_best:>11.3f}")
+            trajectories = run_search(searcher, values, seeds=range(args.runs), budget=args.budget)
+            times.append(time.perf_counter() - t0)
+        ours = median(times)
+        mean_best = np.mean([t.best_value for t in trajectories])
+        base = math.nan
+        if name in BASELINES:  # no straightforward twin of the reference moves
+            t0 = time.perf_counter()
+            for seed in range(args.baseline_runs):
+                BASELINES[name](by_arch.__getitem__, args.budget, np.random.default_rng(seed))
+            base = (time.perf_counter() - t0) * args.runs / args.baseline_runs
+        cli_algo = ["--algo", name] if not params else ["--algo", "local_search", "--param", "reference_moves=true"]
+        cli = math.nan
+        if not args.no_cli:
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "nares_nas.cli", "search", *cli_algo, "--runs",
+                                str(args.runs), "--budget", str(args.budget), "--data", args.data, "--quiet",
+                                "--out", os.path.join(tmp, "out")], check=True, capture_output=True)
+                cli = time.perf_counter() - t0
+        compare = other.get(name, math.nan)
+        print(f"{name:<24}{ours:>12.3f}{compare:>10.3f}{compare / ours:>6.2f}x{base:>12.2f}{base / ours:>9.1f}x"
+              f"{cli:>9.2f}{mean_best:>11.3f}", flush=True)
 
 
 if __name__ == "__main__":

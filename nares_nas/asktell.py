@@ -7,6 +7,15 @@ heard (often empty). It may also yield *side work* (a predictor fit, say): any o
 with a ``resolve_batch(requests) -> replies`` class method, answered by the next send, so a
 driver can batch the side work of many runs (:func:`lockstep`).
 
+A searcher that has several proposals ready, and needs no result before the last of them
+starts, may yield them at once as a *batch*: a list of :class:`Proposal` s, or a 1-D integer
+numpy array of arch_ids (full trainings). The evaluator starts them in order as workers free
+up, exactly as if they had been yielded one by one with the results ignored in between, and
+resumes the searcher once the last has started (or a budget ended the run), sending every
+result that finished meanwhile. That saves a generator round trip per proposal, and lets the
+clock start a batch of new architectures on one worker in a few vectorised steps. A searcher
+that yields no batch is driven exactly as before.
+
 Two evaluators drive such a generator: :class:`OracleRun` here, over any
 :class:`~nares_nas.oracle.Oracle` with one evaluation in flight (each proposal is answered
 before the next), and the simulated clock of :mod:`nares_nas.simulation.clock` with N workers. On one
@@ -17,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from typing import Any, NamedTuple, Protocol
+
+import numpy as np
 
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import Oracle
@@ -44,7 +55,23 @@ class Result(NamedTuple):
 
 
 Proposals = Generator[Any, list[Result], None]
-"""A searcher's run: yields :class:`Proposal`, None (wait) or side work; is sent results."""
+"""A searcher's run: yields :class:`Proposal`, a batch of them, None (wait) or side work; is sent results."""
+
+
+def batch_items(command: Any) -> list[Proposal] | None:
+    """The proposals of ``command`` if it is a batch (a list of proposals, or an integer array of
+    arch_ids for full trainings), else None."""
+    if type(command) is list:
+        for item in command:
+            if not isinstance(item, Proposal):
+                raise ConfigError(f"a batch holds proposals only, got {item!r}")
+        return command
+    if isinstance(command, np.ndarray):
+        if command.ndim != 1 or command.dtype.kind not in "iu":
+            raise ConfigError(f"a batch array holds arch_ids (1-D integers), got {command.dtype} of shape "
+                              f"{command.shape}")
+        return list(map(Proposal, command.tolist()))
+    return None
 
 
 class Searcher(Protocol):
@@ -78,8 +105,8 @@ class OracleRun:
     """Drive :data:`Proposals` against an oracle, one evaluation at a time.
 
     Each new proposal is queried at once and its result sent back before the searcher goes
-    on. The run ends when the searcher returns, waits with nothing in flight, or proposes a
-    new architecture the oracle's budget cannot pay.
+    on (a batch's results together, after its last). The run ends when the searcher returns,
+    waits with nothing in flight, or proposes a new architecture the oracle's budget cannot pay.
     """
 
     def __init__(self, proposals: Proposals, oracle: Oracle) -> None:
@@ -104,13 +131,20 @@ class OracleRun:
         command = self._send(reply)
         oracle = self.oracle
         while not self.finished:
-            if isinstance(command, Proposal):
-                if command.epochs is not None:
-                    raise ConfigError(f"an oracle answers full trainings only; proposal {command} asks for "
-                                      "a fidelity (run it on the simulated clock instead)")
-                if not oracle.seen(command.arch_id) and oracle.remaining <= 0:
-                    break
-                command = self._send([Result(command.arch_id, None, oracle.query(command.arch_id))])
+            batch = [command] if isinstance(command, Proposal) else batch_items(command)
+            if batch is not None:
+                results = []
+                for proposal in batch:
+                    if proposal.epochs is not None:
+                        raise ConfigError(f"an oracle answers full trainings only; proposal {proposal} asks for "
+                                          "a fidelity (run it on the simulated clock instead)")
+                    if not oracle.seen(proposal.arch_id) and oracle.remaining <= 0:
+                        break
+                    results.append(Result(proposal.arch_id, None, oracle.query(proposal.arch_id)))
+                else:
+                    command = self._send(results)
+                    continue
+                break
             elif command is None:
                 break  # nothing is in flight here, so there is nothing to wait for
             else:

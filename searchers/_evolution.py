@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -76,24 +77,16 @@ class RegularizedEvolution(Searcher):
                         population[oldest], scores[oldest] = result.arch_id, result.score
                         oldest = oldest + 1 if oldest + 1 < size else 0
 
-        proposed: set[int] = set()
         for slot, arch_id in enumerate(population):
             waiting.setdefault(arch_id, []).append(slot)
-            proposed.add(arch_id)
-            hear((yield Proposal(arch_id)))
+        proposed = set(population)
+        hear((yield [Proposal(arch_id) for arch_id in population]))  # one batch: no result is needed before
         while None in scores:  # the tournaments start on the whole initial population
             hear((yield None))
 
         shape = (CHUNK, tournament_size)
-
-        def winner(tournament: list[int]) -> int:
-            parent = tournament[0]
-            best = scores[parent]
-            for member in tournament:
-                if scores[member] > best:
-                    parent, best = member, scores[member]
-            return parent
-
+        # the parent: the best of the tournament, the first drawn among equals (max keeps the first)
+        winner = functools.partial(max, key=scores.__getitem__)
         yield from breed(lambda: tournament_rng.integers(0, size, size=shape).tolist(), winner, slot_rng, coin_rng,
                          float(self.mutation_rate), population, waiting, proposed, budget, hear)
 
@@ -119,7 +112,11 @@ def breed(draw_chunk: Callable[[], list], winner: Callable[[Any], int], slot_rng
             if not mutate:
                 continue
             child = neighbours[population[parent]][slot]
-            waiting.setdefault(child, []).append(None)
+            fills = waiting.get(child)
+            if fills is None:
+                waiting[child] = [None]
+            else:
+                fills.append(None)
             proposed.add(child)
             hear((yield Proposal(child)))
             if len(proposed) >= budget:

@@ -104,18 +104,18 @@ class LocalSearch(Searcher):
             hear((yield Proposal(arch_id)))
 
         while len(proposed) < budget:
-            starts: list[int] = []
+            starts: list[int] = []  # a restart's random archs, proposed as one batch
             watched.clear()
-            while len(starts) < num_init:
-                if len(proposed) >= N_ARCHS:
-                    return  # nothing left to sample (only reachable with a huge budget)
+            while len(starts) < num_init and len(proposed) < min(budget, N_ARCHS):
                 arch_id = next(archs)
-                if arch_id in proposed:
-                    continue
-                starts.append(arch_id)
-                yield from offer(arch_id)
-                if len(proposed) >= budget:
-                    return
+                if arch_id not in proposed:
+                    starts.append(arch_id)
+                    proposed.add(arch_id)
+            watched.extend(starts)
+            if starts:
+                hear((yield [Proposal(arch_id) for arch_id in starts]))
+            if len(starts) < num_init or len(proposed) >= budget:
+                return  # the budget is spent (or, with a huge one, nothing is left to sample)
             while watched:
                 hear((yield None))
             arrived.clear()
@@ -127,7 +127,7 @@ class LocalSearch(Searcher):
             moved = True
             while moved:
                 moved = False
-                scan = deque(neighbours[current][slot] for slot in next(orders))
+                scan = deque(map(neighbours[current].__getitem__, next(orders)))
                 watched.clear()
                 arrived.clear()
                 while True:

@@ -134,6 +134,13 @@ class MORandomSearch(RandomSearch):
     multi_objective: ClassVar[bool] = True
     single_objective: ClassVar[bool] = False
 
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: Any = True, max_epochs: int | None = None) -> Proposals:
+        # one proposal at a time: the constraint wrapper of a multi-objective run rewrites each result
+        for batch in super().propose(space, budget, rng, maximize=maximize, max_epochs=max_epochs):
+            for arch_id in batch.tolist():
+                yield Proposal(arch_id)
+
 
 class ParetoLocalSearch(Searcher):
     """Pareto local search (PLS; Paquete, Chiarandini and Stützle 2004) with random restarts.

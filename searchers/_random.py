@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from nares_nas.asktell import Proposal, Proposals
+from nares_nas.asktell import Proposals
 from nares_nas.space import N_ARCHS, SearchSpace
 
 from ._base import Searcher
@@ -18,7 +18,7 @@ class RandomSearch(Searcher):
     The reference rejection-samples uniform archs and skips seen ones; the distinct archs it
     ends up with are a uniformly random ordered sample without replacement, which one
     ``rng.choice(..., replace=False)`` draws directly. On N workers each free worker takes
-    the next one.
+    the next one (the candidates go to the evaluator as one batch: the run needs no result).
     """
 
     name: ClassVar[str] = "random_search"
@@ -29,7 +29,6 @@ class RandomSearch(Searcher):
     def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
                 *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
         budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
-        # Proposing an arch already queried is free, so ``budget`` distinct candidates always
-        # hold enough new ones; the driver ends the run when the budget is spent.
-        for arch_id in (rng.choice(N_ARCHS, size=budget, replace=False) + 1).tolist():
-            yield Proposal(arch_id)
+        # ``budget`` distinct candidates, all new, handed over as one batch: the evaluator starts
+        # them in order as workers free up and ends the run where the budget is spent.
+        yield rng.choice(N_ARCHS, size=budget, replace=False) + 1

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from nares_nas._rng import as_generator
-from nares_nas.asktell import Proposal, Proposals, Result, lockstep
+from nares_nas.asktell import Proposal, Proposals, Result, batch_items, lockstep
 from nares_nas.errors import ConfigError, DataFormatError, PluginError
 from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
@@ -154,6 +154,8 @@ def penalised(proposals: Proposals, problem: Problem, *, prefilter: bool = False
                         return
                     continue
             in_a_row = 0
+            if batch_items(command) is not None:
+                raise ConfigError("a multi-objective searcher proposes one architecture at a time (no batches)")
             reply = yield command
             if command is None or isinstance(command, Proposal):
                 reply = [r if feasible[r.arch_id] else Result(r.arch_id, r.epochs, infeasible) for r in reply]

@@ -33,13 +33,14 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Protocol
 
 import numpy as np
 
 from nares_nas._rng import as_generator
 from nares_nas._validation import check_int
-from nares_nas.asktell import Proposal, Proposals, Result, Searcher, lockstep
+from nares_nas.asktell import Proposal, Proposals, Result, Searcher, batch_items, lockstep
 from nares_nas.errors import BudgetExhaustedError, ConfigError
 from nares_nas.metrics import objective_direction
 from nares_nas.oracle import Oracle, Trajectory
@@ -121,6 +122,8 @@ class Simulation:
         # the table's values and per-epoch costs to read directly, or (None) its methods to ask
         lookups = getattr(table, "lookups", None)
         self._lookups = lookups() if lookups is not None else (None, None)
+        arrays = getattr(table, "arrays", None) if lookups is not None else None
+        self._arrays = arrays() if arrays is not None else None
         # every evaluation in start order (values NaN while in flight), appended column by column:
         # ints and floats in lists, no object per evaluation for the garbage collector to walk
         self.log = EvaluationLog(table.ticks_per_day)
@@ -176,6 +179,50 @@ class Simulation:
         self._gen.close()
         return None
 
+    def _new_run(self, ids: np.ndarray, now: int, spent: int, trained_epochs: int
+                 ) -> tuple[int, np.ndarray, np.ndarray]:
+        """How many of the leading arch_ids of a batch on one worker are new, distinct full trainings
+        the budget pays in full, with their costs and values: ``(k, costs[:k], values[:k])``.
+
+        Those start and finish back to back, which is what the event loop would do one by one;
+        the first that is not so (a repeat, an unknown architecture, the budget's end) goes
+        through the event loop, which tells it, raises its error or ends the run.
+        """
+        trained, budget, top = self._trained, self.budget, int(self.table.max_epochs)
+        k = len(ids)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu" or not k:
+            return 0, ids, ids
+        if budget.archs is not None:
+            k = min(k, budget.archs - len(trained))
+        head = ids[:k]
+        bad = (head < 1) | (head > N_ARCHS)
+        if bad.any():
+            k = int(bad.argmax())
+            head = ids[:k]
+        values_array, epoch_ticks = self._arrays
+        costs = epoch_ticks[head] * top
+        values = values_array[head, top - 1]
+        bad = (costs < 0) | np.isnan(values)
+        # the first repeat (of an earlier proposal or within the batch) ends the run of new ones
+        listed = head.tolist()
+        if not trained.keys().isdisjoint(listed):
+            bad[next(i for i, arch in enumerate(listed) if arch in trained):] = True
+        firsts = np.unique(head, return_index=True)[1]
+        if len(firsts) < k:
+            mask = np.ones(k, dtype=bool)
+            mask[firsts] = False
+            bad |= np.maximum.accumulate(mask)
+        total = np.cumsum(costs)
+        if self._cost_limit is not None:
+            bad |= spent + total > self._cost_limit
+        if self._time_limit is not None:
+            bad |= now + total > self._time_limit
+        if budget.total_epochs is not None:
+            bad |= trained_epochs + top * np.arange(1, k + 1) > budget.total_epochs
+        if bad.any():
+            k = int(bad.argmax())
+        return k, costs[:k], values[:k]
+
     def _run(self, command: Any, drain: bool = False) -> Any:
         """The event loop: start ``command`` and the proposals after it, finish evaluations as
         workers are needed, until side work (returned) or the end of the run (None returned).
@@ -201,6 +248,8 @@ class Simulation:
         limited = cost_limit is not None or time_limit is not None or epochs_limit is not None
         now, spent, trained_epochs = self.now, self._spent, self._epochs
         push, pop, new, in_flight, nan = heapq.heappush, heapq.heappop, tuple.__new__, _IN_FLIGHT, _NAN
+        one_worker = self.workers == 1 and self._arrays is not None
+        batch = None  # the proposals of a batch not started yet
         try:
             while True:
                 if drain:
@@ -263,7 +312,37 @@ class Simulation:
                             known[key] = in_flight
                             wait = not free
                 else:
-                    return command
+                    if one_worker and type(command) is np.ndarray and not busy:
+                        # a batch's leading new architectures start and finish back to back
+                        ids, command = command, command[0:0]
+                        k, costs, values_k = self._new_run(ids, now, spent, trained_epochs)
+                        if k:
+                            head = ids[:k].tolist()
+                            ends = now + np.cumsum(costs)
+                            log.arch_id.extend(head)
+                            log.epoch_from.extend([0] * k)
+                            log.epoch_to.extend([top] * k)
+                            log.worker.extend([0] * k)
+                            log.start.extend((ends - costs).tolist())
+                            log.end.extend(ends.tolist())
+                            log.cost.extend(costs.tolist())
+                            values.extend(values_k.tolist())
+                            scores = (sign * values_k).tolist()
+                            known.update(zip((ids[:k] * stride + top).tolist(), scores))
+                            trained.update(zip(head, [top] * k))
+                            inbox.extend(map(new, repeat(Result), zip(head, repeat(top), scores)))
+                            now = int(ends[-1])
+                            spent += int(costs.sum())
+                            trained_epochs += top * k
+                        command = ids[k:]  # the rest, if any, one by one
+                    items = batch_items(command)
+                    if items is None:
+                        return command
+                    batch = iter(items)
+                    command = next(batch, None)
+                    if command is not None:
+                        continue
+                    batch, wait = None, False
                 if wait:  # finish everything ending at the next completion time, in worker order
                     end, worker, index, arch_id, epochs = pop(busy)
                     now = end
@@ -286,6 +365,11 @@ class Simulation:
                 if drain:
                     inbox.clear()
                     continue
+                if batch is not None:  # the batch's next proposal, without asking the searcher
+                    command = next(batch, None)
+                    if command is not None:
+                        continue
+                    batch = None
                 news, inbox = inbox, []
                 try:
                     command = send(news)
@@ -345,10 +429,10 @@ class ClockRun:
     def trajectory(self) -> Trajectory:
         """Full-fidelity evaluations in the order they finished (on one worker: today's trajectory)."""
         log = self.log
-        order = [i for i in log.finish_order().tolist() if log.epoch_to[i] == self.max_epochs]
-        return Trajectory(np.asarray([log.arch_id[i] for i in order], dtype=np.int64),
-                          np.asarray([log.value[i] for i in order], dtype=np.float64), self.objective,
-                          self.maximize)
+        order = log.finish_order()
+        order = order[np.asarray(log.epoch_to)[order] == self.max_epochs]
+        return Trajectory(np.asarray(log.arch_id, dtype=np.int64)[order],
+                          np.asarray(log.value, dtype=np.float64)[order], self.objective, self.maximize)
 
     def incumbent(self, any_fidelity: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Two arrays of equal length, an entry per evaluation that counts, in the order they finished
