@@ -260,6 +260,14 @@ def _made(spec: str) -> type[OptunaSearcher]:
     return cls
 
 
+def __getattr__(name: str) -> type[OptunaSearcher]:
+    """A sampler's searcher class by its qualified name, so the ``"nares_nas.integrations.optuna:
+    OptunaSearcher[TPESampler]"`` that a folder's ``config.json`` pins resolves as ``module:Class``."""
+    if name.startswith("OptunaSearcher[") and name.endswith("]"):
+        return optuna_searcher(name[len("OptunaSearcher["):-1])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def adapt(spec: object) -> type[Searcher] | None:
     """The searcher registry's hook (entry point group ``nares_nas.searcher_adapters``): ``"optuna:NAME"``
     or an Optuna sampler class as a searcher class; None for anything else (imports nothing new)."""
