@@ -18,6 +18,7 @@ import pytest
 import nares_nas
 from nares_nas import cli
 from nares_nas.errors import ConfigError, MetricError
+from nares_nas.runs.codec import decode_array, decode_columns
 from nares_nas.runs.folder import SUMMARY_COLUMNS, read_runs
 from nares_nas.runs.parallel import iter_groups
 from nares_nas.runs.search import run_search, run_to_dir, simulate_search
@@ -146,7 +147,7 @@ def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
     assert same([r.trajectory for r in back], expected)
     assert back[0].params == config["params"] and back[0].budget == 60
     stored = json.loads((out / "runs" / "seed_00003.json").read_text())
-    np.testing.assert_array_equal(stored["best"], expected[0].best_so_far)
+    np.testing.assert_array_equal(decode_array(stored["best"]), expected[0].best_so_far)
 
 
 def test_summary_counts_full_trainings_and_distinct_architectures_apart(tmp_path, bench):
@@ -158,8 +159,8 @@ def test_summary_counts_full_trainings_and_distinct_architectures_apart(tmp_path
     with open(out / "summary.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        evaluations = json.loads((out / "runs" / f"seed_{int(row['seed']):05d}.json").read_text())["clock"][
-            "evaluations"]
+        evaluations = decode_columns(json.loads((out / "runs" / f"seed_{int(row['seed']):05d}.json").read_text())[
+            "clock"]["evaluations"])
         full = sum(epochs == 100 for epochs in evaluations["epoch_to"])
         assert int(row["full_trainings"]) == full and int(row["distinct_archs"]) == len(set(evaluations["arch_id"]))
         assert 0 < full < int(row["distinct_archs"]) < int(row["evaluations"])

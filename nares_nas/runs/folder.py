@@ -22,7 +22,7 @@ from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.metrics import objective_direction, objective_metric
 from nares_nas.runs.parallel import _lockstep, device_kind, kind_of
-from nares_nas.runs.record import RunResult
+from nares_nas.runs.record import FORMAT, RunResult
 from nares_nas.searchers import Searcher, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.space import KEYS, archs_by_id
@@ -81,7 +81,31 @@ def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | 
         "model_sha1": model_sha1,
         "live": None if live is None else dict(live),
         "version": __version__,
+        "format": FORMAT,
+        **package_versions(searcher),
     }
+
+
+def package_versions(searcher: Searcher) -> dict[str, Any]:
+    """``{"packages": {name: version}}`` of the packages a searcher's results depend on (its
+    ``pinned_packages``, e.g. Optuna for an Optuna sampler); nothing for a searcher that declares none."""
+    names = getattr(searcher, "pinned_packages", ())
+    if not names:
+        return {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {"packages": {name: installed(name) for name in names}}
+
+
+_RECORDED = frozenset({"version", "format", "packages"})
+"""Keys of ``config.json`` that say what wrote a folder, not what its runs are: a resume may differ there
+(format 1 folders have no ``format``), and a different version of nares-nas or of a pinned package is logged."""
 
 
 def _as_pinned_now(existing: Mapping[str, Any], execution_params: Collection[str]) -> dict[str, Any]:
@@ -129,7 +153,8 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
                  ) -> dict[int, RunResult]:
     """Claim ``out_dir`` for the runs of ``config`` (:func:`run_config`); return the runs already in it by seed.
 
-    A folder of another configuration is refused (every key but ``version`` is compared, and
+    A folder of another configuration is refused (every key but ``version``, ``format`` and ``packages`` is
+    compared, and
     ``model_sha1`` only where the folder has one: before the clock, costs changed no result;
     ``execution_params`` are the searcher's, for folders written before they were set apart),
     and one of the same needs ``resume=True``. A new folder gets ``config.json`` and ``runs/``.
@@ -144,7 +169,7 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
         existing = _as_pinned_now(existing, execution_params)
         _check_pinned_booleans(out_dir, existing.get("params") or {}, config.get("params") or {})
         existing.setdefault("model_sha1", config.get("model_sha1"))
-        differ = [line for key in config if key != "version"
+        differ = [line for key in config if key not in _RECORDED
                   for line in _differences(existing.get(key), config[key], key)]
         if differ:
             raise ConfigError(f"{out_dir} holds runs of a different configuration ({'; '.join(differ)}); "
@@ -152,6 +177,9 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
         if existing.get("version") != config["version"]:
             log.warning("%s was written by nares-nas %s (this is %s)", out_dir, existing.get("version"),
                         config["version"])
+        if existing.get("packages") != config.get("packages"):
+            log.warning("%s was written with %s (this is %s)", out_dir, existing.get("packages"),
+                        config.get("packages"))
         if not resume:
             raise ConfigError(f"{out_dir} already holds runs of this configuration; "
                               "use --resume (resume=True) to continue them, or another output folder")

@@ -27,6 +27,8 @@ training). The clock records the raw objective vectors; each run is scored after
 
 from __future__ import annotations
 
+import binascii
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,8 @@ from nares_nas.asktell import Proposal, Proposals, Result, lockstep
 from nares_nas.errors import ConfigError, DataFormatError, PluginError
 from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
+from nares_nas.runs.codec import encode_array
+from nares_nas.runs.record import FORMAT, pack_clock, unpack, unpack_clock
 from nares_nas.searchers import Searcher, available, resolve, searcher_name
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.simulation.clock import Simulation
@@ -48,6 +52,8 @@ from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
 MO_SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "infeasible", "rejected_free", "front_size",
                                        "hypervolume", "hv_regret", "igd_plus", "gpu_days", "sim_days", "evaluations")
+_COLUMNS = ("arch_ids", "values", "feasible", "hv_regret", "igd_plus", "front_size", "front")
+"""The per-query arrays of a multi-objective run file (and the found front)."""
 _RUNAWAY = 10 * N_ARCHS
 """Free rejections in a row after which a searcher is taken not to respect a constraint."""
 
@@ -259,7 +265,8 @@ class MORunResult:
         columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
         if "value" in columns:
             columns["value"] = [np.asarray(v, dtype=np.float64).tolist() for v in columns["value"]]
-        clock = {"workers": workers, "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
+        clock = {"workers": workers, "ticks_per_day": run.log.ticks_per_day,
+                 "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
                  "sim_days": max(run.log.end, default=0) / run.log.ticks_per_day, "stopped_by_budget": run.stopped,
                  "evaluations": columns}
         return cls(searcher, run.seed, dict(params), budget, tuple(map(str, problem.objectives)),
@@ -281,35 +288,35 @@ class MORunResult:
         return float(self.hv_regret[i]), float(self.igd_plus[i]), int(self.front_size[i])
 
     def to_json(self) -> dict[str, Any]:
+        """The run file (format :data:`~nares_nas.runs.record.FORMAT`: columns encoded exactly)."""
         return {
-            "searcher": self.searcher, "seed": self.seed, "params": dict(self.params), "budget": self.budget,
-            "multi_objective": True, "objectives": list(self.objectives), "constraints": list(self.constraints),
-            "queries": self.queries, "arch_ids": self.arch_ids.tolist(), "values": self.values.tolist(),
-            "feasible": self.feasible.tolist(), "rejected_free": self.rejected_free,
-            "hv_regret": self.hv_regret.tolist(), "igd_plus": self.igd_plus.tolist(),
-            "front_size": self.front_size.tolist(), "front": self.front.tolist(), "hypervolume": self.hypervolume,
+            "format": FORMAT, "searcher": self.searcher, "seed": self.seed, "params": dict(self.params),
+            "budget": self.budget, "multi_objective": True, "objectives": list(self.objectives),
+            "constraints": list(self.constraints), "queries": self.queries,
+            **{key: encode_array(getattr(self, key)) for key in _COLUMNS},
+            "rejected_free": self.rejected_free, "hypervolume": self.hypervolume,
             "scoring": None if self.scoring is None else dict(self.scoring),
             "execution": None if self.execution is None else dict(self.execution),
-            "clock": None if self.clock is None else dict(self.clock),
+            "clock": pack_clock(self.clock),
         }
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any], path: str = "<run>") -> MORunResult:
         try:
             k = len(obj["objectives"])
-            arch_ids = np.asarray(obj["arch_ids"], dtype=np.int64)
+            arch_ids = unpack(obj["arch_ids"], np.int64)
             result = cls(
                 str(obj["searcher"]), int(obj["seed"]), dict(obj["params"]), obj["budget"],
                 tuple(obj["objectives"]), tuple(obj["constraints"]), arch_ids,
-                np.asarray(obj["values"], dtype=np.float64).reshape(-1, k), np.asarray(obj["feasible"], dtype=bool),
-                np.asarray(obj["hv_regret"], dtype=np.float64), np.asarray(obj["igd_plus"], dtype=np.float64),
-                np.asarray(obj["front_size"], dtype=np.int64), np.asarray(obj["front"], dtype=np.int64),
+                unpack(obj["values"], np.float64).reshape(-1, k), unpack(obj["feasible"], bool),
+                unpack(obj["hv_regret"], np.float64), unpack(obj["igd_plus"], np.float64),
+                unpack(obj["front_size"], np.int64), unpack(obj["front"], np.int64),
                 float(obj["hypervolume"]), int(obj.get("rejected_free", 0)), obj.get("scoring"),
-                obj.get("execution"), obj.get("clock"))
+                obj.get("execution"), unpack_clock(obj.get("clock")))
         except KeyError as exc:
             raise DataFormatError("missing key in a multi-objective run file", path=path,
                                   key=str(exc.args[0])) from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, zlib.error, binascii.Error) as exc:
             raise DataFormatError(f"malformed multi-objective run file: {exc}", path=path) from None
         n = len(arch_ids)
         if any(len(a) != n for a in (result.values, result.feasible, result.hv_regret, result.igd_plus,
