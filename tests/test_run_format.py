@@ -77,3 +77,24 @@ def test_run_files_are_written_compact(tmp_path, bench):
     size = (tmp_path / "rs" / "runs" / "seed_00000.json").stat().st_size
     assert size < 12_000
     assert orjson.loads((tmp_path / "rs" / "runs" / "seed_00000.json").read_bytes())["format"] == 2
+
+
+def test_local_workers_are_sent_the_model_once_each(monkeypatch, bench):
+    """400 single runs on 2 processes: the evaluation model is pickled once per worker process, not per task."""
+    from nares_nas.runs.parallel import iter_runs
+    from nares_nas.simulation.model import EvaluationModel, evaluation_model
+
+    pickled = []
+    original = EvaluationModel.__getstate__
+
+    def counting(self):
+        pickled.append(self._token)
+        return original(self)
+
+    monkeypatch.setattr(EvaluationModel, "__getstate__", counting)
+    model = evaluation_model(bench, "VAL_PGD_ACC")
+    runs = dict(iter_runs(RandomSearch(), model, seeds=range(400), budget=5, n_jobs=2))
+    sequential = dict(iter_runs(RandomSearch(), model, seeds=range(400), budget=5))
+    assert sorted(runs) == list(range(400))
+    assert all(runs[s].log == sequential[s].log for s in range(400))
+    assert 1 <= len(pickled) <= 2

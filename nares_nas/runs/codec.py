@@ -160,3 +160,12 @@ def decode_columns(columns: Mapping[str, Any]) -> dict[str, list]:
     for key, column in columns.items():
         decoded[key] = decode_array(column, columns) if is_encoded(column) else column
     return {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in decoded.items()}
+
+
+def decode_run(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A run file's JSON of any format with every encoded column as a plain list (format 1's shape)."""
+    plain = {key: decode_array(value).tolist() if is_encoded(value) else value for key, value in obj.items()}
+    clock = plain.get("clock")
+    if isinstance(clock, Mapping) and isinstance(clock.get("evaluations"), Mapping):
+        plain["clock"] = {**clock, "evaluations": decode_columns(clock["evaluations"])}
+    return plain

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import csv
 import hashlib
 import io
 import logging
 import os
+import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from nares_nas._version import __version__
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.metrics import objective_direction, objective_metric
+from nares_nas.runs.codec import decode_run
 from nares_nas.runs.parallel import _lockstep, device_kind, kind_of
 from nares_nas.runs.record import FORMAT, RunResult
 from nares_nas.searchers import Searcher, searcher_name, split_params
@@ -251,11 +254,21 @@ def read_runs(out_dir: str | os.PathLike,
     runs_dir = Path(out_dir) / "runs"
     if not runs_dir.is_dir():
         raise DataFormatError("no runs folder (not written by run_to_dir?)", path=str(runs_dir))
-    results = []
-    for path in runs_dir.glob("seed_*.json"):
-        try:
-            obj = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise DataFormatError(f"not valid JSON: {exc}", path=str(path)) from None
-        results.append((from_json or RunResult.from_json)(obj, str(path)))
+    results = [(from_json or RunResult.from_json)(load_run_file(path, decode=False), str(path))
+               for path in runs_dir.glob("seed_*.json")]
     return sorted(results, key=lambda r: r.seed)
+
+
+def load_run_file(path: str | os.PathLike, *, decode: bool = True) -> dict[str, Any]:
+    """The JSON of one run file of any format; with ``decode`` its columns as plain lists
+    (:func:`~nares_nas.runs.codec.decode_run`), as format 1 wrote them."""
+    try:
+        obj = orjson.loads(Path(path).read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise DataFormatError(f"not valid JSON: {exc}", path=str(path)) from None
+    if not decode:
+        return obj
+    try:
+        return decode_run(obj)
+    except (KeyError, TypeError, ValueError, zlib.error, binascii.Error) as exc:
+        raise DataFormatError(f"malformed run file: {exc}", path=str(path)) from None

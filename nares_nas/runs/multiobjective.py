@@ -42,8 +42,9 @@ from nares_nas.errors import ConfigError, DataFormatError, PluginError
 from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
 from nares_nas.runs.codec import encode_array
+from nares_nas.runs.parallel import Shared, _as_searcher, _check_seeds, _lockstep, dispatch, lockstep_groups, shared
 from nares_nas.runs.record import FORMAT, pack_clock, unpack, unpack_clock
-from nares_nas.searchers import Searcher, available, resolve, searcher_name
+from nares_nas.searchers import Searcher, available, resolve, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.simulation.clock import Simulation
 from nares_nas.simulation.log import EvaluationLog
@@ -338,13 +339,26 @@ def summary_row(result: MORunResult) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- many seeds, folders
-def _mo_group(searcher: Searcher, problem: Problem, table: ObjectiveTable, seeds: Sequence[int], budget: Budget,
-              workers: int, prefilter: bool, name: str, params: Mapping[str, Any],
-              execution: Mapping[str, Any]) -> list[MORunResult]:
+@dataclass(frozen=True)
+class _MOSetup:
+    """What every lockstep group of a multi-objective job shares besides the searcher and the tables."""
+
+    budget: Budget
+    workers: int
+    prefilter: bool
+    name: str
+    params: Mapping[str, Any]
+    execution: Mapping[str, Any]
+
+
+def _mo_group(searcher: Searcher | Shared, problem: Problem | Shared, table: ObjectiveTable | Shared,
+              setup: _MOSetup | Shared, seeds: Sequence[int]) -> list[MORunResult]:
     """Worker task: one lockstep group, scored (top-level so that it pickles)."""
-    runs = simulate_mo(searcher, problem, table, seeds, budget=budget, workers=workers, prefilter=prefilter)
-    return [MORunResult.from_run(name, params, budget.archs, problem, run, workers,
-                                 {**execution, "group": list(seeds)}) for run in runs]
+    searcher, problem, table, setup = shared(searcher), shared(problem), shared(table), shared(setup)
+    runs = simulate_mo(searcher, problem, table, seeds, budget=setup.budget, workers=setup.workers,
+                       prefilter=setup.prefilter)
+    return [MORunResult.from_run(setup.name, setup.params, setup.budget.archs, problem, run, setup.workers,
+                                 {**setup.execution, "group": list(seeds)}) for run in runs]
 
 
 def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
@@ -353,10 +367,6 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
                  backend: str = "loky", scheduler: str | None = None, problem: Problem | None = None
                  ) -> Iterable[list[MORunResult]]:
     """Yield each lockstep group's scored runs as it finishes (in no fixed order); see :func:`run_mo_search`."""
-    from joblib import delayed
-
-    from nares_nas.runs.parallel import _as_searcher, _check_seeds, _lockstep, _parallel, lockstep_groups
-    from nares_nas.searchers import split_params
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
     problem = problem or Problem.from_benchmark(bench, objectives, constraints, search=True)
@@ -366,14 +376,9 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
     params, execution_params = split_params(searcher)
     execution = {"params": execution_params, "backend": backend, "n_jobs": n_jobs if backend == "loky" else None,
                  "scheduler": scheduler}
-    args = (budget, workers, prefilter, searcher_name(searcher), params, execution)
-    groups = lockstep_groups(seeds, _lockstep(searcher))
-    with _parallel(n_jobs, backend, scheduler, "auto") as (parallel, n_workers):
-        if n_workers == 1 and backend == "loky":
-            for group in groups:
-                yield _mo_group(searcher, problem, table, group, *args)
-            return
-        yield from parallel(delayed(_mo_group)(searcher, problem, table, group, *args) for group in groups)
+    setup = _MOSetup(budget, workers, prefilter, searcher_name(searcher), params, execution)
+    yield from dispatch(_mo_group, (searcher, problem, table, setup), lockstep_groups(seeds, _lockstep(searcher)),
+                        n_jobs=n_jobs, backend=backend, scheduler=scheduler)
 
 
 def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
@@ -389,7 +394,6 @@ def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[st
     docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.runs.search.run_search`;
     ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
-    from nares_nas.runs.parallel import _as_searcher, _check_seeds
     from nares_nas.runs.search import job_progress
 
     searcher = _as_searcher(searcher)
@@ -445,7 +449,6 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
     ``DIR/summary.csv`` a row per run (:data:`MO_SUMMARY_COLUMNS`).
     """
     from nares_nas.runs.folder import _release, open_run_dir, write_run, write_summary
-    from nares_nas.runs.parallel import _as_searcher, _check_seeds
     from nares_nas.runs.search import job_progress
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
