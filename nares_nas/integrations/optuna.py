@@ -140,6 +140,9 @@ class OptunaSearcher(Searcher):
     maximised directions and each trial is told the score vector (Optuna takes ``-inf`` for an
     infeasible architecture), so NSGAIISampler, TPESampler and the others that support several
     objectives search the trade-off."""
+    pinned_packages: ClassVar[tuple[str, ...]] = ("optuna",)
+    """Packages whose version a run folder records (``config.json``'s ``packages``): a sampler's draws
+    may change from one Optuna release to the next."""
     sampler_spec: ClassVar[str | None] = None
     """The canonical sampler name of a class made by :func:`optuna_searcher` (None here)."""
 
