@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from nares_nas._optional import require
 from nares_nas._validation import check_bool, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
@@ -156,6 +157,7 @@ class Bananas(Searcher):
     def _validate(self) -> None:
         from nares_nas.surrogate.ensemble import DEVICES
 
+        require("torch", f"the {self.name} searcher")  # its predictor: one line naming the extra, not a traceback
         for key in ("num_init", "num_candidates", "num_arches_to_mutate", "patience_factor", "k", "lockstep_runs"):
             check_int(getattr(self, key), f"Bananas {key}")
         if self.num_candidates < self.num_arches_to_mutate:

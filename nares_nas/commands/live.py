@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nares_nas._optional import require
 from nares_nas._validation import check_input_file
 from nares_nas.commands.common import POSITIVE_INT, SEED, int_type, out_dir, out_file
 from nares_nas.errors import ConfigError, UnknownArchError
@@ -210,6 +211,7 @@ def test_metrics(test: dict[str, Any]) -> dict[str, float | None]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    require("torch", pipeline.LIVE_MODE)
     from nares_nas.live import data, evaluator
 
     check_input_file(args.checkpoint, "checkpoint file")

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas._optional import require
 from nares_nas.data.home import data_home
 from nares_nas.errors import ConfigError, DataFormatError, UnknownArchError
 from nares_nas.live.cache import RecordCache, records_to_table
-from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_and_evaluate
+from nares_nas.live.pipeline import DEFAULT_THREADS, LIVE_MODE, run_dir, train_and_evaluate
 from nares_nas.live.profiles import PROFILES, resolve_profile
 from nares_nas.metrics import MetricSpec, compute
 from nares_nas.oracle import Oracle
@@ -97,6 +98,8 @@ class LiveOracle(Oracle):
             runs_dir = (self.data_dir if self.data_dir is not None else data_home()) / "runs"
         self.runs_dir = Path(runs_dir)
         self.live = bool(live)
+        if self.live and trainer is train_and_evaluate:  # before any run starts, not at its first training
+            require("torch", LIVE_MODE)
         self.seed = int(seed)
         self.device = device
         self.trainer = trainer

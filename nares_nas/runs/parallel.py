@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from nares_nas._dask import connect_scheduler
+from nares_nas._optional import available
 from nares_nas._params import check_params
 from nares_nas._validation import check_int, check_seed
 from nares_nas.errors import ConfigError
@@ -37,9 +38,12 @@ def _as_searcher(searcher: Searcher | type[Searcher] | str) -> Searcher:
 
 
 def kind_of(device: Any) -> str:
-    """The kind of a device name: ``"cpu"``, ``"cuda"`` (also for ``"cuda:1"``); ``"auto"`` as it resolves here."""
+    """The kind of a device name: ``"cpu"``, ``"cuda"`` (also for ``"cuda:1"``); ``"auto"`` as it resolves here
+    (``"cpu"`` without torch: nothing here computes on CUDA without it)."""
     name = str(device)
     if name == "auto":
+        if not available("torch"):
+            return "cpu"
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"

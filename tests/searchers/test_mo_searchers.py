@@ -58,6 +58,7 @@ def test_small_population_variants_pass_the_contract(searcher):
     check_searcher(searcher, budget=60)
 
 
+@pytest.mark.torch
 def test_mo_bananas_passes_the_contract():
     check_searcher(resolve("mo_bananas")(**TINY_BANANAS), budget=15, seeds=(0,))
 
@@ -81,6 +82,7 @@ def test_bad_parameters_name_the_problem(searcher, message):
         next(searcher.propose(SPACE, 10, np.random.default_rng(0)))
 
 
+@pytest.mark.torch
 def test_mo_bananas_bad_rho():
     with pytest.raises(ConfigError, match="rho must be a non-negative number, got -1"):
         next(resolve("mo_bananas")(rho=-1).propose(SPACE, 10, np.random.default_rng(0)))
