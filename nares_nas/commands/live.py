@@ -16,7 +16,6 @@ from nares_nas.commands.common import POSITIVE_INT, SEED, int_type, out_dir, out
 from nares_nas.errors import ConfigError, UnknownArchError
 from nares_nas.live import pipeline
 from nares_nas.live.cache import RecordCache
-from nares_nas.live.oracle import make_live_oracle as make
 from nares_nas.live.pipeline import DEFAULT_THREADS, RECORD_FILE, read_record
 from nares_nas.live.profiles import PROFILES, load_profile, resolve_profile
 from nares_nas.metrics import CORRUPTIONS, METRICS, SEVERITIES
@@ -291,8 +290,3 @@ def cmd_cache_rm(args: argparse.Namespace) -> int:
         raise UnknownArchError(key, str(cache.path), "`nares-nas cache ls` lists what it holds")
     print(f"removed {key} from {cache.path}")
     return 0
-
-
-def make_live_oracle(bench: Any, **kwargs: Any):
-    """See :func:`nares_nas.live.oracle.make_live_oracle` (re-exported for the search command)."""
-    return make(bench, **kwargs)

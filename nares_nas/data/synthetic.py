@@ -386,7 +386,15 @@ def _fill_corruptions(cols: dict[str, np.ndarray], mean_acc: np.ndarray, rng: np
     cols["corruption_loss"][:] = np.round(loss, 4)
 
 
-__all__ = ["GENERATOR_VERSION", "synthetic_table"]
+# The stand-in's labels, one family: every output that shows its numbers says so in one of these words.
+SYNTHETIC_NAME = "SYNTHETIC stand-in"
+"""What every label of the stand-in starts with (tests and readers look for it)."""
+SYNTHETIC_LABEL = f"{SYNTHETIC_NAME} data, not NARes results"
+"""The label of a report, a table or a plot made from the stand-in."""
+SYNTHETIC_NOTICE = f"{SYNTHETIC_NAME} data: these numbers are not NARes results"
+"""The notice a command prints, and a benchmark's provenance, on the stand-in."""
+SYNTHETIC_KIND = f"{SYNTHETIC_NAME}, not NARes results"
+"""The short kind: a record's, a JSON payload's label, an error about the stand-in."""
 
-
-SYNTHETIC_LABEL = "SYNTHETIC stand-in data, not NARes results"
+__all__ = ["GENERATOR_VERSION", "SYNTHETIC_KIND", "SYNTHETIC_LABEL", "SYNTHETIC_NAME", "SYNTHETIC_NOTICE",
+           "synthetic_table"]
