@@ -65,9 +65,9 @@ from nares_nas.live.executors import run_evaluation
 from nares_nas.live.oracle import check_table, is_nares_profile
 from nares_nas.live.pipeline import DEFAULT_THREADS, LIVE_MODE, run_dir, train_to
 from nares_nas.live.profiles import resolve_profile
-from nares_nas.live.progress import throttled_line
 from nares_nas.metrics import compute, objective_direction, objective_metric
 from nares_nas.oracle import Trajectory
+from nares_nas.progress import throttled_line
 from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import SPACE, Arch, check_arch_id
