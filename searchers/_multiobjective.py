@@ -20,9 +20,8 @@ from typing import Any, ClassVar
 import moocore
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_int, check_real
 from nares_nas.asktell import Proposal, Proposals, Result
-from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS, SearchSpace
 
 from ._base import Searcher
@@ -64,11 +63,7 @@ def crowding_distance(points: np.ndarray) -> np.ndarray:
 
 def check_rate(value: Any, name: str, *, zero: bool = False) -> float:
     """``value`` as a float probability in (0, 1] (``zero``: [0, 1]), else :class:`ConfigError`."""
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
-            or not (0.0 <= value <= 1.0 if zero else 0.0 < value <= 1.0)):
-        interval = "[0, 1]" if zero else "(0, 1]"
-        raise ConfigError(f"{name} must be in {interval}, got {value!r}")
-    return float(value)
+    return check_real(value, name, 0, 1, low_open=not zero)
 
 
 class ParetoArchive:

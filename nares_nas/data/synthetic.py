@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nares_nas import space
+from nares_nas._validation import check_int
 from nares_nas.data.table import Table, empty_columns, finalize_columns
-from nares_nas.errors import ConfigError
 from nares_nas.metrics import CORRUPTIONS
 
 GENERATOR_VERSION = 2
@@ -125,8 +125,7 @@ def synthetic_table(seed: int = 0) -> Table:
 
     Deterministic per ``seed``; ``meta["synthetic"]`` is True so every report can say so.
     """
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"synthetic seed must be an int >= 0, got {seed!r}")
+    seed = check_int(seed, "synthetic seed", 0)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5)]
     archs = space.archs_by_id()
     n = len(archs)

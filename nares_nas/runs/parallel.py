@@ -74,10 +74,7 @@ def _run_group(searcher: Searcher, model: EvaluationModel, seeds: Sequence[int],
 
 
 def _lockstep(searcher: Searcher) -> int:
-    runs = searcher.lockstep_runs
-    if isinstance(runs, (bool, np.bool_)) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ConfigError(f"{type(searcher).__name__} lockstep_runs must be a positive integer, got {runs!r}")
-    return int(runs)
+    return check_int(searcher.lockstep_runs, f"{type(searcher).__name__} lockstep_runs")
 
 
 def lockstep_groups(seeds: Iterable[int], size: int) -> list[list[int]]:

@@ -72,8 +72,8 @@ def test_mo_random_search_draws_what_random_search_draws():
 
 @pytest.mark.parametrize(("searcher", "message"), [
     (MORegularizedEvolution(population_size=0), "population_size must be a positive integer, got 0"),
-    (MORegularizedEvolution(mutation_rate=0.0), r"mutation_rate must be in \(0, 1\], got 0.0"),
-    (NSGA2(crossover_rate=1.5), r"crossover_rate must be in \[0, 1\], got 1.5"),
+    (MORegularizedEvolution(mutation_rate=0.0), r"mutation_rate must be a number in \(0, 1\], got 0.0"),
+    (NSGA2(crossover_rate=1.5), r"crossover_rate must be a number in \[0, 1\], got 1.5"),
     (NSGA2(population_size=2.5), "population_size must be a positive integer, got 2.5"),
     (NSGA2(mutation="flip"), "NSGA2 mutation must be one of step, reset, got 'flip'"),
 ])
