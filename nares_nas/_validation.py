@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,15 @@ def check_real(value: Any, name: str, low: float | None = None, high: float | No
         raise ConfigError(f"{name} must be {wanted_real(low, high, low_open=low_open, high_open=high_open)}, "
                           f"got {value!r}")
     return float(value)
+
+
+def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
+    """``value`` if it is one of ``choices``, else :class:`~nares_nas.errors.ConfigError` naming ``name``
+    and listing them (``band must be one of sem, std, got 'iqr'``)."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return value
 
 
 def check_seed(value: Any, name: str = "seed") -> int:

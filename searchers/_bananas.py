@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from nares_nas._optional import require
-from nares_nas._validation import check_bool, check_int
+from nares_nas._validation import check_bool, check_choice, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import best_first
@@ -163,10 +163,8 @@ class Bananas(Searcher):
         if self.num_candidates < self.num_arches_to_mutate:
             raise ConfigError(f"Bananas num_candidates ({self.num_candidates}) must be >= "
                               f"num_arches_to_mutate ({self.num_arches_to_mutate})")
-        if self.encoding not in ENCODINGS:
-            raise ConfigError(f"Bananas encoding must be one of {sorted(ENCODINGS)}, got {self.encoding!r}")
-        if self.device not in DEVICES:
-            raise ConfigError(f"Bananas device must be one of {list(DEVICES)}, got {self.device!r}")
+        check_choice(self.encoding, "Bananas encoding", sorted(ENCODINGS))
+        check_choice(self.device, "Bananas device", DEVICES)
 
     def make_predictor(self, rng: np.random.Generator) -> MLPEnsembleRegressor:
         """A fresh, unfitted predictor that draws its seed from ``rng`` when fitted."""

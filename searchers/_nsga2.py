@@ -12,9 +12,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_choice, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
-from nares_nas.errors import ConfigError
 from nares_nas.pareto.geometry import pareto_ranks
 from nares_nas.space import CHOICES, N_ARCHS, SearchSpace, arch_ids_of, archs_by_id
 
@@ -119,8 +118,7 @@ class NSGA2(Searcher):
         size = check_int(self.population_size, "NSGA2 population_size")
         check_rate(self.crossover_rate, "NSGA2 crossover_rate", zero=True)
         check_rate(self.mutation_rate, "NSGA2 mutation_rate", zero=True)
-        if self.mutation not in _MUTATIONS:
-            raise ConfigError(f"NSGA2 mutation must be one of {', '.join(_MUTATIONS)}, got {self.mutation!r}")
+        check_choice(self.mutation, "NSGA2 mutation", _MUTATIONS)
         budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
         init_rng, breed_rng = rng.spawn(2)
         scores: dict[int, np.ndarray] = {}

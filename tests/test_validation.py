@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from nares_nas._rng import as_generator
-from nares_nas._validation import MAX_SEED, check_input_file, check_int, check_real, check_seed, integer_problem
+from nares_nas._validation import (
+    MAX_SEED,
+    check_choice,
+    check_input_file,
+    check_int,
+    check_real,
+    check_seed,
+    integer_problem,
+)
 from nares_nas.errors import ConfigError, PathError
 
 
@@ -88,3 +96,12 @@ def test_check_real_names_the_interval_and_the_value(value, low, high, options, 
     with pytest.raises(ConfigError) as error:
         check_real(value, "x", low, high, **options)
     assert str(error.value) == message
+
+
+def test_check_choice_returns_a_choice_and_names_every_choice_otherwise():
+    assert check_choice("reset", "NSGA2 mutation", ("step", "reset")) == "reset"
+    with pytest.raises(ConfigError) as error:
+        check_choice("flip", "NSGA2 mutation", ("step", "reset"))
+    assert str(error.value) == "NSGA2 mutation must be one of step, reset, got 'flip'"
+    with pytest.raises(ConfigError, match=r"^x must be one of 1, 2, got \[1\]$"):
+        check_choice([1], "x", iter([1, 2]))

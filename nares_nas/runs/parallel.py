@@ -13,7 +13,7 @@ import numpy as np
 from nares_nas._dask import connect_scheduler
 from nares_nas._optional import available
 from nares_nas._params import check_params
-from nares_nas._validation import check_int, check_seed
+from nares_nas._validation import check_choice, check_int, check_seed
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import higher_is_better, objective_direction, objective_metric
 from nares_nas.searchers import Searcher, resolve
@@ -113,8 +113,7 @@ def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, bac
                     scheduler: str | None) -> EvaluationModel:
     objective_metric(objective)
     model = as_model(evaluator, objective)
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    check_choice(backend, "backend", BACKENDS)
     if backend == "dask" and not scheduler:
         raise ConfigError("the dask backend needs a scheduler address (e.g. tcp://10.0.0.1:8786)")
     if backend != "dask" and scheduler:
