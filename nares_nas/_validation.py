@@ -1,4 +1,5 @@
-"""The checks for values a user hands in: integers (counts, seeds, arch_ids), booleans and files to read.
+"""The checks for values a user hands in: integers (counts, seeds, arch_ids), reals in a range, booleans and
+files to read.
 
 An integer is a Python ``int`` or a NumPy integer (``np.int64`` and friends); ``bool`` is
 refused although it subclasses ``int``, and so is every float, even ``5.0``. Each caller
@@ -13,7 +14,9 @@ once switched the reference moves on.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +88,42 @@ def check_int(value: Any, name: str, low: int | None = 1, high: int | None = Non
     if integer_problem(value, low, high) is not None:
         raise ConfigError(f"{name} must be {wanted_int(low, high)}, got {value!r}")
     return int(value)
+
+
+def wanted_real(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+                high_open: bool = False) -> str:
+    """The reals ``low..high`` in words: "a non-negative number", "a positive number", "a number in (0, 1]"."""
+    if low == 0 and high is None:
+        return "a positive number" if low_open else "a non-negative number"
+    if low is None and high is None:
+        return "a finite number"
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    return f"a number in {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+
+
+def check_real(value: Any, name: str, low: float | None = None, high: float | None = None, *,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a ``float``: a finite real (an int, a float or a NumPy number, never a ``bool``) between
+    ``low`` and ``high`` (each bound optional, included unless ``*_open``), else
+    :class:`~nares_nas.errors.ConfigError` naming ``name`` and the interval."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    ok = ok and math.isfinite(value)
+    ok = ok and (low is None or (value > low if low_open else value >= low))
+    ok = ok and (high is None or (value < high if high_open else value <= high))
+    if not ok:
+        raise ConfigError(f"{name} must be {wanted_real(low, high, low_open=low_open, high_open=high_open)}, "
+                          f"got {value!r}")
+    return float(value)
+
+
+def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
+    """``value`` if it is one of ``choices``, else :class:`~nares_nas.errors.ConfigError` naming ``name``
+    and listing them (``band must be one of sem, std, got 'iqr'``)."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return value
 
 
 def check_seed(value: Any, name: str = "seed") -> int:

@@ -141,5 +141,18 @@ class TrainingDivergedError(NaresError, RuntimeError):
     """Live training produced NaN losses past the reference's limit; no record is written."""
 
 
+class MissingDependencyError(NaresError, ImportError):
+    """An optional dependency that is not installed; names what needs it and the extra that installs it."""
+
+    def __init__(self, module: str, needed_by: str, extra: str) -> None:
+        super().__init__(module, needed_by, extra)
+        self.module = module
+        self.needed_by = needed_by
+        self.extra = extra
+
+    def __str__(self) -> str:
+        return f"{self.needed_by} needs {self.module}, which is not installed: pip install 'nares-nas[{self.extra}]'"
+
+
 class PluginError(NaresError, ImportError):
     """A searcher plugin that could not be found or loaded."""

@@ -1,4 +1,5 @@
-"""Progress of long jobs as plain lines on stderr, and a warning before a job expected to take long.
+"""Progress of long jobs on stderr: searches and studies as plain lines, live trainings as a bar on a
+terminal and throttled lines off one; and a warning before a job expected to take long.
 
 One helper for every command that runs many searches or a long study (``search``, ``table2``,
 ``mo-table``, ``fidelity``): a line such as ``bananas: 16/400 runs (4%), 12 min elapsed, about
@@ -10,6 +11,11 @@ same on a terminal, in a pipe and in a log file.
 Before it starts, a job whose estimate (:meth:`Searcher.expected_seconds
 <nares_nas.searchers.Searcher.expected_seconds>` per run, over the processes it runs in)
 exceeds :data:`LONG_S` says so (:func:`announce`).
+
+A live training's loops (epochs, batches, attack batches) report through :func:`progress_bar`: a tqdm bar
+where stderr is a terminal; elsewhere a log file or a pipe would get either nothing or a bar's redraws
+(carriage returns), so every loop prints plain lines through one shared clock (:func:`throttled_line`):
+at most one line per :data:`LINE_INTERVAL_S` seconds for the whole process.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 EVERY_S = 5.0
@@ -154,3 +160,61 @@ def announce(parts: Iterable[tuple[str, int, float | None]], processes: int | No
         f"this job is expected to take about {duration(total)} {where} ({detail}; a rough estimate from the "
         "CPU timings in docs/benchmarks.md, which also says how to go faster)\n")
     return True
+
+
+# ---------------------------------------------------------------------------- live trainings
+LINE_INTERVAL_S = EVERY_S
+"""Fewest seconds between two lines of live trainings, for the whole process (every loop shares it)."""
+_last_line = -float("inf")  # monotonic time of the last line, shared by every loop of this process
+
+
+def throttled_line(text: str, *, force: bool = False) -> bool:
+    """Print ``text`` on stderr if no line was printed in the last :data:`LINE_INTERVAL_S` seconds
+    (``force``: in any case); whether it was printed."""
+    global _last_line
+    now = time.monotonic()
+    if not force and now - _last_line < LINE_INTERVAL_S:
+        return False
+    _last_line = now
+    print(text, file=sys.stderr, flush=True)
+    return True
+
+
+class _Lines:
+    """tqdm's iteration, ``set_postfix`` and ``close`` as throttled lines: ``desc: n/total unit, postfix``."""
+
+    def __init__(self, iterable: Iterable[Any], *, total: int | None, desc: str, unit: str, initial: int) -> None:
+        self.iterable, self.desc, self.unit = iterable, desc, unit
+        self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
+        self.n = initial
+        self.postfix = ""
+        self.start = time.monotonic()
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.iterable:
+            yield item
+            self.n += 1
+            throttled_line(self._text())
+
+    def _text(self) -> str:
+        of = "" if self.total is None else f"/{self.total}"
+        postfix = f", {self.postfix}" if self.postfix else ""
+        return f"{self.desc}: {self.n}{of} {self.unit}{postfix} ({time.monotonic() - self.start:.0f} s)"
+
+    def set_postfix(self, **values: Any) -> None:
+        self.postfix = " ".join(f"{key}={value}" for key, value in values.items())
+
+    def close(self) -> None:
+        """Nothing to clear: lines are never redrawn."""
+
+
+def progress_bar(iterable: Iterable[Any], *, desc: str, enabled: bool = True, total: int | None = None,
+                 unit: str = "it", initial: int = 0, leave: bool = True) -> Any:
+    """``iterable`` with progress on stderr: tqdm on a terminal, :class:`_Lines` elsewhere, nothing
+    unless ``enabled``. The result iterates like ``iterable`` and has ``set_postfix`` and ``close``."""
+    if enabled and not sys.stderr.isatty():
+        return _Lines(iterable, total=total, desc=desc, unit=unit, initial=initial)
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit=unit, initial=initial, leave=leave, disable=not enabled,
+                file=sys.stderr)

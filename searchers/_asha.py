@@ -6,7 +6,6 @@ Rungs that are not whole epochs are rounded by the rule of :mod:`._hyperband` (i
 
 from __future__ import annotations
 
-import importlib.util
 from bisect import bisect_right, insort
 from fractions import Fraction
 from heapq import heappop, heappush
@@ -14,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nares_nas._optional import available
 from nares_nas._validation import check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
@@ -138,7 +138,7 @@ class Asha(Searcher):
         faster), or None where the twin does not apply: a subclass (it may change the schedule), several
         objectives, a table without ``arrays()``, or no numba installed (the clock then runs the generator)."""
         if (type(self) is not Asha or not isinstance(maximize, (bool, np.bool_))
-                or not hasattr(table, "arrays") or importlib.util.find_spec("numba") is None):
+                or not hasattr(table, "arrays") or not available("numba")):
             return None
         from . import _asha_compiled  # numba: imported (0.4 s) only when a run uses it
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_bool, check_int
+from nares_nas._optional import require
+from nares_nas._validation import check_bool, check_choice, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import best_first
@@ -156,15 +157,14 @@ class Bananas(Searcher):
     def _validate(self) -> None:
         from nares_nas.surrogate.ensemble import DEVICES
 
+        require("torch", f"the {self.name} searcher")  # its predictor: one line naming the extra, not a traceback
         for key in ("num_init", "num_candidates", "num_arches_to_mutate", "patience_factor", "k", "lockstep_runs"):
             check_int(getattr(self, key), f"Bananas {key}")
         if self.num_candidates < self.num_arches_to_mutate:
             raise ConfigError(f"Bananas num_candidates ({self.num_candidates}) must be >= "
                               f"num_arches_to_mutate ({self.num_arches_to_mutate})")
-        if self.encoding not in ENCODINGS:
-            raise ConfigError(f"Bananas encoding must be one of {sorted(ENCODINGS)}, got {self.encoding!r}")
-        if self.device not in DEVICES:
-            raise ConfigError(f"Bananas device must be one of {list(DEVICES)}, got {self.device!r}")
+        check_choice(self.encoding, "Bananas encoding", sorted(ENCODINGS))
+        check_choice(self.device, "Bananas device", DEVICES)
 
     def make_predictor(self, rng: np.random.Generator) -> MLPEnsembleRegressor:
         """A fresh, unfitted predictor that draws its seed from ``rng`` when fitted."""

@@ -99,7 +99,7 @@ class Searcher:
         in lockstep, their side work of a round (BANANAS' predictor fits) answered as one batch;
         blocking ones run in turn.
         """
-        fresh = [type(self)(**self.get_params()) for _ in oracles]
+        fresh = [self.clone() for _ in oracles]
         if not self.proposes():
             return [searcher.run(space, oracle, budget, rng) for searcher, oracle, rng in zip(fresh, oracles, rngs)]
         lockstep([OracleRun(searcher.propose(space, budget, rng, maximize=oracle.maximize), oracle)
@@ -115,6 +115,11 @@ class Searcher:
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as passed to ``__init__`` (written next to results)."""
         return {name: getattr(self, name) for name in self._param_names()}
+
+    def clone(self) -> Searcher:
+        """A new instance with the same hyper-parameters and none of this one's state: what each run
+        starts from, so nothing leaks from one run into the next."""
+        return type(self)(**self.get_params())
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -16,9 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_int, check_real
 from nares_nas.asktell import Proposals, Result
-from nares_nas.errors import ConfigError
 from nares_nas.space import CHOICES, N_ARCHS, SearchSpace, archs_by_id
 
 from ._hyperband import DEFAULT_MIN_EPOCHS, _Synchronous, hyperband_iteration, run_brackets
@@ -183,19 +182,10 @@ class BOHB(_Synchronous):
 
     def _validate_model(self) -> int:
         """``N_min``; raises :class:`ConfigError` for a bad model setting."""
-        def number(key: str, low: float, high: float | None, open_low: bool = False) -> None:
-            value = getattr(self, key)
-            ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.number))
-            ok = ok and np.isfinite(value) and (value > low if open_low else value >= low)
-            ok = ok and (high is None or value <= high)
-            if not ok:
-                bounds = f"{'(' if open_low else '['}{low}, {'inf)' if high is None else f'{high}]'}"
-                raise ConfigError(f"BOHB {key} must be a number in {bounds}, got {value!r}")
-
-        number("top_fraction", 0.0, 1.0, open_low=True)
-        number("random_fraction", 0.0, 1.0)
-        number("bandwidth_factor", 0.0, None, open_low=True)
-        number("min_bandwidth", 0.0, None, open_low=True)
+        check_real(self.top_fraction, "BOHB top_fraction", 0.0, 1.0, low_open=True)
+        check_real(self.random_fraction, "BOHB random_fraction", 0.0, 1.0)
+        check_real(self.bandwidth_factor, "BOHB bandwidth_factor", 0.0, low_open=True)
+        check_real(self.min_bandwidth, "BOHB min_bandwidth", 0.0, low_open=True)
         check_int(self.num_samples, "BOHB num_samples")
         if self.min_points_in_model is None:
             return N_DIMS + 1

@@ -8,9 +8,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_int, check_real
 from nares_nas.asktell import Proposal, Proposals, Result
-from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace
 
 from ._base import Searcher
@@ -51,9 +50,7 @@ class RegularizedEvolution(Searcher):
         """``(population_size, tournament_size)`` as ints; raises ConfigError for a bad parameter."""
         sizes = tuple(check_int(getattr(self, key), f"RegularizedEvolution {key}")
                       for key in ("population_size", "tournament_size"))
-        rate = self.mutation_rate
-        if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, float, np.number)) or not 0.0 < rate <= 1.0:
-            raise ConfigError(f"RegularizedEvolution mutation_rate must be in (0, 1], got {rate!r}")
+        check_real(self.mutation_rate, "RegularizedEvolution mutation_rate", 0, 1, low_open=True)
         return sizes
 
     def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,

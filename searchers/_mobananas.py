@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_bool
+from nares_nas._validation import check_bool, check_real
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS, SearchSpace
@@ -76,9 +76,7 @@ class MOBananas(Bananas):
 
     def _validate(self) -> None:
         super()._validate()
-        rho = self.rho
-        if isinstance(rho, (bool, np.bool_)) or not isinstance(rho, (int, float, np.number)) or not 0.0 <= rho < np.inf:
-            raise ConfigError(f"MOBananas rho must be a non-negative number, got {rho!r}")
+        check_real(self.rho, "MOBananas rho", 0)
         if check_bool(self.reference_overshoot, "MOBananas reference_overshoot"):
             raise ConfigError("MOBananas keeps the exact budget: reference_overshoot must be False")
 

@@ -6,7 +6,8 @@ every component (the evaluator has flipped the minimised ones), ``-inf`` in ever
 for an architecture that violates a constraint. Such an architecture is dominated by every
 feasible one; it never enters an archive and is never a parent while a feasible one exists.
 The searchers learn the number of objectives from their first result and never see
-table-wide ranges. Non-dominated sorting is moocore's (:func:`pareto_ranks`).
+table-wide ranges. Non-dominated sorting is moocore's
+(:func:`nares_nas.pareto.geometry.pareto_ranks`).
 
 NSGA-II lives in :mod:`._nsga2` and MO-BANANAS in :mod:`._mobananas`; both use the helpers here.
 """
@@ -19,9 +20,8 @@ from typing import Any, ClassVar
 import moocore
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_int, check_real
 from nares_nas.asktell import Proposal, Proposals, Result
-from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS, SearchSpace
 
 from ._base import Searcher
@@ -35,15 +35,6 @@ _NEG_INF = -np.inf
 def feasible(score: np.ndarray) -> bool:
     """Whether a result's score vector is feasible (an infeasible one is ``-inf`` throughout)."""
     return bool(score[0] != _NEG_INF)
-
-
-def pareto_ranks(points: np.ndarray) -> np.ndarray:
-    """Non-dominated rank of each row (0: not dominated by any row), larger-is-better in every column.
-
-    moocore's :func:`moocore.pareto_rank`, which minimises: it is given the negated points.
-    Rows of ``-inf`` are dominated by every finite row and equal to each other.
-    """
-    return moocore.pareto_rank(-np.asarray(points, dtype=np.float64))
 
 
 def crowding_distance(points: np.ndarray) -> np.ndarray:
@@ -72,11 +63,7 @@ def crowding_distance(points: np.ndarray) -> np.ndarray:
 
 def check_rate(value: Any, name: str, *, zero: bool = False) -> float:
     """``value`` as a float probability in (0, 1] (``zero``: [0, 1]), else :class:`ConfigError`."""
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
-            or not (0.0 <= value <= 1.0 if zero else 0.0 < value <= 1.0)):
-        interval = "[0, 1]" if zero else "(0, 1]"
-        raise ConfigError(f"{name} must be in {interval}, got {value!r}")
-    return float(value)
+    return check_real(value, name, 0, 1, low_open=not zero)
 
 
 class ParetoArchive:

@@ -12,13 +12,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_choice, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
-from nares_nas.errors import ConfigError
+from nares_nas.pareto.geometry import pareto_ranks
 from nares_nas.space import CHOICES, N_ARCHS, SearchSpace, arch_ids_of, archs_by_id
 
 from ._base import Searcher
-from ._multiobjective import check_rate, crowding_distance, pareto_ranks
+from ._multiobjective import check_rate, crowding_distance
 
 _COLUMNS = np.arange(len(CHOICES))
 _VALUES = np.asarray(CHOICES)  # (6, 5): the values of each choice, ascending
@@ -39,12 +39,12 @@ def _positions() -> np.ndarray:
 
 
 def rank_and_crowding(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's non-dominated rank (0 best) and crowding distance within its front.
+    """Each row's non-dominated rank (1 best) and crowding distance within its front.
 
-    Rows are larger-is-better score vectors; an infeasible front (``-inf`` rows) gets no
-    crowding (0), as its members are all equal.
+    Rows are larger-is-better score vectors; rows of ``-inf`` are dominated by every finite row and
+    equal to each other, so an infeasible front gets no crowding (0).
     """
-    ranks = pareto_ranks(points)
+    ranks = pareto_ranks(points, maximise=True)
     crowding = np.zeros(len(points))
     for rank in np.unique(ranks).tolist():
         front = np.flatnonzero(ranks == rank)
@@ -118,8 +118,7 @@ class NSGA2(Searcher):
         size = check_int(self.population_size, "NSGA2 population_size")
         check_rate(self.crossover_rate, "NSGA2 crossover_rate", zero=True)
         check_rate(self.mutation_rate, "NSGA2 mutation_rate", zero=True)
-        if self.mutation not in _MUTATIONS:
-            raise ConfigError(f"NSGA2 mutation must be one of {', '.join(_MUTATIONS)}, got {self.mutation!r}")
+        check_choice(self.mutation, "NSGA2 mutation", _MUTATIONS)
         budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
         init_rng, breed_rng = rng.spawn(2)
         scores: dict[int, np.ndarray] = {}

@@ -133,7 +133,7 @@ class ToyObjectivesTable:
 def _simulate_objectives(searcher: Searcher, table: ToyObjectivesTable, seeds: Sequence[int], budget: int,
                          workers: int) -> list:
     """One clock simulation per seed, driven together; the finished simulations."""
-    fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
+    fresh = [searcher.clone() for _ in seeds]
     told = (True,) * len(table.maximize)  # a searcher is told larger-is-better scores, one per objective
     sims = [Simulation(table, s.propose(SPACE, budget, np.random.default_rng(seed), maximize=told, max_epochs=1),
                        workers=workers,
@@ -270,8 +270,7 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
         raise AssertionError(f"{searcher!r} is not a nares_nas.searchers.Searcher")
     values = toy_objective() if values is None else values
     params = searcher.get_params()
-    clone = type(searcher)(**params)
-    if clone.get_params() != params:
+    if searcher.clone().get_params() != params:
         _fail(searcher, "__init__ must store its hyper-parameters unchanged (get_params round trip)")
     if getattr(searcher, "multi_objective", False):
         _check_multi_objective(searcher, budget, seeds)
@@ -286,7 +285,7 @@ def check_searcher(searcher: Searcher | type[Searcher], *, budget: int = 60, see
         first = _check_run(searcher, values, budget, seed)
         if searcher.get_params() != params:
             _fail(searcher, "a run changed the hyper-parameters")
-        again = _check_run(type(searcher)(**params), values, budget, seed)
+        again = _check_run(searcher.clone(), values, budget, seed)
         if not (np.array_equal(first.arch_ids, again.arch_ids) and np.array_equal(first.values, again.values)):
             _fail(searcher, f"seed {seed}: two runs differ; draw every random number from the rng passed in")
         try:

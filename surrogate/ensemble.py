@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from nares_nas._rng import as_generator
-from nares_nas._validation import check_int
+from nares_nas._validation import check_choice, check_int
 from nares_nas.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,7 @@ def resolve_device(device: str):
     """``torch.device`` for ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available)."""
     import torch
 
-    if device not in DEVICES:
-        raise ConfigError(f"device must be one of {list(DEVICES)}, got {device!r}")
+    check_choice(device, "device", DEVICES)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import tarfile
@@ -12,6 +13,30 @@ import pytest
 
 from nares_nas.metrics import CORRUPTIONS
 from nares_nas.space import Arch, archs_by_id, macs_by_id, params_by_id
+
+MISSING_EXTRAS = tuple(name for name in ("torch", "numba") if importlib.util.find_spec(name) is None)
+"""The optional dependencies (extras of setup.cfg) this environment lacks: a tabular install lacks both,
+and the same test command then runs the tabular tests only."""
+NEEDS = {"torch": ["live", "test_surrogate.py"], "numba": ["test_compiled_asha.py"]}
+"""Test folders and modules that import an extra as they load (every live-mode test trains or loads torch;
+the predictor's and the compiled twin's own tests): not collected where it is missing."""
+collect_ignore = [path for name in MISSING_EXTRAS for path in NEEDS[name]]
+
+
+def pytest_report_header() -> str:
+    if not MISSING_EXTRAS:
+        return "extras: torch and numba installed, every test runs"
+    return (f"extras: {' and '.join(MISSING_EXTRAS)} not installed: {', '.join(collect_ignore)} and the tests "
+            f"marked {' or '.join(MISSING_EXTRAS)} are skipped")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip a test marked ``torch`` or ``numba`` where that extra is not installed."""
+    for item in items:
+        for name in MISSING_EXTRAS:
+            if item.get_closest_marker(name):
+                item.add_marker(pytest.mark.skip(reason=f"needs {name}: pip install 'nares-nas[{name}]'"))
+
 
 HISTORY = ("train_loss", "train_acc", "val_loss", "val_acc", "pgd", "pgd_stable", "pgd_lip", "pgd_loss",
            "cw", "cw_stable", "cw_lip", "cw_loss")

@@ -16,6 +16,8 @@ from nares_nas.searchers.contract import CallLog, check_searcher, toy_objective
 from nares_nas.space import N_ARCHS, SPACE, neighbour_table
 from nares_nas.surrogate import encode
 
+pytestmark = pytest.mark.torch  # BANANAS needs the torch extra
+
 TINY = dict(num_ensemble=3, num_layers=2, layer_width=8, epochs=5)
 
 

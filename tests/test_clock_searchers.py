@@ -17,7 +17,8 @@ TINY_BANANAS = {"epochs": 3, "num_layers": 2, "num_ensemble": 2}
 SEARCHERS = [
     RandomSearch(), LocalSearch(), LocalSearch(query_full_nbhd=True), LocalSearch(reference_moves=True),
     RegularizedEvolution(), RegularizedEvolution(population_size=12, tournament_size=4, mutation_rate=0.5),
-    Bananas(**TINY_BANANAS), Bananas(**TINY_BANANAS, reference_overshoot=True),
+    pytest.param(Bananas(**TINY_BANANAS), marks=pytest.mark.torch),
+    pytest.param(Bananas(**TINY_BANANAS, reference_overshoot=True), marks=pytest.mark.torch),
 ]
 
 

@@ -28,7 +28,8 @@ from nares_nas.simulation.model import as_model, evaluation_model
 from nares_nas.space import KEYS, Arch
 
 TINY_BANANAS = Bananas(num_ensemble=3, num_layers=2, layer_width=8, epochs=3)  # runs 8 seeds in lockstep
-SEARCHERS = [RandomSearch(), LocalSearch(), LocalSearch(reference_moves=True), RegularizedEvolution(), TINY_BANANAS]
+SEARCHERS = [RandomSearch(), LocalSearch(), LocalSearch(reference_moves=True), RegularizedEvolution(),
+             pytest.param(TINY_BANANAS, marks=pytest.mark.torch)]
 
 
 @pytest.fixture(autouse=True)
@@ -48,21 +49,21 @@ def same(a, b):
     )
 
 
-def test_sequential_runs_follow_the_seed(values):
-    for searcher in SEARCHERS:
-        trajectories = run_search(searcher, values, seeds=[5, 2, 9], budget=120)
-        for seed, traj in zip([5, 2, 9], trajectories):
-            alone = run_search(searcher, values, seeds=[seed], budget=120)[0]
-            assert same([traj], [alone])
-        assert [len(t) for t in trajectories][0] >= 120
+@pytest.mark.parametrize("searcher", SEARCHERS, ids=repr)
+def test_sequential_runs_follow_the_seed(searcher, values):
+    trajectories = run_search(searcher, values, seeds=[5, 2, 9], budget=120)
+    for seed, traj in zip([5, 2, 9], trajectories):
+        alone = run_search(searcher, values, seeds=[seed], budget=120)[0]
+        assert same([traj], [alone])
+    assert [len(t) for t in trajectories][0] >= 120
 
 
-def test_process_parallel_equals_sequential(values):
+@pytest.mark.parametrize("searcher", SEARCHERS, ids=repr)
+def test_process_parallel_equals_sequential(searcher, values):
     seeds = range(10, 22)
-    for searcher in SEARCHERS:
-        seq = run_search(searcher, values, seeds=seeds, budget=150)
-        par = run_search(searcher, values, seeds=seeds, budget=150, n_jobs=2)
-        assert same(seq, par), searcher
+    seq = run_search(searcher, values, seeds=seeds, budget=150)
+    par = run_search(searcher, values, seeds=seeds, budget=150, n_jobs=2)
+    assert same(seq, par), searcher
 
 
 def logs(runs):
@@ -401,6 +402,7 @@ def test_groups_are_aligned_blocks_of_seeds(tmp_path, values, bench):
     assert sorted({tuple(r.execution["group"]) for r in read_runs(out) if r.seed >= 6}) == [(6, 7), (8, 9)]
 
 
+@pytest.mark.torch
 def test_config_pins_the_group_size_and_the_device_kind(tmp_path, bench):
     out = tmp_path / "bananas"
     tiny = dict(num_ensemble=2, num_layers=2, layer_width=8, epochs=2, lockstep_runs=2)
@@ -443,6 +445,7 @@ class StallingBananas(Bananas):
 '''
 
 
+@pytest.mark.torch
 def test_a_killed_bananas_job_keeps_every_finished_group(tmp_path, bench, session_home, monkeypatch):
     """Two workers each finish a group, then stall in their next one: both finished groups are on disk
     before the job is killed, and the resumed folder is the uninterrupted one."""
@@ -485,6 +488,7 @@ def test_a_killed_bananas_job_keeps_every_finished_group(tmp_path, bench, sessio
 TINY = dict(num_ensemble=2, num_layers=2, layer_width=8, epochs=2, lockstep_runs=2)
 
 
+@pytest.mark.torch
 def test_threads_and_jobs_are_free_on_resume(tmp_path, bench):
     out = tmp_path / "bananas"
     run_to_dir(out, Bananas(**TINY, num_threads=1), bench, seeds=range(2), budget=20)
@@ -510,6 +514,7 @@ def _config_before_the_split(searcher, bench, budget):
             "version": "0.1.0"}
 
 
+@pytest.mark.torch
 def test_a_folder_written_before_the_split_still_resumes(tmp_path, bench):
     out = tmp_path / "old"
     old = Bananas(**TINY)

@@ -46,7 +46,8 @@ def steps(commands: list[str]) -> list[str]:
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme[readme.index("Install and run the tests:"):].split("```bash\n", 1)[1].split("\n```", 1)[0]
-    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.startswith("python -m ")]
+    main_venv = (ROOT / ".ci" / "run").read_text().split("# The tabular install")[0]
+    ci = [line for line in main_venv.splitlines() if line.startswith("python -m ")]
     assert steps(block.split(" && ")) == steps(ci) == [
         "pip install torch==2.13.0", 'pip install -e ".[test]"', "pip install --no-deps syne-tune==0.16.0",
         "pytest"]
@@ -110,3 +111,15 @@ print(json.dumps(sorted({{d for module in list(sys.modules) for d in owners.get(
                 if requirement.marker is None or requirement.marker.evaluate({"extra": "extra"})} - {"syne-tune"}
     ours = names(requirements("install_requires")) | names(requirements("test"))
     assert (imported & declared) - ours == set()
+
+
+def test_ci_runs_the_quick_start_and_the_tests_in_a_virtualenv_without_extras():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("Install and run a search"):].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    assert block.startswith("pip install -e . && nares-nas search ")  # no torch: the tabular install
+    ci = (ROOT / ".ci" / "run").read_text()
+    tabular = ci[ci.index("# The tabular install"):]
+    assert '\npython -m venv "$scratch/venv"\n' in tabular  # its own site-packages: no torch, no numba
+    assert '"$bare" -m pip install -q -e .\n' in tabular  # no extras
+    assert 'sed -n \'/^Install and run a search/' in tabular  # the quick start as the README shows it
+    assert tabular.rstrip().endswith('"$bare" -m pytest -q')

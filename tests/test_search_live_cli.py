@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import make_record
 
 from nares_nas.cli import main
@@ -11,6 +12,8 @@ from nares_nas.oracle import TabularOracle
 from nares_nas.runs.folder import load_run_file
 from nares_nas.searchers import RandomSearch
 from nares_nas.space import N_ARCHS, SPACE
+
+pytestmark = pytest.mark.torch  # live mode needs the torch extra
 
 
 def _first_queries(budget: int, seed: int) -> list[int]:

@@ -20,6 +20,7 @@ def bench(tmp_path, fresh_home):
 
 
 def test_round_trip_through_syne_tune(bench, tmp_path):
+    pytest.importorskip("syne_tune")  # installed without its dependencies (README): not in a tabular install
     from syne_tune.blackbox_repository.blackbox_tabular import deserialize
 
     out = export_syne_tune(bench, tmp_path / "export")
@@ -46,6 +47,7 @@ def test_round_trip_through_syne_tune(bench, tmp_path):
 
 
 def test_cli_export(bench, tmp_path, capsys):
+    pytest.importorskip("fastparquet")  # the synetune extra
     out = tmp_path / "st"
     assert cli.main(["export", "syne-tune", str(out), "--data", bench.source]) == 0
     assert f"wrote 4 architectures x {EPOCHS} epochs" in capsys.readouterr().out

@@ -58,6 +58,7 @@ def run_dir(home, tmp_path_factory):
     return out, code, buf.getvalue()
 
 
+@pytest.mark.torch  # the folder holds a BANANAS run
 def test_files_exist_parse_and_are_labelled(run_dir):
     out, code, console = run_dir
     assert code == 0
@@ -79,6 +80,7 @@ def test_files_exist_parse_and_are_labelled(run_dir):
         assert (out / name / "summary.csv").exists() and len(read_runs(out / name)) == 3
 
 
+@pytest.mark.torch  # the folder holds a BANANAS run
 def test_console_shows_computed_then_published(run_dir):
     _, _, console = run_dir
     computed, published = console.split("=" * 100)
@@ -86,6 +88,7 @@ def test_console_shows_computed_then_published(run_dir):
     assert "PUBLISHED" in published and "| Val Clean | 78.25 | 75.88±0.56 |" in published
 
 
+@pytest.mark.torch  # the folder holds a BANANAS run
 def test_numbers_match_the_runs_on_disk(run_dir):
     out, _, _ = run_dir
     bench = nares_nas.load("synthetic")
@@ -101,6 +104,7 @@ def test_numbers_match_the_runs_on_disk(run_dir):
     assert data["optimal"]["values"]["VAL_PGD_ACC"] == pytest.approx(optimum)
 
 
+@pytest.mark.torch  # the folder holds a BANANAS run
 def test_reference_preset_reaches_the_searchers(run_dir):
     out, _, _ = run_dir
     config = json.loads((out / "local_search" / "config.json").read_text())

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from nares_nas._rng import as_generator
-from nares_nas._validation import MAX_SEED, check_input_file, check_int, check_seed, integer_problem
+from nares_nas._validation import (
+    MAX_SEED,
+    check_choice,
+    check_input_file,
+    check_int,
+    check_real,
+    check_seed,
+    integer_problem,
+)
 from nares_nas.errors import ConfigError, PathError
 
 
@@ -61,3 +69,39 @@ def test_a_file_to_read_is_there_and_not_a_folder(tmp_path):
         assert str(info.value) == f"{path}: {message}" and isinstance(info.value, OSError)
     with pytest.raises(PathError, match="no such checkpoint file"):
         check_input_file(tmp_path / "x.pth", "checkpoint file")
+
+
+@pytest.mark.parametrize("value, low, high, options, want", [
+    (0.5, 0, 1, {}, 0.5), (1, 0, 1, {"low_open": True}, 1.0), (np.float32(0.25), 0, 1, {}, 0.25),
+    (0, 0, None, {}, 0.0), (-3, None, 0, {}, -3.0), (7, None, None, {}, 7.0),
+])
+def test_check_real_takes_finite_reals_in_range_as_floats(value, low, high, options, want):
+    got = check_real(value, "x", low, high, **options)
+    assert got == want and type(got) is float
+
+
+@pytest.mark.parametrize("value, low, high, options, message", [
+    (0.0, 0, 1, {"low_open": True}, "x must be a number in (0, 1], got 0.0"),
+    (1.5, 0, 1, {}, "x must be a number in [0, 1], got 1.5"),
+    (1.0, 0, 1, {"high_open": True}, "x must be a number in [0, 1), got 1.0"),
+    (-1, 0, None, {}, "x must be a non-negative number, got -1"),
+    (0, 0, None, {"low_open": True}, "x must be a positive number, got 0"),
+    (True, None, None, {}, "x must be a finite number, got True"),
+    (float("nan"), None, None, {}, "x must be a finite number, got nan"),
+    (float("inf"), 0.0, None, {}, "x must be a non-negative number, got inf"),
+    ("0.5", 0, 1, {}, "x must be a number in [0, 1], got '0.5'"),
+    (2, None, 1, {}, "x must be a number in (-inf, 1], got 2"),
+])
+def test_check_real_names_the_interval_and_the_value(value, low, high, options, message):
+    with pytest.raises(ConfigError) as error:
+        check_real(value, "x", low, high, **options)
+    assert str(error.value) == message
+
+
+def test_check_choice_returns_a_choice_and_names_every_choice_otherwise():
+    assert check_choice("reset", "NSGA2 mutation", ("step", "reset")) == "reset"
+    with pytest.raises(ConfigError) as error:
+        check_choice("flip", "NSGA2 mutation", ("step", "reset"))
+    assert str(error.value) == "NSGA2 mutation must be one of step, reset, got 'flip'"
+    with pytest.raises(ConfigError, match=r"^x must be one of 1, 2, got \[1\]$"):
+        check_choice([1], "x", iter([1, 2]))

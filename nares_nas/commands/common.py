@@ -16,8 +16,9 @@ import orjson
 from nares_nas._params import parse_param
 from nares_nas._validation import MAX_SEED, integer_problem, wanted_int
 from nares_nas.data import home
-from nares_nas.data.benchmark import SYNTHETIC_NOTICE, Benchmark
+from nares_nas.data.benchmark import Benchmark
 from nares_nas.data.loading import load
+from nares_nas.data.synthetic import SYNTHETIC_NOTICE
 from nares_nas.errors import ConfigError, PathError
 from nares_nas.metrics import higher_is_better, objective_metric
 from nares_nas.metrics import objective_direction as direction

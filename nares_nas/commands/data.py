@@ -11,6 +11,7 @@ from nares_nas.data import home
 from nares_nas.data.importing import import_data
 from nares_nas.data.jsonl import write_jsonl
 from nares_nas.data.loading import load_table_from
+from nares_nas.data.synthetic import SYNTHETIC_NAME
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,6 +53,6 @@ def cmd_download(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     table = load_table_from(home.SYNTHETIC, seed=args.seed)
     write_jsonl(table, args.out)
-    print(f"wrote {len(table):,} SYNTHETIC stand-in records (seed {args.seed}, not NARes results) to {args.out}",
+    print(f"wrote {len(table):,} {SYNTHETIC_NAME} records (seed {args.seed}, not NARes results) to {args.out}",
           file=sys.stdout)
     return 0

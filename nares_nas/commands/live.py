@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nares_nas._optional import require
 from nares_nas._validation import check_input_file
 from nares_nas.commands.common import POSITIVE_INT, SEED, int_type, out_dir, out_file
 from nares_nas.errors import ConfigError, UnknownArchError
 from nares_nas.live import pipeline
 from nares_nas.live.cache import RecordCache
-from nares_nas.live.oracle import make_live_oracle as make
 from nares_nas.live.pipeline import DEFAULT_THREADS, RECORD_FILE, read_record
 from nares_nas.live.profiles import PROFILES, load_profile, resolve_profile
 from nares_nas.metrics import CORRUPTIONS, METRICS, SEVERITIES
@@ -210,6 +210,7 @@ def test_metrics(test: dict[str, Any]) -> dict[str, float | None]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    require("torch", pipeline.LIVE_MODE)
     from nares_nas.live import data, evaluator
 
     check_input_file(args.checkpoint, "checkpoint file")
@@ -289,8 +290,3 @@ def cmd_cache_rm(args: argparse.Namespace) -> int:
         raise UnknownArchError(key, str(cache.path), "`nares-nas cache ls` lists what it holds")
     print(f"removed {key} from {cache.path}")
     return 0
-
-
-def make_live_oracle(bench: Any, **kwargs: Any):
-    """See :func:`nares_nas.live.oracle.make_live_oracle` (re-exported for the search command)."""
-    return make(bench, **kwargs)

@@ -84,7 +84,7 @@ def live_search_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds:
                          else str(args.data_dir), "executor": type(executor).__name__, "scheduler": args.scheduler}
             for seed in todo:
                 log_path = None if args.out is None else args.out / "live" / f"seed_{seed:05d}.json"
-                fresh = type(searcher)(**searcher.get_params())
+                fresh = searcher.clone()
                 driver = LiveSearch(fresh, profile, seed=seed, budget=budget, executor=executor, bench=bench,
                                     objective=args.objective, maximize=maximize, cache=args.cache,
                                     data_dir=args.data_dir, train_seed=args.train_seed, device=args.device,

@@ -23,6 +23,7 @@ from nares_nas.commands.common import (
     table_coverage,
 )
 from nares_nas.commands.table2 import parse_params as parse_suite_params
+from nares_nas.data.synthetic import SYNTHETIC_KIND
 from nares_nas.errors import ConfigError
 from nares_nas.pareto.problem import Problem, pareto_front
 from nares_nas.reports.mo_table import summarize_mo, write_mo_report
@@ -30,7 +31,6 @@ from nares_nas.simulation.budget import budget_note
 from nares_nas.space import KEYS
 from nares_nas.suites.mo_table import DEFAULT_MO_SEARCHERS, run_mo_table
 
-SYNTHETIC_LINE = "SYNTHETIC stand-in, not NARes results"
 _OBJECTIVES_HELP = "two or three metrics with their directions, e.g. VAL_PGD_ACC:max,MACS:min"
 _CONSTRAINT_HELP = "a constraint such as MACS<=1e10 (operators <=, <, >=, >); repeatable"
 _PREFILTER_HELP = ("apply MACS/PARAMS constraints before querying, for free (a violating proposal is told -inf "
@@ -84,7 +84,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"data": bench.provenance, "synthetic": bench.synthetic, **front.to_dict()}
         if bench.synthetic:
-            payload = {"label": SYNTHETIC_LINE, **payload}
+            payload = {"label": SYNTHETIC_KIND, **payload}
         print(json.dumps(payload, indent=1))
         return 0
     print(source_line(args, bench))

@@ -184,7 +184,7 @@ def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range
                                   budget=searcher.query_cap(args.budget), profile=profile,
                                   data_dir=args.data_dir, cache_path=args.cache, seed=args.train_seed,
                                   device=args.device, progress=not args.quiet)
-        fresh = type(searcher)(**searcher.get_params())
+        fresh = searcher.clone()
         trajectory = fresh.run(SPACE, oracle, args.budget, as_generator(seed))
         execution = {"params": execution_params, "device": args.device, "cache": str(oracle.cache.path),
                      "data_dir": None if args.data_dir is None else str(args.data_dir)}

@@ -9,11 +9,10 @@ import numpy as np
 from nares_nas import fidelity as _evaluation
 from nares_nas import metrics as _metrics
 from nares_nas.data.records import Record, record_from_row
+from nares_nas.data.synthetic import SYNTHETIC_NOTICE
 from nares_nas.data.table import Table
 from nares_nas.errors import ConfigError, InvalidArchError, UnknownArchError
 from nares_nas.space import N_ARCHS, Arch, ArchLike, arch_ids_of, archs_by_id, check_arch_ids, to_arch_id
-
-SYNTHETIC_NOTICE = "SYNTHETIC stand-in data: these numbers are not NARes results"
 
 
 class Benchmark:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from nares_nas._validation import check_input_file
 from nares_nas.data import home, synthetic
-from nares_nas.data.benchmark import SYNTHETIC_NOTICE, Benchmark
+from nares_nas.data.benchmark import Benchmark
 from nares_nas.data.jsonl import read_source
+from nares_nas.data.synthetic import SYNTHETIC_NOTICE
 from nares_nas.data.table import Table, load_table, read_fingerprint, save_table, source_fingerprint
 from nares_nas.errors import CacheError, DataFormatError
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from nares_nas import metrics
+from nares_nas.data.synthetic import SYNTHETIC_KIND
 from nares_nas.metrics import CORRUPTIONS, HISTORY_KEYS, SEVERITIES, TEST_KEYS
 from nares_nas.space import KEYS, Arch
 
@@ -90,7 +91,7 @@ class Record:
 
     @property
     def provenance(self) -> str:
-        kind = "SYNTHETIC stand-in, not NARes results" if self.synthetic else "NARes"
+        kind = SYNTHETIC_KIND if self.synthetic else "NARes"
         return f"{kind} ({self.source})"
 
     def metric(self, name: str, epoch: int | None = None) -> float:

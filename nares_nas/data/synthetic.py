@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nares_nas import space
+from nares_nas._validation import check_int
 from nares_nas.data.table import Table, empty_columns, finalize_columns
-from nares_nas.errors import ConfigError
 from nares_nas.metrics import CORRUPTIONS
 
 GENERATOR_VERSION = 2
@@ -125,8 +125,7 @@ def synthetic_table(seed: int = 0) -> Table:
 
     Deterministic per ``seed``; ``meta["synthetic"]`` is True so every report can say so.
     """
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"synthetic seed must be an int >= 0, got {seed!r}")
+    seed = check_int(seed, "synthetic seed", 0)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5)]
     archs = space.archs_by_id()
     n = len(archs)
@@ -386,7 +385,15 @@ def _fill_corruptions(cols: dict[str, np.ndarray], mean_acc: np.ndarray, rng: np
     cols["corruption_loss"][:] = np.round(loss, 4)
 
 
-__all__ = ["GENERATOR_VERSION", "synthetic_table"]
+# The stand-in's labels, one family: every output that shows its numbers says so in one of these words.
+SYNTHETIC_NAME = "SYNTHETIC stand-in"
+"""What every label of the stand-in starts with (tests and readers look for it)."""
+SYNTHETIC_LABEL = f"{SYNTHETIC_NAME} data, not NARes results"
+"""The label of a report, a table or a plot made from the stand-in."""
+SYNTHETIC_NOTICE = f"{SYNTHETIC_NAME} data: these numbers are not NARes results"
+"""The notice a command prints, and a benchmark's provenance, on the stand-in."""
+SYNTHETIC_KIND = f"{SYNTHETIC_NAME}, not NARes results"
+"""The short kind: a record's, a JSON payload's label, an error about the stand-in."""
 
-
-SYNTHETIC_LABEL = "SYNTHETIC stand-in data, not NARes results"
+__all__ = ["GENERATOR_VERSION", "SYNTHETIC_KIND", "SYNTHETIC_LABEL", "SYNTHETIC_NAME", "SYNTHETIC_NOTICE",
+           "synthetic_table"]

@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_choice, check_int
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError, PluginError
 from nares_nas.searchers import Searcher
@@ -156,9 +156,7 @@ class OptunaSearcher(Searcher):
     def _build(self, rng: np.random.Generator) -> Any:
         """A sampler for one run, seeded from ``rng``; raises ConfigError/PluginError for bad parameters."""
         check_int(self.max_repeats, "OptunaSearcher max_repeats")
-        if self.distributions not in DISTRIBUTIONS:
-            raise ConfigError(f"OptunaSearcher distributions must be one of {', '.join(DISTRIBUTIONS)}, "
-                              f"got {self.distributions!r}")
+        check_choice(self.distributions, "OptunaSearcher distributions", DISTRIBUTIONS)
         name, cls = sampler_class(self.sampler)
         takes_seed = _check_sampler_kwargs(name, cls, self.sampler_kwargs)
         kwargs = dict(self.sampler_kwargs)

@@ -24,7 +24,7 @@ from torch import nn
 from nares_nas.errors import ConfigError
 from nares_nas.live.apgd import apgd, apgd_targeted
 from nares_nas.live.data import to_float
-from nares_nas.live.progress import progress_bar
+from nares_nas.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

@@ -52,6 +52,7 @@ import numpy as np
 import orjson
 
 from nares_nas._atomic import write_bytes_atomic
+from nares_nas._optional import require
 from nares_nas._params import check_params
 from nares_nas._rng import as_generator
 from nares_nas._validation import check_int
@@ -62,11 +63,11 @@ from nares_nas.fidelity import FIDELITY_METRICS, FREE_METRICS, fidelity_values
 from nares_nas.live.cache import RecordCache, records_to_table
 from nares_nas.live.executors import run_evaluation
 from nares_nas.live.oracle import check_table, is_nares_profile
-from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_to
+from nares_nas.live.pipeline import DEFAULT_THREADS, LIVE_MODE, run_dir, train_to
 from nares_nas.live.profiles import resolve_profile
-from nares_nas.live.progress import throttled_line
 from nares_nas.metrics import compute, objective_direction, objective_metric
 from nares_nas.oracle import Trajectory
+from nares_nas.progress import throttled_line
 from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import SPACE, Arch, check_arch_id
@@ -170,6 +171,8 @@ class LiveSearch:
             raise ConfigError(f"{type(searcher).__name__} is written as a blocking search(); live search on "
                               "workers drives proposing searchers (write it as propose(), or run it with one "
                               "worker through nares_nas.live.oracle.LiveOracle)")
+        if train_fn is train_to:  # before the log is opened, not at the first training
+            require("torch", LIVE_MODE)
         self.profile = resolve_profile(profile)
         check_table(bench, self.profile)
         check_params(searcher)

@@ -24,8 +24,8 @@ from nares_nas.live.checkpoints import load_checkpoint
 from nares_nas.live.data import DataBundle, ImageSet
 from nares_nas.live.model import build_model
 from nares_nas.live.profiles import Profile
-from nares_nas.live.progress import progress_bar
 from nares_nas.metrics import CORRUPTIONS, SEVERITIES
+from nares_nas.progress import progress_bar
 from nares_nas.space import ArchLike, to_arch
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas._optional import require
 from nares_nas.data.home import data_home
+from nares_nas.data.synthetic import SYNTHETIC_KIND
 from nares_nas.errors import ConfigError, DataFormatError, UnknownArchError
 from nares_nas.live.cache import RecordCache, records_to_table
-from nares_nas.live.pipeline import DEFAULT_THREADS, run_dir, train_and_evaluate
+from nares_nas.live.pipeline import DEFAULT_THREADS, LIVE_MODE, run_dir, train_and_evaluate
 from nares_nas.live.profiles import PROFILES, resolve_profile
 from nares_nas.metrics import MetricSpec, compute
 from nares_nas.oracle import Oracle
@@ -49,7 +51,7 @@ def check_table(bench: Any, profile: Any) -> None:
     """
     if bench is not None and bench.synthetic and is_nares_profile(resolve_profile(profile)):
         raise ConfigError(
-            f"the table {bench.source} is the SYNTHETIC stand-in, not NARes results, so it may not answer "
+            f"the table {bench.source} is the {SYNTHETIC_KIND}, so it may not answer "
             "live queries under profile 'nares': import the NARes data (`nares-nas data import PATH`), pass a "
             "partial NARes-format table (--data FILE.jsonl; in Python bench=nares_nas.load(FILE)), or train "
             "every architecture (--data none; in Python bench=None)")
@@ -97,6 +99,8 @@ class LiveOracle(Oracle):
             runs_dir = (self.data_dir if self.data_dir is not None else data_home()) / "runs"
         self.runs_dir = Path(runs_dir)
         self.live = bool(live)
+        if self.live and trainer is train_and_evaluate:  # before any run starts, not at its first training
+            require("torch", LIVE_MODE)
         self.seed = int(seed)
         self.device = device
         self.trainer = trainer

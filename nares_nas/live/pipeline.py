@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nares_nas._atomic import write_bytes_atomic
+from nares_nas._optional import require
 from nares_nas._validation import check_int, check_seed
 from nares_nas.errors import DataFormatError
 from nares_nas.live.profiles import resolve_profile
@@ -34,6 +35,8 @@ LOCK_FILE = "run.lock"
 # nothing from more: `train 4,8,4,8,4,8 --profile digits` took 1m51 of CPU time with 1 thread
 # and 16m51 with 2 on a loaded 2-core machine.
 DEFAULT_THREADS = 1
+LIVE_MODE = "live mode (training and attacks)"
+"""What needs torch here, as the one-line error for a missing torch extra names it."""
 
 
 def profile_dict(profile: Any) -> dict[str, Any]:
@@ -193,6 +196,7 @@ def train_and_evaluate(
     returns the record the first wrote. ``num_threads`` fixes torch's CPU threads for training
     and evaluation (None: leave them as they are).
     """
+    require("torch", LIVE_MODE)
     from nares_nas.live import data
 
     arch = to_arch(arch)
@@ -275,6 +279,7 @@ def train_to(
     them (what an evaluation from ``e1`` to ``e2`` cost is the difference) and the epochs the
     folder held when the call began. The folder is locked meanwhile (:func:`run_lock`).
     """
+    require("torch", LIVE_MODE)
     from nares_nas.live import data, evaluator, trainer
 
     arch = to_arch(arch)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nares_nas._validation import check_input_file
+from nares_nas._validation import check_choice, check_input_file
 from nares_nas.errors import ConfigError, DataFormatError
 
 DATASETS: tuple[str, ...] = ("cifar10", "digits")
@@ -70,8 +70,7 @@ class Profile:
         object.__setattr__(self, "save_epochs", _int_tuple("save_epochs", self.save_epochs))
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"Profile.name must be a non-empty string, got {self.name!r}")
-        if self.dataset not in DATASETS:
-            raise ConfigError(f"Profile.dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
+        check_choice(self.dataset, "Profile.dataset", DATASETS)
         for field in ("base_channels", "resolution", "epochs", "batch_size", "train_steps", "val_pgd_steps",
                       "val_cw_steps", "test_pgd_steps", "test_cw_steps", "aa_iters", "aa_targets",
                       "eval_batch_size"):

@@ -34,8 +34,8 @@ from nares_nas.live.augment import random_crop_flip
 from nares_nas.live.data import DataBundle, to_float
 from nares_nas.live.model import build_model, count_params, model_counts
 from nares_nas.live.profiles import Profile
-from nares_nas.live.progress import progress_bar
 from nares_nas.metrics import HISTORY_KEYS
+from nares_nas.progress import progress_bar
 from nares_nas.space import Arch, ArchLike, to_arch
 
 log = logging.getLogger(__name__)

@@ -222,7 +222,7 @@ def simulate_mo(searcher: Searcher, problem: Problem, table: ObjectiveTable, see
     counters = [_Rejections() for _ in seeds]
     sims = []
     for seed, counter in zip(seeds, counters):
-        fresh = type(searcher)(**searcher.get_params())
+        fresh = searcher.clone()
         proposals = fresh.propose(SPACE, told, as_generator(seed), maximize=(True,) * len(problem.objectives),
                                   max_epochs=table.max_epochs)  # scores are larger-is-better throughout
         sims.append(Simulation(table, penalised(proposals, problem, prefilter=prefilter, rejections=counter),

@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from nares_nas._dask import connect_scheduler
+from nares_nas._optional import available
 from nares_nas._params import check_params
-from nares_nas._validation import check_int, check_seed
+from nares_nas._validation import check_choice, check_int, check_seed
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import higher_is_better, objective_direction, objective_metric
 from nares_nas.searchers import Searcher, resolve
@@ -39,9 +40,12 @@ def _as_searcher(searcher: Searcher | type[Searcher] | str) -> Searcher:
 
 
 def kind_of(device: Any) -> str:
-    """The kind of a device name: ``"cpu"``, ``"cuda"`` (also for ``"cuda:1"``); ``"auto"`` as it resolves here."""
+    """The kind of a device name: ``"cpu"``, ``"cuda"`` (also for ``"cuda:1"``); ``"auto"`` as it resolves here
+    (``"cpu"`` without torch: nothing here computes on CUDA without it)."""
     name = str(device)
     if name == "auto":
+        if not available("torch"):
+            return "cpu"
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -84,10 +88,7 @@ def _run_group(searcher: Searcher | Shared, model: EvaluationModel | Shared, set
 
 
 def _lockstep(searcher: Searcher) -> int:
-    runs = searcher.lockstep_runs
-    if isinstance(runs, (bool, np.bool_)) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ConfigError(f"{type(searcher).__name__} lockstep_runs must be a positive integer, got {runs!r}")
-    return int(runs)
+    return check_int(searcher.lockstep_runs, f"{type(searcher).__name__} lockstep_runs")
 
 
 def lockstep_groups(seeds: Iterable[int], size: int) -> list[list[int]]:
@@ -126,8 +127,7 @@ def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, bac
                     scheduler: str | None) -> EvaluationModel:
     objective_metric(objective)
     model = as_model(evaluator, objective)
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    check_choice(backend, "backend", BACKENDS)
     if backend == "dask" and not scheduler:
         raise ConfigError("the dask backend needs a scheduler address (e.g. tcp://10.0.0.1:8786)")
     if backend != "dask" and scheduler:

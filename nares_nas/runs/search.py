@@ -71,11 +71,6 @@ from nares_nas.simulation.model import EvaluationModel, evaluation_model
 log = logging.getLogger(__name__)
 
 
-def _fresh(searcher: Searcher) -> Searcher:
-    """A new instance with the same hyper-parameters, so no state leaks from run to run."""
-    return type(searcher)(**searcher.get_params())
-
-
 def expected_job(searcher: Searcher, seeds: Sequence[int], budget: Budget | int | None, n_jobs: int = 1,
                  backend: str = "loky") -> tuple[float | None, int | None]:
     """(expected seconds, processes) of the runs of ``seeds`` (:func:`nares_nas.progress.job_seconds`).

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from nares_nas._validation import check_int
+from nares_nas._validation import check_int, check_real
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS
@@ -31,14 +31,12 @@ def make_budget(budget: int | None, *, max_cost: float | None = None, max_time: 
 def _limit(name: str, value: Any, integer: bool) -> None:
     if value is None:
         return
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer) if integer
-                                                             else (int, float, np.integer, np.floating)):
-        kind = "a positive integer" if integer else "a positive number"
-        raise ConfigError(f"{name} must be {kind} or None, got {value!r}")
-    if not integer and not math.isfinite(value):
+    if integer:
+        check_int(value, name)
+        return
+    if isinstance(value, (float, np.floating)) and math.isinf(value):  # no limit is None, not infinity
         raise ConfigError(f"{name} must be finite (a limit), got {value!r}")
-    if not value > 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}")
+    check_real(value, name, 0, low_open=True)
 
 
 @dataclass(frozen=True)

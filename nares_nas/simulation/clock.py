@@ -504,7 +504,7 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     if runs is not None:
         return [ClockRun(int(seed), log, table.max_epochs, objective, maximize, stopped)
                 for seed, (log, stopped) in zip(seeds, runs)]
-    fresh = [type(searcher)(**searcher.get_params()) for _ in seeds]
+    fresh = [searcher.clone() for _ in seeds]
     if searcher.proposes():
         sims = [Simulation(table, s.propose(SPACE, search_budget, rng, maximize=maximize,
                                             max_epochs=table.max_epochs),

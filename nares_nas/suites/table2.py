@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nares_nas._validation import check_choice
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError
 from nares_nas.progress import announce
@@ -33,8 +34,7 @@ def preset_params(preset: str, searcher: str) -> dict[str, Any]:
     """
     from nares_nas.searchers import resolve
 
-    if preset not in PRESETS:
-        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    check_choice(preset, "preset", PRESETS)
     cls = resolve(searcher)
     defaults = cls().get_params()
     if preset == "reference":

@@ -91,7 +91,7 @@ def test_same_seed_same_record(digits):
 
 def test_progress_goes_to_stderr(digits, capsys, monkeypatch):
     """Off a terminal (as under capsys) progress is plain lines; with no interval between them, one per batch."""
-    from nares_nas.live import progress
+    from nares_nas import progress
 
     monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
     model, data = digits

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from nares_nas import cli
+from nares_nas import progress as live_progress
 from nares_nas.commands import live as live_cmd
 from nares_nas.errors import DataFormatError, NaresError
 from nares_nas.live import pipeline
-from nares_nas.live import progress as live_progress
 from nares_nas.live.cache import RecordCache
 from nares_nas.live.checkpoints import checkpoint_dict
 from nares_nas.live.profiles import DIGITS, NARES

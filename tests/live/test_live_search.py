@@ -202,7 +202,7 @@ def test_the_distinct_arch_budget_counts_at_dispatch(tmp_path):
 
 def test_progress_lines_say_what_starts_and_finishes_and_what_it_ran_on(tmp_path, capsys, monkeypatch):
     """One plain line per event here (interval 0); the cost is labelled by the device the trainings report."""
-    from nares_nas.live import progress
+    from nares_nas import progress
 
     monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
 

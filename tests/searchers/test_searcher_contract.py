@@ -22,6 +22,7 @@ def test_variants_pass(searcher):
     check_searcher(searcher, budget=80)
 
 
+@pytest.mark.torch
 def test_bananas_at_its_default_configuration_passes():
     # default hyper-parameters (500 epochs, 5 x 20-layer MLPs): one fit per run keeps it to seconds
     check_searcher(resolve("bananas"), budget=20, seeds=(0,))
