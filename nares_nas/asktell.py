@@ -74,6 +74,27 @@ def batch_items(command: Any) -> list[Proposal] | None:
     return None
 
 
+def one_at_a_time(proposals: Proposals) -> Proposals:
+    """``proposals`` for an evaluator that takes one proposal per round trip (live mode): each batch is
+    yielded proposal by proposal, and the searcher is resumed once after the batch's last, with every
+    result heard meanwhile, as the clock resumes it."""
+    try:
+        command = next(proposals)
+        while True:
+            batch = batch_items(command)
+            if batch is None:
+                news = yield command
+            else:
+                news = []
+                for proposal in batch:
+                    news += (yield proposal) or []
+            command = proposals.send(news)
+    except StopIteration:
+        return
+    finally:
+        proposals.close()
+
+
 class Searcher(Protocol):
     """What an evaluator needs of a searcher (:class:`nares_nas.searchers.Searcher` has it all).
 

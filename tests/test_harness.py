@@ -18,7 +18,7 @@ import pytest
 import nares_nas
 from nares_nas import cli
 from nares_nas.errors import ConfigError, MetricError
-from nares_nas.runs.folder import SUMMARY_COLUMNS, read_runs
+from nares_nas.runs.folder import SUMMARY_COLUMNS, load_run_file, read_runs
 from nares_nas.runs.parallel import iter_groups
 from nares_nas.runs.search import run_search, run_to_dir, simulate_search
 from nares_nas.searchers import Bananas, LocalSearch, RandomSearch, RegularizedEvolution
@@ -145,7 +145,7 @@ def test_run_to_dir_writes_runs_summary_and_config(tmp_path, bench):
     back = read_runs(out)
     assert same([r.trajectory for r in back], expected)
     assert back[0].params == config["params"] and back[0].budget == 60
-    stored = json.loads((out / "runs" / "seed_00003.json").read_text())
+    stored = load_run_file(out / "runs" / "seed_00003.json")
     np.testing.assert_array_equal(stored["best"], expected[0].best_so_far)
 
 
@@ -158,8 +158,7 @@ def test_summary_counts_full_trainings_and_distinct_architectures_apart(tmp_path
     with open(out / "summary.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        evaluations = json.loads((out / "runs" / f"seed_{int(row['seed']):05d}.json").read_text())["clock"][
-            "evaluations"]
+        evaluations = load_run_file(out / "runs" / f"seed_{int(row['seed']):05d}.json")["clock"]["evaluations"]
         full = sum(epochs == 100 for epochs in evaluations["epoch_to"])
         assert int(row["full_trainings"]) == full and int(row["distinct_archs"]) == len(set(evaluations["arch_id"]))
         assert 0 < full < int(row["distinct_archs"]) < int(row["evaluations"])
@@ -418,10 +417,11 @@ def test_config_pins_the_group_size_and_the_device_kind(tmp_path, bench):
 
 
 def test_a_worker_on_another_device_kind_is_refused(values):
-    from nares_nas.runs.parallel import _run_group
+    from nares_nas.runs.parallel import _GroupSetup, _run_group
 
     with pytest.raises(ConfigError, match="computes on cpu here, not on cuda"):
-        _run_group(RandomSearch(), as_model(values), [0], Budget(archs=10), 10, 1, "VAL_PGD_ACC", True, "cuda")
+        _run_group(RandomSearch(), as_model(values), _GroupSetup(Budget(archs=10), 1, "VAL_PGD_ACC", True, "cuda"),
+                   [0])
 
 
 # --------------------------------------------------------------------------- a killed BANANAS job
@@ -492,7 +492,7 @@ def test_threads_and_jobs_are_free_on_resume(tmp_path, bench):
                          resume=True)
     alone = run_search(Bananas(**TINY), bench.metric_by_id("VAL_PGD_ACC"), seeds=range(4), budget=20)
     assert same([r.trajectory for r in resumed], alone)
-    first, last = (json.loads((out / "runs" / f"seed_{s:05d}.json").read_text()) for s in (0, 3))
+    first, last = (load_run_file(out / "runs" / f"seed_{s:05d}.json") for s in (0, 3))
     assert first["execution"]["params"] == {"device": "cpu", "lockstep_runs": 2, "num_threads": 1}
     assert first["execution"]["n_jobs"] == 1 and first["execution"]["group"] == [0, 1]
     assert last["execution"]["params"]["num_threads"] == 2 and last["execution"]["n_jobs"] == 2

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nares_nas.cli import main
+from nares_nas.runs.folder import load_run_file
 from nares_nas.space import archs_by_id
 
 
@@ -82,7 +83,7 @@ def test_search_with_objectives_writes_vectors_and_scores(tmp_path, capsys):
                  "--data", "synthetic", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "SYNTHETIC" in text and "hypervolume regret:" in text and "reference point 1.1" in text
-    run = json.loads((out / "runs" / "seed_00000.json").read_text())
+    run = load_run_file(out / "runs" / "seed_00000.json")
     assert np.asarray(run["values"]).shape == (40, 2) and run["objectives"] == ["VAL_PGD_ACC:max", "MACS:min"]
     assert len(run["hv_regret"]) == len(run["igd_plus"]) == len(run["front_size"]) == 40
     with open(out / "summary.csv") as handle:
@@ -115,6 +116,6 @@ def test_mo_table_writes_every_output(tmp_path, capsys):
     payload = json.loads((out / "mo_table.json").read_text())
     assert payload["problem"]["reference_point"] == [1.1, 1.1] and payload["data"]["synthetic"] is True
     regret = next(r for r in payload["rows"] if r["key"] == "hv_regret@30")
-    runs = [json.loads((out / "mo_random_search" / "runs" / f"seed_{s:05d}.json").read_text()) for s in range(3)]
+    runs = [load_run_file(out / "mo_random_search" / "runs" / f"seed_{s:05d}.json") for s in range(3)]
     assert regret["cells"]["mo_random_search"]["mean"] == pytest.approx(np.mean([r["hv_regret"][-1] for r in runs]))
     assert "p (vs MO-RS)" in md

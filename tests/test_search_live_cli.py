@@ -8,6 +8,7 @@ from nares_nas.cli import main
 from nares_nas.live.cache import RecordCache
 from nares_nas.live.profiles import get_profile
 from nares_nas.oracle import TabularOracle
+from nares_nas.runs.folder import load_run_file
 from nares_nas.searchers import RandomSearch
 from nares_nas.space import N_ARCHS, SPACE
 
@@ -66,7 +67,7 @@ def test_live_folders_pin_their_configuration_and_resume(tmp_path, capsys):
     assert config["live"] == {"profile": "digits", "profile_key": profile.key, "train_seed": 0, "device": "cpu"}
     assert config["searcher"] == "random_search" and config["budget"] == 3
     assert config["data"] is None  # the digits profile never consults the table
-    run = json.loads((out / "runs" / "seed_00007.json").read_text())
+    run = load_run_file(out / "runs" / "seed_00007.json")
     assert run["execution"]["cache"] == str(tmp_path / "cache.sqlite")
     capsys.readouterr()
     assert main([*argv, "--runs", "2", "--train-seed", "1", "--resume"]) == 2

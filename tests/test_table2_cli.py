@@ -15,7 +15,7 @@ from nares_nas.commands.table2 import parse_params
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import ConfigError
 from nares_nas.reports.table2 import TABLE2_METRICS
-from nares_nas.runs.folder import read_runs
+from nares_nas.runs.folder import load_run_file, read_runs
 from nares_nas.suites.table2 import preset_params
 
 CHEAP = "random_search,local_search,regularized_evolution"
@@ -173,7 +173,7 @@ def test_table2_on_a_dask_cluster_equals_local_runs(tmp_path):
     assert json.loads((on_dask / "table2.json").read_text()) == json.loads((local / "table2.json").read_text())
     for name in CHEAP.split(","):
         assert (on_dask / name / "summary.csv").read_bytes() == (local / name / "summary.csv").read_bytes()
-        assert json.loads((on_dask / name / "runs" / "seed_00000.json").read_text())["execution"]["backend"] == "dask"
+        assert load_run_file(on_dask / name / "runs" / "seed_00000.json")["execution"]["backend"] == "dask"
 
 
 def test_table2_backend_options_are_checked(tmp_path, capsys):

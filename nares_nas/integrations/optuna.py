@@ -140,6 +140,9 @@ class OptunaSearcher(Searcher):
     maximised directions and each trial is told the score vector (Optuna takes ``-inf`` for an
     infeasible architecture), so NSGAIISampler, TPESampler and the others that support several
     objectives search the trade-off."""
+    pinned_packages: ClassVar[tuple[str, ...]] = ("optuna",)
+    """Packages whose version a run folder records (``config.json``'s ``packages``): a sampler's draws
+    may change from one Optuna release to the next."""
     sampler_spec: ClassVar[str | None] = None
     """The canonical sampler name of a class made by :func:`optuna_searcher` (None here)."""
 
@@ -258,6 +261,14 @@ def _made(spec: str) -> type[OptunaSearcher]:
         "name": spec, "sampler_spec": spec,
     })
     return cls
+
+
+def __getattr__(name: str) -> type[OptunaSearcher]:
+    """A sampler's searcher class by its qualified name, so the ``"nares_nas.integrations.optuna:
+    OptunaSearcher[TPESampler]"`` that a folder's ``config.json`` pins resolves as ``module:Class``."""
+    if name.startswith("OptunaSearcher[") and name.endswith("]"):
+        return optuna_searcher(name[len("OptunaSearcher["):-1])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def adapt(spec: object) -> type[Searcher] | None:

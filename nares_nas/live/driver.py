@@ -55,7 +55,7 @@ from nares_nas._atomic import write_bytes_atomic
 from nares_nas._params import check_params
 from nares_nas._rng import as_generator
 from nares_nas._validation import check_int
-from nares_nas.asktell import Proposal, Result
+from nares_nas.asktell import Proposal, Result, one_at_a_time
 from nares_nas.data.home import data_home
 from nares_nas.errors import ConfigError, DataFormatError, NaresError
 from nares_nas.fidelity import FIDELITY_METRICS, FREE_METRICS, fidelity_values
@@ -507,8 +507,8 @@ class LiveSearch:
             if state["finished"]:
                 self.finished = True
                 return self.result()
-        gen = self.searcher.propose(SPACE, self._search_budget, as_generator(self.seed), maximize=self.maximize,
-                                    max_epochs=self.max_epochs)
+        gen = one_at_a_time(self.searcher.propose(SPACE, self._search_budget, as_generator(self.seed),
+                                                  maximize=self.maximize, max_epochs=self.max_epochs))
         try:
             if self.stopped:
                 return self._end(gen)
@@ -563,8 +563,8 @@ def replay(searcher: Any, log: Mapping[str, Any] | str | os.PathLike, *, max_epo
     """
     if not isinstance(log, Mapping):
         log = orjson.loads(Path(log).read_bytes())
-    gen = searcher.propose(SPACE, budget, as_generator(int(log["seed"])), maximize=bool(log["maximize"]),
-                           max_epochs=max_epochs)
+    gen = one_at_a_time(searcher.propose(SPACE, budget, as_generator(int(log["seed"])),
+                                         maximize=bool(log["maximize"]), max_epochs=max_epochs))
     commands: list[Any] = []
     try:
         command = next(gen)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import csv
 import hashlib
 import io
 import logging
 import os
+import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,9 @@ from nares_nas._version import __version__
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.metrics import objective_direction, objective_metric
+from nares_nas.runs.codec import decode_run
 from nares_nas.runs.parallel import _lockstep, device_kind, kind_of
-from nares_nas.runs.record import RunResult
+from nares_nas.runs.record import FORMAT, RunResult
 from nares_nas.searchers import Searcher, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.space import KEYS, archs_by_id
@@ -81,7 +84,31 @@ def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | 
         "model_sha1": model_sha1,
         "live": None if live is None else dict(live),
         "version": __version__,
+        "format": FORMAT,
+        **package_versions(searcher),
     }
+
+
+def package_versions(searcher: Searcher) -> dict[str, Any]:
+    """``{"packages": {name: version}}`` of the packages a searcher's results depend on (its
+    ``pinned_packages``, e.g. Optuna for an Optuna sampler); nothing for a searcher that declares none."""
+    names = getattr(searcher, "pinned_packages", ())
+    if not names:
+        return {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {"packages": {name: installed(name) for name in names}}
+
+
+_RECORDED = frozenset({"version", "format", "packages"})
+"""Keys of ``config.json`` that say what wrote a folder, not what its runs are: a resume may differ there
+(format 1 folders have no ``format``), and a different version of nares-nas or of a pinned package is logged."""
 
 
 def _as_pinned_now(existing: Mapping[str, Any], execution_params: Collection[str]) -> dict[str, Any]:
@@ -129,7 +156,8 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
                  ) -> dict[int, RunResult]:
     """Claim ``out_dir`` for the runs of ``config`` (:func:`run_config`); return the runs already in it by seed.
 
-    A folder of another configuration is refused (every key but ``version`` is compared, and
+    A folder of another configuration is refused (every key but ``version``, ``format`` and ``packages`` is
+    compared, and
     ``model_sha1`` only where the folder has one: before the clock, costs changed no result;
     ``execution_params`` are the searcher's, for folders written before they were set apart),
     and one of the same needs ``resume=True``. A new folder gets ``config.json`` and ``runs/``.
@@ -144,7 +172,7 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
         existing = _as_pinned_now(existing, execution_params)
         _check_pinned_booleans(out_dir, existing.get("params") or {}, config.get("params") or {})
         existing.setdefault("model_sha1", config.get("model_sha1"))
-        differ = [line for key in config if key != "version"
+        differ = [line for key in config if key not in _RECORDED
                   for line in _differences(existing.get(key), config[key], key)]
         if differ:
             raise ConfigError(f"{out_dir} holds runs of a different configuration ({'; '.join(differ)}); "
@@ -152,6 +180,9 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
         if existing.get("version") != config["version"]:
             log.warning("%s was written by nares-nas %s (this is %s)", out_dir, existing.get("version"),
                         config["version"])
+        if existing.get("packages") != config.get("packages"):
+            log.warning("%s was written with %s (this is %s)", out_dir, existing.get("packages"),
+                        config.get("packages"))
         if not resume:
             raise ConfigError(f"{out_dir} already holds runs of this configuration; "
                               "use --resume (resume=True) to continue them, or another output folder")
@@ -223,11 +254,21 @@ def read_runs(out_dir: str | os.PathLike,
     runs_dir = Path(out_dir) / "runs"
     if not runs_dir.is_dir():
         raise DataFormatError("no runs folder (not written by run_to_dir?)", path=str(runs_dir))
-    results = []
-    for path in runs_dir.glob("seed_*.json"):
-        try:
-            obj = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise DataFormatError(f"not valid JSON: {exc}", path=str(path)) from None
-        results.append((from_json or RunResult.from_json)(obj, str(path)))
+    results = [(from_json or RunResult.from_json)(load_run_file(path, decode=False), str(path))
+               for path in runs_dir.glob("seed_*.json")]
     return sorted(results, key=lambda r: r.seed)
+
+
+def load_run_file(path: str | os.PathLike, *, decode: bool = True) -> dict[str, Any]:
+    """The JSON of one run file of any format; with ``decode`` its columns as plain lists
+    (:func:`~nares_nas.runs.codec.decode_run`), as format 1 wrote them."""
+    try:
+        obj = orjson.loads(Path(path).read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise DataFormatError(f"not valid JSON: {exc}", path=str(path)) from None
+    if not decode:
+        return obj
+    try:
+        return decode_run(obj)
+    except (KeyError, TypeError, ValueError, zlib.error, binascii.Error) as exc:
+        raise DataFormatError(f"malformed run file: {exc}", path=str(path)) from None

@@ -27,6 +27,8 @@ training). The clock records the raw objective vectors; each run is scored after
 
 from __future__ import annotations
 
+import binascii
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +41,10 @@ from nares_nas.asktell import Proposal, Proposals, Result, batch_items, lockstep
 from nares_nas.errors import ConfigError, DataFormatError, PluginError
 from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
-from nares_nas.searchers import Searcher, available, resolve, searcher_name
+from nares_nas.runs.codec import encode_array
+from nares_nas.runs.parallel import Shared, _as_searcher, _check_seeds, _lockstep, dispatch, lockstep_groups, shared
+from nares_nas.runs.record import FORMAT, pack_clock, unpack, unpack_clock
+from nares_nas.searchers import Searcher, available, resolve, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.simulation.clock import Simulation
 from nares_nas.simulation.log import EvaluationLog
@@ -48,6 +53,8 @@ from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
 MO_SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "infeasible", "rejected_free", "front_size",
                                        "hypervolume", "hv_regret", "igd_plus", "gpu_days", "sim_days", "evaluations")
+_COLUMNS = ("arch_ids", "values", "feasible", "hv_regret", "igd_plus", "front_size", "front")
+"""The per-query arrays of a multi-objective run file (and the found front)."""
 _RUNAWAY = 10 * N_ARCHS
 """Free rejections in a row after which a searcher is taken not to respect a constraint."""
 
@@ -261,7 +268,8 @@ class MORunResult:
         columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
         if "value" in columns:
             columns["value"] = [np.asarray(v, dtype=np.float64).tolist() for v in columns["value"]]
-        clock = {"workers": workers, "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
+        clock = {"workers": workers, "ticks_per_day": run.log.ticks_per_day,
+                 "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
                  "sim_days": max(run.log.end, default=0) / run.log.ticks_per_day, "stopped_by_budget": run.stopped,
                  "evaluations": columns}
         return cls(searcher, run.seed, dict(params), budget, tuple(map(str, problem.objectives)),
@@ -283,35 +291,35 @@ class MORunResult:
         return float(self.hv_regret[i]), float(self.igd_plus[i]), int(self.front_size[i])
 
     def to_json(self) -> dict[str, Any]:
+        """The run file (format :data:`~nares_nas.runs.record.FORMAT`: columns encoded exactly)."""
         return {
-            "searcher": self.searcher, "seed": self.seed, "params": dict(self.params), "budget": self.budget,
-            "multi_objective": True, "objectives": list(self.objectives), "constraints": list(self.constraints),
-            "queries": self.queries, "arch_ids": self.arch_ids.tolist(), "values": self.values.tolist(),
-            "feasible": self.feasible.tolist(), "rejected_free": self.rejected_free,
-            "hv_regret": self.hv_regret.tolist(), "igd_plus": self.igd_plus.tolist(),
-            "front_size": self.front_size.tolist(), "front": self.front.tolist(), "hypervolume": self.hypervolume,
+            "format": FORMAT, "searcher": self.searcher, "seed": self.seed, "params": dict(self.params),
+            "budget": self.budget, "multi_objective": True, "objectives": list(self.objectives),
+            "constraints": list(self.constraints), "queries": self.queries,
+            **{key: encode_array(getattr(self, key)) for key in _COLUMNS},
+            "rejected_free": self.rejected_free, "hypervolume": self.hypervolume,
             "scoring": None if self.scoring is None else dict(self.scoring),
             "execution": None if self.execution is None else dict(self.execution),
-            "clock": None if self.clock is None else dict(self.clock),
+            "clock": pack_clock(self.clock),
         }
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any], path: str = "<run>") -> MORunResult:
         try:
             k = len(obj["objectives"])
-            arch_ids = np.asarray(obj["arch_ids"], dtype=np.int64)
+            arch_ids = unpack(obj["arch_ids"], np.int64)
             result = cls(
                 str(obj["searcher"]), int(obj["seed"]), dict(obj["params"]), obj["budget"],
                 tuple(obj["objectives"]), tuple(obj["constraints"]), arch_ids,
-                np.asarray(obj["values"], dtype=np.float64).reshape(-1, k), np.asarray(obj["feasible"], dtype=bool),
-                np.asarray(obj["hv_regret"], dtype=np.float64), np.asarray(obj["igd_plus"], dtype=np.float64),
-                np.asarray(obj["front_size"], dtype=np.int64), np.asarray(obj["front"], dtype=np.int64),
+                unpack(obj["values"], np.float64).reshape(-1, k), unpack(obj["feasible"], bool),
+                unpack(obj["hv_regret"], np.float64), unpack(obj["igd_plus"], np.float64),
+                unpack(obj["front_size"], np.int64), unpack(obj["front"], np.int64),
                 float(obj["hypervolume"]), int(obj.get("rejected_free", 0)), obj.get("scoring"),
-                obj.get("execution"), obj.get("clock"))
+                obj.get("execution"), unpack_clock(obj.get("clock")))
         except KeyError as exc:
             raise DataFormatError("missing key in a multi-objective run file", path=path,
                                   key=str(exc.args[0])) from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, zlib.error, binascii.Error) as exc:
             raise DataFormatError(f"malformed multi-objective run file: {exc}", path=path) from None
         n = len(arch_ids)
         if any(len(a) != n for a in (result.values, result.feasible, result.hv_regret, result.igd_plus,
@@ -333,13 +341,26 @@ def summary_row(result: MORunResult) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- many seeds, folders
-def _mo_group(searcher: Searcher, problem: Problem, table: ObjectiveTable, seeds: Sequence[int], budget: Budget,
-              workers: int, prefilter: bool, name: str, params: Mapping[str, Any],
-              execution: Mapping[str, Any]) -> list[MORunResult]:
+@dataclass(frozen=True)
+class _MOSetup:
+    """What every lockstep group of a multi-objective job shares besides the searcher and the tables."""
+
+    budget: Budget
+    workers: int
+    prefilter: bool
+    name: str
+    params: Mapping[str, Any]
+    execution: Mapping[str, Any]
+
+
+def _mo_group(searcher: Searcher | Shared, problem: Problem | Shared, table: ObjectiveTable | Shared,
+              setup: _MOSetup | Shared, seeds: Sequence[int]) -> list[MORunResult]:
     """Worker task: one lockstep group, scored (top-level so that it pickles)."""
-    runs = simulate_mo(searcher, problem, table, seeds, budget=budget, workers=workers, prefilter=prefilter)
-    return [MORunResult.from_run(name, params, budget.archs, problem, run, workers,
-                                 {**execution, "group": list(seeds)}) for run in runs]
+    searcher, problem, table, setup = shared(searcher), shared(problem), shared(table), shared(setup)
+    runs = simulate_mo(searcher, problem, table, seeds, budget=setup.budget, workers=setup.workers,
+                       prefilter=setup.prefilter)
+    return [MORunResult.from_run(setup.name, setup.params, setup.budget.archs, problem, run, setup.workers,
+                                 {**setup.execution, "group": list(seeds)}) for run in runs]
 
 
 def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
@@ -348,10 +369,6 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
                  backend: str = "loky", scheduler: str | None = None, problem: Problem | None = None
                  ) -> Iterable[list[MORunResult]]:
     """Yield each lockstep group's scored runs as it finishes (in no fixed order); see :func:`run_mo_search`."""
-    from joblib import delayed
-
-    from nares_nas.runs.parallel import _as_searcher, _check_seeds, _lockstep, _parallel, lockstep_groups
-    from nares_nas.searchers import split_params
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
     problem = problem or Problem.from_benchmark(bench, objectives, constraints, search=True)
@@ -361,14 +378,9 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
     params, execution_params = split_params(searcher)
     execution = {"params": execution_params, "backend": backend, "n_jobs": n_jobs if backend == "loky" else None,
                  "scheduler": scheduler}
-    args = (budget, workers, prefilter, searcher_name(searcher), params, execution)
-    groups = lockstep_groups(seeds, _lockstep(searcher))
-    with _parallel(n_jobs, backend, scheduler, "auto") as (parallel, n_workers):
-        if n_workers == 1 and backend == "loky":
-            for group in groups:
-                yield _mo_group(searcher, problem, table, group, *args)
-            return
-        yield from parallel(delayed(_mo_group)(searcher, problem, table, group, *args) for group in groups)
+    setup = _MOSetup(budget, workers, prefilter, searcher_name(searcher), params, execution)
+    yield from dispatch(_mo_group, (searcher, problem, table, setup), lockstep_groups(seeds, _lockstep(searcher)),
+                        n_jobs=n_jobs, backend=backend, scheduler=scheduler)
 
 
 def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
@@ -384,7 +396,6 @@ def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[st
     docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.runs.search.run_search`;
     ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
-    from nares_nas.runs.parallel import _as_searcher, _check_seeds
     from nares_nas.runs.search import job_progress
 
     searcher = _as_searcher(searcher)
@@ -440,7 +451,6 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
     ``DIR/summary.csv`` a row per run (:data:`MO_SUMMARY_COLUMNS`).
     """
     from nares_nas.runs.folder import _release, open_run_dir, write_run, write_summary
-    from nares_nas.runs.parallel import _as_searcher, _check_seeds
     from nares_nas.runs.search import job_progress
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)

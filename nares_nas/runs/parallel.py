@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- running
@@ -52,20 +54,32 @@ def device_kind(searcher: Searcher) -> str:
     return "cpu" if device is None else kind_of(device)
 
 
-def _run_group(searcher: Searcher, model: EvaluationModel, seeds: Sequence[int], budget: Budget,
-               search_budget: int | None, workers: int, objective: str, maximize: bool,
-               device: str) -> list[tuple[int, ClockRun]]:
+@dataclass(frozen=True)
+class _GroupSetup:
+    """What every lockstep group of a job shares besides the searcher and the model."""
+
+    budget: Budget
+    workers: int
+    objective: str
+    maximize: bool
+    device: str
+    """The device kind the job is pinned to."""
+
+
+def _run_group(searcher: Searcher | Shared, model: EvaluationModel | Shared, setup: _GroupSetup | Shared,
+               seeds: Sequence[int]) -> list[tuple[int, ClockRun]]:
     """Worker task: one lockstep group on the simulated clock (top-level so that it pickles).
 
-    ``device`` is the device kind the job is pinned to; a worker that would compute on
-    another kind (``device="auto"`` on a machine of another kind) refuses.
+    A worker that would compute on another device kind than the job's (``device="auto"`` on a
+    machine of another kind) refuses.
     """
+    searcher, model, setup = shared(searcher), shared(model), shared(setup)
     kind = device_kind(searcher)
-    if kind != device:
-        raise ConfigError(f"{type(searcher).__name__} computes on {kind} here, not on {device} as the other "
-                          f"runs of this job do; give its device explicitly (device={device!r})")
-    runs = simulate(searcher, model, seeds, budget=budget, search_budget=search_budget, workers=workers,
-                    objective=objective, maximize=maximize)
+    if kind != setup.device:
+        raise ConfigError(f"{type(searcher).__name__} computes on {kind} here, not on {setup.device} as the other "
+                          f"runs of this job do; give its device explicitly (device={setup.device!r})")
+    runs = simulate(searcher, model, seeds, budget=setup.budget, search_budget=setup.budget.archs,
+                    workers=setup.workers, objective=setup.objective, maximize=setup.maximize)
     return list(zip(seeds, runs))
 
 
@@ -121,8 +135,27 @@ def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, bac
     return model
 
 
-def _exit_with_parent(parent: int, every: float = 0.5) -> None:
-    """Worker initializer: end this worker process as soon as ``parent`` is gone.
+_SHARED: dict[str, Any] = {}
+"""What this worker process was sent once (:func:`dispatch`), by token."""
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A token for an object every worker process holds already: a task carries this, not the object."""
+
+    token: str
+
+    def get(self) -> Any:
+        return _SHARED[self.token]
+
+
+def shared(obj: Any) -> Any:
+    """``obj`` itself, or the object a :class:`Shared` token names in this process."""
+    return obj.get() if isinstance(obj, Shared) else obj
+
+
+def _start_worker(parent: int, objects: Mapping[str, Any], every: float = 0.5) -> None:
+    """Worker initializer: keep ``objects`` (sent once per process) and end as soon as ``parent`` is gone.
 
     A killed job (``kill -9``) cannot shut its loky workers down, and they would idle on for
     joblib's 300 s timeout (keeping loky's resource tracker alive too); a daemon thread
@@ -130,6 +163,9 @@ def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     """
     import threading
     import time
+
+    _SHARED.clear()
+    _SHARED.update(objects)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -139,24 +175,34 @@ def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     threading.Thread(target=watch, name="exit with parent", daemon=True).start()
 
 
-@contextlib.contextmanager
-def _parallel(n_jobs: int, backend: str, scheduler: str | None, batch_size: int | str) -> Iterator[tuple[Any, int]]:
-    """A joblib ``Parallel`` that yields results as they finish, and its number of workers.
+def dispatch(task: Callable[..., T], common: Sequence[Any], items: Iterable[Any], *, n_jobs: int = 1,
+             backend: str = "loky", scheduler: str | None = None, batch_size: int | str = "auto") -> Iterator[T]:
+    """Yield ``task(*common, item)`` for each of ``items`` as it finishes (in no fixed order).
 
-    Local (loky) workers end with this process, however it ends (:func:`_exit_with_parent`).
+    The one way runs are sent out. ``n_jobs`` 1 runs here, one after another; else local
+    processes (joblib/loky: ``common`` is sent once per worker process, each task carries a
+    :class:`Shared` token for it, which ``task`` reads through :func:`shared`; workers end with
+    this process, however it ends) or Dask (``common`` is scattered to the workers once).
     """
-    from joblib import Parallel, effective_n_jobs, parallel_config
+    from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
     if backend == "dask":
-        with connect_scheduler(scheduler) as client, parallel_config(backend="dask"):
-            workers = max(1, sum(client.ncores().values()))
-            yield Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=batch_size), workers
+        with connect_scheduler(scheduler), parallel_config(backend="dask", scatter=list(common)):
+            yield from Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=batch_size)(
+                delayed(task)(*common, item) for item in items)
         return
     if n_jobs == 0:
         raise ConfigError("n_jobs must not be 0 (1 = sequential, -1 = all cores)")
-    with parallel_config(backend="loky", initializer=_exit_with_parent, initargs=(os.getpid(),)):
-        workers = effective_n_jobs(n_jobs)
-        yield Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=batch_size), workers
+    if effective_n_jobs(n_jobs) == 1:  # in-process: skip joblib's dispatch entirely
+        for item in items:
+            yield task(*common, item)
+        return
+    tokens = [uuid.uuid4().hex for _ in common]
+    handles = [Shared(token) for token in tokens]
+    with parallel_config(backend="loky", initializer=_start_worker,
+                         initargs=(os.getpid(), dict(zip(tokens, common)))):
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=batch_size)(
+            delayed(task)(*handles, item) for item in items)
 
 
 def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
@@ -177,20 +223,12 @@ def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationMode
     seeds = _check_seeds(seeds)
     if not seeds:
         return
-    from joblib import delayed
-
     size = _lockstep(searcher)
-    groups = lockstep_groups(seeds, size)
     device = device_kind(searcher) if device is None else device
-    args = (budget, budget.archs, workers, objective, maximize, device)
-    task = delayed(_run_group)
+    setup = _GroupSetup(budget, workers, objective, maximize, device)
     # a group of several runs is slow by design: never hold a finished one back in a batch
-    with _parallel(n_jobs, backend, scheduler, 1 if size > 1 else "auto") as (parallel, n_workers):
-        if n_workers == 1 and backend == "loky":  # in-process: skip joblib's dispatch entirely
-            for group in groups:
-                yield _run_group(searcher, model, group, *args)
-            return
-        yield from parallel(task(searcher, model, group, *args) for group in groups)
+    yield from dispatch(_run_group, (searcher, model, setup), lockstep_groups(seeds, size), n_jobs=n_jobs,
+                        backend=backend, scheduler=scheduler, batch_size=1 if size > 1 else "auto")
 
 
 def iter_runs(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import binascii
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,37 @@ import numpy as np
 
 from nares_nas.errors import DataFormatError
 from nares_nas.oracle import Trajectory
+from nares_nas.runs.codec import decode_array, decode_columns, encode_array, encode_columns, is_encoded
 from nares_nas.simulation.clock import ClockRun
+
+FORMAT = 2
+"""The run-file format this version writes: 2 stores the trajectory and the evaluation log as compact
+exact columns (:mod:`nares_nas.runs.codec`); files without ``format`` are format 1 (plain JSON lists)."""
+
+
+def pack_clock(clock: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A clock account as a format-2 run file stores it: the evaluation columns encoded."""
+    if clock is None:
+        return None
+    packed = dict(clock)
+    if packed.get("evaluations") is not None:
+        packed["evaluations"] = encode_columns(packed["evaluations"], packed.get("ticks_per_day"))
+    return packed
+
+
+def unpack_clock(clock: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The clock account of a run file of any format, its evaluation columns as plain lists."""
+    if clock is None:
+        return None
+    unpacked = dict(clock)
+    if unpacked.get("evaluations") is not None:
+        unpacked["evaluations"] = decode_columns(unpacked["evaluations"])
+    return unpacked
+
+
+def unpack(column: Any, dtype: type) -> np.ndarray:
+    """A column of a run file of any format (an encoded column or a plain list) as an array of ``dtype``."""
+    return (decode_array(column) if is_encoded(column) else np.asarray(column)).astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -37,8 +69,9 @@ class RunResult:
     def from_clock(cls, searcher: str, params: Mapping[str, Any], budget: int | None, run: ClockRun,
                    workers: int, execution: Mapping[str, Any] | None = None) -> RunResult:
         columns = run.log.columns()
-        clock = {"workers": workers, "gpu_days": run.cost_days, "sim_days": run.time_days,
-                 "max_epochs": run.max_epochs, "stopped_by_budget": run.stopped, "evaluations": columns}
+        clock = {"workers": workers, "ticks_per_day": run.log.ticks_per_day, "gpu_days": run.cost_days,
+                 "sim_days": run.time_days, "max_epochs": run.max_epochs, "stopped_by_budget": run.stopped,
+                 "evaluations": columns}
         return cls(searcher, run.seed, params, budget, run.trajectory(), execution, clock)
 
     @property
@@ -66,29 +99,30 @@ class RunResult:
         return self.trajectory.best_value if len(self.trajectory) else None
 
     def to_json(self) -> dict[str, Any]:
+        """The run file (format :data:`FORMAT`), its columns encoded (:mod:`nares_nas.runs.codec`)."""
         traj = self.trajectory
         return {
-            "searcher": self.searcher, "seed": self.seed, "params": dict(self.params),
+            "format": FORMAT, "searcher": self.searcher, "seed": self.seed, "params": dict(self.params),
             "budget": self.budget, "objective": traj.objective, "maximize": traj.maximize,
             "queries": self.queries, "best_arch_id": self.best_arch_id, "best_value": self.best_value,
-            "arch_ids": traj.arch_ids, "values": traj.values, "best": traj.best_so_far,
+            "arch_ids": encode_array(traj.arch_ids), "values": encode_array(traj.values),
+            "best": encode_array(traj.best_so_far),
             "execution": None if self.execution is None else dict(self.execution),
-            "clock": None if self.clock is None else dict(self.clock),
+            "clock": pack_clock(self.clock),
         }
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any], path: str = "<run>") -> RunResult:
         try:
-            traj = Trajectory(np.asarray(obj["arch_ids"], dtype=np.int64),
-                              np.asarray(obj["values"], dtype=np.float64),
+            traj = Trajectory(unpack(obj["arch_ids"], np.int64), unpack(obj["values"], np.float64),
                               str(obj["objective"]), bool(obj["maximize"]))
             execution, clock, budget = obj.get("execution"), obj.get("clock"), obj["budget"]
             result = cls(str(obj["searcher"]), int(obj["seed"]), dict(obj["params"]),
                          None if budget is None else int(budget), traj,
-                         None if execution is None else dict(execution), None if clock is None else dict(clock))
+                         None if execution is None else dict(execution), unpack_clock(clock))
         except KeyError as exc:
             raise DataFormatError("missing key in a run file", path=path, key=str(exc.args[0])) from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, zlib.error, binascii.Error) as exc:
             raise DataFormatError(f"malformed run file: {exc}", path=path) from None
         if traj.arch_ids.shape != traj.values.shape or traj.arch_ids.ndim != 1:
             raise DataFormatError("arch_ids and values differ in length", path=path, key="values")

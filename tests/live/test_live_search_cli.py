@@ -16,6 +16,7 @@ import pytest
 
 from nares_nas.cli import main
 from nares_nas.live.cache import RecordCache
+from nares_nas.runs.folder import load_run_file
 
 from .test_trainer import TINY
 
@@ -34,7 +35,7 @@ def test_live_asha_writes_its_log_into_the_run_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "CPU-hours of measured training" in out and "on 1 workers" in out and "GPU" not in out
     assert "evaluations per run by epochs trained: 1: 3.0" in out
-    run = json.loads((tmp_path / "out" / "runs" / "seed_00000.json").read_text())
+    run = load_run_file(tmp_path / "out" / "runs" / "seed_00000.json")
     clock = run["clock"]
     evaluations = pd.DataFrame(clock["evaluations"])
     assert clock["time"] == "wall-clock" and clock["workers"] == 1 and clock["max_epochs"] == TINY.epochs
@@ -97,7 +98,7 @@ def test_a_killed_live_search_resumes_without_retraining_what_finished(tmp_path,
     finished = {(r["arch_id"], r["epoch_to"]) for r in killed["evaluations"] if r["order"] is not None}
     assert not (tmp_path / "out" / "runs" / "seed_00000.json").exists()
     assert main([*argv, "--resume"]) == 0
-    run = json.loads((tmp_path / "out" / "runs" / "seed_00000.json").read_text())
+    run = load_run_file(tmp_path / "out" / "runs" / "seed_00000.json")
     evaluations = pd.DataFrame(run["clock"]["evaluations"])
     assert finished <= set(zip(evaluations["arch_id"], evaluations["epoch_to"]))
     assert len(evaluations) == len(set(zip(evaluations["arch_id"], evaluations["epoch_to"])))
