@@ -14,6 +14,7 @@ from nares_nas.cli import main
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import DataFormatError
 from nares_nas.reports.results import read_results
+from nares_nas.runs.folder import load_run_file
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def folders(home, tmp_path_factory):
 
 
 def run_files(folder):
-    return [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("seed_*.json"))]
+    return [load_run_file(p) for p in sorted((folder / "runs").glob("seed_*.json"))]
 
 
 def summary_rows(folder):
