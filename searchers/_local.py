@@ -88,20 +88,16 @@ class LocalSearch(Searcher):
         reference = check_bool(self.reference_moves, "LocalSearch reference_moves")
         proposed: set[int] = set()  # every arch proposed (in flight or finished)
         scores: dict[int, float] = {}
+        new = tuple.__new__  # a Proposal without its Python-level constructor: this runs once per proposal
         watched: list[int] = []  # proposals of the current phase whose results are awaited
         arrived: deque[int] = deque()  # their results, in the order they came
 
         def hear(results: list[Result]) -> None:
-            for result in results:
-                scores[result.arch_id] = result.score
-                if result.arch_id in watched:
-                    watched.remove(result.arch_id)
-                    arrived.append(result.arch_id)
-
-        def offer(arch_id: int) -> Proposals:
-            proposed.add(arch_id)
-            watched.append(arch_id)
-            hear((yield Proposal(arch_id)))
+            for arch_id, _, score in results:  # unpacked: cheaper than a named tuple's attributes
+                scores[arch_id] = score
+                if arch_id in watched:
+                    watched.remove(arch_id)
+                    arrived.append(arch_id)
 
         while len(proposed) < budget:
             starts: list[int] = []  # a restart's random archs, proposed as one batch
@@ -147,8 +143,11 @@ class LocalSearch(Searcher):
                         break
                     while scan and scan[0] in proposed:
                         scan.popleft()
-                    if scan:
-                        yield from offer(scan.popleft())
+                    if scan:  # inline, not a sub-generator: this runs once per proposal
+                        arch_id = scan.popleft()
+                        proposed.add(arch_id)
+                        watched.append(arch_id)
+                        hear((yield new(Proposal, (arch_id, None))))
                     elif watched:
                         hear((yield None))
                     else:
