@@ -106,3 +106,79 @@ def test_a_searcher_module_sees_no_data_table_or_clock(graph):
 def test_parse_is_stable_for_every_module():
     for path in module_files().values():
         ast.parse(path.read_text(), str(path))
+
+
+RUN_WORDS = re.compile(r"seed|run", re.IGNORECASE)
+PASS_THROUGH = frozenset({"range", "sorted", "reversed", "enumerate", "zip", "list", "set", "tuple", "iter"})
+
+
+def command_faults(source: str) -> list[str]:
+    """Where a command module does a library's work: ``LINE: what``, for an assignment to an attribute of the
+    parsed arguments (``args.x = ...``, ``setattr(args, ...)``; the parameter named ``args`` or annotated
+    ``Namespace``) and for a ``for`` statement over seeds or runs (a name with "seed" or "run" in its target
+    or its iterable)."""
+    tree = ast.parse(source)
+    parsed = {"args"} | {a.arg for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                         for a in node.args.args + node.args.kwonlyargs
+                         if a.annotation is not None and ast.unparse(a.annotation).endswith("Namespace")}
+
+    def of_parsed(node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and node.id in parsed
+
+    def names(node: ast.AST) -> set[str]:
+        """The names an expression iterates over: a call's own name, and its arguments' only for the
+        builtins that pass them through (``range``, ``sorted``...); ``print_lines(runs)`` iterates lines."""
+        if isinstance(node, ast.Call) and ast.unparse(node.func) not in PASS_THROUGH:
+            return names(node.func)
+        found = {node.id} if isinstance(node, ast.Name) else {node.attr} if isinstance(node, ast.Attribute) else set()
+        return found.union(*(names(child) for child in ast.iter_child_nodes(node)))
+
+    faults = []
+    for node in ast.walk(tree):
+        targets = (node.targets if isinstance(node, ast.Assign) else [node.target]
+                   if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+        for target in targets:
+            for part in ast.walk(target):
+                if isinstance(part, (ast.Attribute, ast.Subscript)) and of_parsed(part.value):
+                    faults.append((node.lineno, f"assigns {ast.unparse(part)}"))
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "setattr" and node.args and of_parsed(node.args[0]):
+            faults.append((node.lineno, f"assigns an attribute of {node.args[0].id} with setattr"))
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            looped = sorted(n for n in names(node.target) | names(node.iter) if RUN_WORDS.search(n))
+            if looped:
+                faults.append((node.lineno, f"a for loop over {', '.join(looped)}"))
+    return [f"{line}: {what}" for line, what in sorted(faults)]
+
+
+def test_the_command_checker_finds_each_fault():
+    source = '''
+import argparse
+def cmd(opts: argparse.Namespace, other) -> int:
+    opts.budget = 500
+    args.maximize += 1
+    setattr(opts, "x", 1)
+    other.budget = 3  # not the parsed arguments
+    for seed in range(3):
+        pass
+    for item in done.runs:
+        pass
+    for s in sorted(range(opts.seed, opts.seed + opts.runs)):
+        pass
+    for name in names:  # neither seeds nor runs
+        pass
+    for line in report_lines(seeds):  # iterates what the call returns: lines
+        pass
+    return [r for r in runs]  # a comprehension reads, it runs nothing
+'''
+    assert command_faults(source) == ["4: assigns opts.budget", "5: assigns args.maximize",
+                                      "6: assigns an attribute of opts with setattr",
+                                      "8: a for loop over seed", "10: a for loop over runs",
+                                      "12: a for loop over runs, seed"]
+
+
+def test_commands_only_parse_and_print():
+    """A command computes locals from its parsed arguments, never changes them, and leaves running seeds to
+    the library (one call), so the Python API does whatever the command line does."""
+    folder = REPO / "nares_nas" / "commands"
+    faults = {path.name: found for path in sorted(folder.glob("*.py")) if (found := command_faults(path.read_text()))}
+    assert faults == {}

@@ -133,3 +133,10 @@ def test_the_synthetic_notice_is_printed_once(argv, capsys):
     assert first.startswith("data: SYNTHETIC stand-in data: these numbers are not NARes results")
     assert "no NARes data imported: run `nares-nas data import PATH`" in first  # the hint rides along
     assert [line for line in (captured.out + captured.err).splitlines() if "SYNTHETIC" in line] == [first]
+
+
+def test_seed_ranges_join_consecutive_seeds():
+    from nares_nas.commands.common import seed_ranges
+
+    assert seed_ranges([13, 0, 1, 2, 10, 12, 3, 3]) == "0..3, 10, 12..13"
+    assert seed_ranges(range(5, 6)) == "5" and seed_ranges([]) == "none"

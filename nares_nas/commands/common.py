@@ -194,13 +194,12 @@ def clock_budget(args: argparse.Namespace, bench: Benchmark, searchers: list[str
 
 def seed_ranges(seeds: Iterable[int]) -> str:
     """Seeds as runs of consecutive ones: ``0..7, 10, 12..13``."""
-    spans: list[list[int]] = []
-    for seed in sorted(set(seeds)):
-        if spans and seed == spans[-1][1] + 1:
-            spans[-1][1] = seed
-        else:
-            spans.append([seed, seed])
-    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in spans) or "none"
+    values = np.unique(np.fromiter(seeds, dtype=np.int64))
+    if not len(values):
+        return "none"
+    breaks = np.diff(values) != 1
+    starts, ends = values[np.r_[True, breaks]], values[np.r_[breaks, True]]
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in zip(starts.tolist(), ends.tolist()))
 
 
 def kept_seeds(folder: Path) -> list[int]:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from nares_nas._rng import as_generator
 from nares_nas.commands.common import (
     POSITIVE_INT,
     SEED,
@@ -28,15 +27,12 @@ from nares_nas.commands.common import (
     parse_params,
     source_line,
 )
-from nares_nas.commands.live_search import live_budget, live_line, live_search_runs, live_table, open_live_dir
+from nares_nas.commands.live_search import live_budget, live_line, live_runs, live_table
 from nares_nas.commands.pareto import cmd_mo_search
 from nares_nas.errors import ConfigError, PluginError
-from nares_nas.live.oracle import make_live_oracle
-from nares_nas.live.profiles import load_profile
 from nares_nas.runs.record import RunResult
-from nares_nas.simulation.budget import budget_note
+from nares_nas.simulation.budget import budget_note, make_budget
 from nares_nas.simulation.model import evaluation_model
-from nares_nas.space import SPACE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -97,62 +93,51 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --out DIR")
     cls = resolve(args.algo)
     searcher = cls(**parse_params(args.param, cls))
-    args.maximize = objective_direction(args)
+    maximize = objective_direction(args)
     if args.live:
         bench = live_table(args)
     else:
         bench = load_data(args, notice=False)
         print(source_line(args, bench))
     seeds = range(args.seed, args.seed + args.runs)
-    if args.live and cls.proposes():  # the searcher's proposals on --workers N workers, trained for real
-        budget = live_budget(args)
-        args.budget = budget.archs
-        runs = live_search_runs(args, searcher, bench, seeds, budget)
-        trajectories = [r.trajectory for r in runs]
-    elif args.live:
-        if args.workers != 1:
-            raise ConfigError(f"{args.algo} is written as a blocking search(): live mode trains its queries one "
-                              "at a time (drop --workers; write it as propose() to use several)")
-        if args.budget is None:
-            args.budget = 500
-        trajectories = _live_runs(args, searcher, bench, seeds)
-        runs = None
+    if args.live:  # a proposing searcher on --workers N workers, a blocking one against a lookup-or-train oracle
+        budget = live_budget(args) if cls.proposes() else make_budget(args.budget)
+        runs = live_runs(args, searcher, bench, seeds, budget, maximize)
     else:
-        budget = clock_budget(args, bench, [args.algo])
-        args.budget = budget.archs  # None when a cost, epoch or time budget lifts the default 500
-        runs = _table_runs(args, searcher, bench, seeds, budget)
-        trajectories = [r.trajectory for r in runs]
+        budget = clock_budget(args, bench, [args.algo])  # no limit of archs when a cost, epoch or time budget is given
+        runs = _table_runs(args, searcher, bench, seeds, budget, maximize)
+    trajectories = [r.trajectory for r in runs]
+    clocked = any(r.clock for r in runs)  # a blocking live search keeps no clock
     objective = trajectories[0].objective
     found = [t.best_value for t in trajectories if len(t)]
     best = np.array(found)
     queries = np.array([len(t) for t in trajectories])
     std = f"{best.std(ddof=1):.4f}" if len(best) > 1 else "n/a"
-    direction = "max" if args.maximize else "min"
-    archs = "no limit" if args.budget is None else args.budget
+    direction = "max" if maximize else "min"
+    archs = "no limit" if budget.archs is None else budget.archs
     print(f"{searcher_name(searcher)} {searcher!r}: {len(trajectories)} runs (seeds {seeds[0]}..{seeds[-1]}), "
           f"budget {archs} distinct archs, objective {objective} ({direction})")
-    if runs is not None and args.live:
-
+    if clocked and args.live:
         print(live_line(runs, budget, args.workers))
-    elif runs is not None:
+    elif clocked:
         print(clock_line(runs, budget_note(budget, bench, args.workers)))
     if len(found) < len(trajectories):
         print(f"{len(trajectories) - len(found)} runs finished no full training within the budget")
     if len(found):
         print(f"best {objective}: {best.mean():.4f} ± {std} (mean ± std over runs, ddof=1)")
     print(f"distinct full trainings per run: mean {queries.mean():.1f}, min {queries.min()}, max {queries.max()}")
-    if runs is not None:
+    if clocked:
         print(fidelity_line(runs))
     if args.out is not None:
         print(folder_line(args.out, seeds))
     return 0
 
 
-def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any) -> list:
+def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range, budget: Any, maximize: bool) -> list:
     """Runs on the simulated clock, kept in ``--out`` when given (as :class:`~nares_nas.runs.record.RunResult`)."""
     from nares_nas.runs.search import run_to_dir, simulate_search
     from nares_nas.searchers import searcher_name
-    common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=args.maximize,
+    common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=maximize,
                   workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
         return run_to_dir(args.out, searcher, bench, resume=args.resume, progress=not args.quiet,
@@ -161,39 +146,6 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
     runs = simulate_search(searcher, model, progress=not args.quiet, **common)
     return [RunResult.from_clock(searcher_name(searcher), searcher.get_params(), budget.archs, run, args.workers)
             for run in runs]
-
-
-def _live_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: range) -> list:
-    """Runs one after another against a lookup-or-train oracle (each miss trains for real).
-
-    With ``--out`` the folder pins what determines a live value (profile, training seed, device
-    kind) beside the usual configuration, and ``--resume`` skips the seeds already there.
-    """
-    from nares_nas.runs.folder import summary_row, write_run, write_summary
-    from nares_nas.searchers import searcher_name, split_params
-    if args.backend != "loky" or args.jobs != 1:
-        raise ConfigError("--live runs sequentially in this process: drop --jobs and --backend "
-                          "(scale training out with nares_nas.live.distributed.train_many)")
-    profile = load_profile(args.profile)
-    maximize = args.maximize
-    done: dict[int, RunResult] = open_live_dir(args, searcher, bench, profile, args.budget)
-    params, execution_params = split_params(searcher)
-    rows = {seed: summary_row(r) for seed, r in done.items()}
-    for seed in (s for s in seeds if s not in done):
-        oracle = make_live_oracle(bench, objective=args.objective, maximize=maximize,
-                                  budget=searcher.query_cap(args.budget), profile=profile,
-                                  data_dir=args.data_dir, cache_path=args.cache, seed=args.train_seed,
-                                  device=args.device, progress=not args.quiet)
-        fresh = searcher.clone()
-        trajectory = fresh.run(SPACE, oracle, args.budget, as_generator(seed))
-        execution = {"params": execution_params, "device": args.device, "cache": str(oracle.cache.path),
-                     "data_dir": None if args.data_dir is None else str(args.data_dir)}
-        done[seed] = RunResult(searcher_name(searcher), seed, params, args.budget, trajectory, execution)
-        if args.out is not None:
-            write_run(args.out, done[seed])
-            rows[seed] = summary_row(done[seed])
-            write_summary(args.out, rows.values())
-    return [done[s].trajectory for s in seeds]
 
 
 def _defaults(cls: type, skip: tuple[str, ...] = ()) -> str:
