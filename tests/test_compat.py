@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import importlib.util
 import os
 import shutil
 from dataclasses import dataclass
@@ -67,6 +68,19 @@ LIVE = next(case for case in CASES if case.live)
 
 def ids(case: Folder) -> str:
     return case.name
+
+
+def needs(case: Folder) -> list:
+    """The optional packages a folder's searcher or profile needs: its tests skip where one is missing."""
+    if case.live:
+        return [pytest.mark.torch]
+    if case.name.startswith("optuna"):
+        return [pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="needs optuna")]
+    return []
+
+
+def params(cases: list[Folder]) -> list:
+    return [pytest.param(case, id=case.name, marks=needs(case)) for case in cases]
 
 
 @pytest.fixture(autouse=True)
@@ -143,7 +157,7 @@ def without_execution(path: Path) -> dict:
 
 
 # --------------------------------------------------------------------------- resume
-@pytest.mark.parametrize("case", TABLE_CASES, ids=ids)
+@pytest.mark.parametrize("case", params(TABLE_CASES))
 def test_resume_recomputes_nothing_and_rewrites_no_run_file(case, tmp_path, monkeypatch):
     out = copy(case, tmp_path)
     before = run_files(out)
@@ -154,6 +168,7 @@ def test_resume_recomputes_nothing_and_rewrites_no_run_file(case, tmp_path, monk
     assert sorted(summary(out)) == list(range(case.runs))
 
 
+@pytest.mark.torch
 def test_resume_of_a_live_folder_replays_its_log_and_trains_nothing(tmp_path, monkeypatch):
     """Seed 0 is finished; seed 1 was killed after its last result reached the searcher, and its
     log holds every step: the resume replays the log to a fresh searcher and ends the run."""
@@ -182,7 +197,7 @@ def test_resume_of_a_live_folder_replays_its_log_and_trains_nothing(tmp_path, mo
 
 
 # --------------------------------------------------------------------------- extend
-@pytest.mark.parametrize("case", TABLE_CASES, ids=ids)
+@pytest.mark.parametrize("case", params(TABLE_CASES))
 def test_an_old_folder_takes_more_runs_equal_to_a_fresh_folders(case, tmp_path):
     out = copy(case, tmp_path)
     before = run_files(out)
@@ -227,7 +242,7 @@ def test_a_live_folder_takes_more_runs(tmp_path):
 
 
 # --------------------------------------------------------------------------- report
-@pytest.mark.parametrize("case", CASES, ids=ids)
+@pytest.mark.parametrize("case", params(CASES))
 def test_an_old_folder_reads_back_with_the_best_values_of_its_summary(case):
     rows = summary(FOLDERS / case.name)
     runs = read(case, FOLDERS / case.name)
@@ -245,7 +260,7 @@ def test_an_old_folder_reads_back_with_the_best_values_of_its_summary(case):
             assert run.queries == int(row.get("queries") or row["full_trainings"])
 
 
-@pytest.mark.parametrize("case", [c for c in TABLE_CASES if not c.multi_objective], ids=ids)
+@pytest.mark.parametrize("case", params([c for c in TABLE_CASES if not c.multi_objective]))
 def test_an_old_folder_gives_its_anytime_curve(case):
     from nares_nas.reports.curves import anytime_curve
 
@@ -265,7 +280,7 @@ def test_an_old_multi_objective_folder_gives_its_regret_curve():
     assert mean[-1] == pytest.approx(np.mean([float(row["hv_regret"]) for row in rows.values()]), abs=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES, ids=ids)
+@pytest.mark.parametrize("case", params(CASES))
 def test_the_report_command_reads_an_old_folder(case, capsys):
     from nares_nas.cli import build_parser
 
@@ -277,13 +292,14 @@ def test_the_report_command_reads_an_old_folder(case, capsys):
 
 
 # --------------------------------------------------------------------------- plugins
-@pytest.mark.parametrize("case", CASES, ids=ids)
+@pytest.mark.parametrize("case", params(CASES))
 def test_the_class_a_folder_pins_resolves_to_itself(case):
     cls = resolve(pinned_class(case))
     assert f"{cls.__module__}:{cls.__qualname__}" == pinned_class(case)
 
 
 def test_pinned_classes_resolve():
+    pytest.importorskip("optuna")
     from nares_nas.searchers._evolution import RegularizedEvolution
     from nares_nas.searchers._random import RandomSearch
 

@@ -137,7 +137,8 @@ def run_digest(name: str, workers: int, bench, *, compiled: bool = True) -> str:
 
 
 @pytest.mark.parametrize("workers", WORKERS)
-@pytest.mark.parametrize("name", [*SINGLE, *MULTI])
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.torch) if "bananas" in name else name
+                                  for name in (*SINGLE, *MULTI)])
 def test_whole_logs_are_those_of_the_code_before_batched_proposals(name, workers, bench):
     assert run_digest(name, workers, bench) == DIGESTS[name, workers]
 
