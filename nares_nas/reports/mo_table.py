@@ -29,7 +29,7 @@ from nares_nas.pareto.geometry import REFERENCE, attainment
 from nares_nas.pareto.problem import TEST_COUNTERPART, Problem
 from nares_nas.reports.curves import _figure, plot_anytime_regret
 from nares_nas.reports.labels import label
-from nares_nas.reports.render import Cell, Number, mean_std, to_csv, to_json, to_latex, to_markdown
+from nares_nas.reports.render import Cell, Number, Rendered, mean_std, to_json
 
 CHECKPOINTS: tuple[int, ...] = (100, 250, 500)
 DEPLOYED_METRICS: tuple[str, ...] = ("TEST_PGD_ACC", "TEST_AA_ACC")
@@ -46,7 +46,7 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float, int]:
 
 
 @dataclass(frozen=True, eq=False)
-class MOTable:
+class MOTable(Rendered):
     """Per searcher: scores at the checkpoints, the test-set re-scoring and the Wilcoxon tests.
 
     ``rows`` is a list of ``(key, label, lower_is_better, {searcher: (mean, std, n)})``.
@@ -127,15 +127,6 @@ class MOTable:
                          *(x for s in self.searchers for x in (repr(self.wilcoxon[s]) if s in self.wilcoxon
                                                                else "", "", ""))])
         return header, rows
-
-    def to_markdown(self) -> str:
-        return to_markdown(self)
-
-    def to_csv(self) -> str:
-        return to_csv(self)
-
-    def to_latex(self) -> str:
-        return to_latex(self)
 
     def to_dict(self) -> dict[str, Any]:
         def num(x: float) -> float | None:

@@ -104,6 +104,21 @@ def _tex_cell(cell: Cell) -> str:
     return f"$\\mathbf{{{math_text}}}$" if cell.best else f"${math_text}$"
 
 
+class Rendered:
+    """A :class:`Shown` table that renders itself in the three formats of this module."""
+
+    def to_markdown(self) -> str:
+        return to_markdown(self)
+
+    def to_csv(self) -> str:
+        """Full-precision values; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
+        return to_csv(self)
+
+    def to_latex(self) -> str:
+        """A booktabs ``table``; the notes go in ``%`` comments and in the caption."""
+        return to_latex(self)
+
+
 def to_json(payload: Any) -> str:
     """A table's machine-readable form (its ``to_dict()``), indented, with a final newline."""
     return json.dumps(payload, indent=1) + "\n"

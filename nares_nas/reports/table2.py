@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts f
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.reports.curves import BANDS, plot_anytime, trajectories_of
 from nares_nas.reports.labels import label
-from nares_nas.reports.render import Cell, Number, mean_std, to_csv, to_json, to_latex, to_markdown
+from nares_nas.reports.render import Cell, Number, Rendered, mean_std, to_json
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _std(values: np.ndarray, ddof: int) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class Table2:
+class Table2(Rendered):
     """Mean ± std over runs of the best architecture's metrics, per searcher, plus "Optimal".
 
     ``frame`` is indexed by (metric, searcher) with columns ``mean``, ``std``, ``n`` and
@@ -183,17 +183,6 @@ class Table2:
                         "*" if best else ""]
             rows.append(row)
         return header, rows
-
-    def to_markdown(self) -> str:
-        return to_markdown(self)
-
-    def to_csv(self) -> str:
-        """Full-precision values; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
-        return to_csv(self)
-
-    def to_latex(self) -> str:
-        """A booktabs ``table``; the notes go in ``%`` comments and in the caption."""
-        return to_latex(self)
 
     def to_dict(self) -> dict:
         """Machine-readable form: per searcher per metric mean, std (None if undefined), n, best."""
