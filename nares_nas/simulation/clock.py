@@ -296,49 +296,38 @@ class Simulation:
                                     self._stop("epochs", arch_id, epochs, cost)
                                 if time_limit is not None and end > time_limit:
                                     self._stop("time", arch_id, epochs, cost)
-                            if one_worker and not busy:
-                                value = rows[arch_id][epochs - 1]
-                                if value == value:  # known: it starts and finishes at once, no heap
-                                    log_arch(arch_id)
-                                    log_from(epoch_from)
-                                    log_to(epochs)
-                                    log_worker(0)
-                                    log_start(now)
-                                    log_end(end)
-                                    log_cost(cost)
-                                    log_value(value)
-                                    now = end
-                                    spent += cost
-                                    trained_epochs += epochs - epoch_from
-                                    trained[arch_id] = epochs
-                                    score = known[key] = sign * value
-                                    inbox.append(new(Result, (arch_id, epochs, score)))
-                                    if batch is not None:
-                                        command = next(batch, None)
-                                        if command is not None:
-                                            continue
-                                        batch = None
-                                    news, inbox = inbox, []
-                                    try:
-                                        command = send(news)
-                                    except StopIteration:
-                                        drain = True
-                                    continue
-                            worker = pop(free)
-                            push(busy, (end, worker, len(values), arch_id, epochs))
-                            log_arch(arch_id)
-                            log_from(epoch_from)
-                            log_to(epochs)
-                            log_worker(worker)
-                            log_start(now)
-                            log_end(end)
-                            log_cost(cost)
-                            log_value(nan)
-                            spent += cost
-                            trained_epochs += epochs - epoch_from
-                            trained[arch_id] = furthest
-                            known[key] = in_flight
-                            wait = not free
+                            value = rows[arch_id][epochs - 1] if one_worker and not busy else nan
+                            if value == value:  # one worker, a known value: it starts and finishes at once
+                                log_arch(arch_id)
+                                log_from(epoch_from)
+                                log_to(epochs)
+                                log_worker(0)
+                                log_start(now)
+                                log_end(end)
+                                log_cost(cost)
+                                log_value(value)
+                                now = end
+                                spent += cost
+                                trained_epochs += epochs - epoch_from
+                                trained[arch_id] = epochs
+                                score = known[key] = sign * value
+                                inbox.append(new(Result, (arch_id, epochs, score)))
+                            else:
+                                worker = pop(free)
+                                push(busy, (end, worker, len(values), arch_id, epochs))
+                                log_arch(arch_id)
+                                log_from(epoch_from)
+                                log_to(epochs)
+                                log_worker(worker)
+                                log_start(now)
+                                log_end(end)
+                                log_cost(cost)
+                                log_value(nan)
+                                spent += cost
+                                trained_epochs += epochs - epoch_from
+                                trained[arch_id] = furthest
+                                known[key] = in_flight
+                                wait = not free
                 else:
                     if one_worker and type(command) is np.ndarray and not busy:
                         # a batch's leading new architectures start and finish back to back
