@@ -109,10 +109,6 @@ def search(case: Folder, out: Path, runs: int, *, resume: bool) -> None:
 
 def read(case: Folder, out: Path) -> list:
     """The runs of ``out`` through the library's reader, sorted by seed."""
-    if case.multi_objective:
-        from nares_nas.runs.multiobjective import read_mo_runs
-
-        return read_mo_runs(out)
     from nares_nas.runs.folder import read_runs
 
     return read_runs(out)
@@ -219,7 +215,7 @@ def test_an_old_folder_takes_more_runs_equal_to_a_fresh_folders(case, tmp_path):
     for o, n in zip(old[:case.runs], new[:case.runs]):
         if case.multi_objective:
             assert o.arch_ids.tolist() == n.arch_ids.tolist() and np.array_equal(o.values, n.values)
-            assert o.final() == n.final()
+            assert o.scores.final() == n.scores.final()
         else:
             assert o.trajectory.arch_ids.tolist() == n.trajectory.arch_ids.tolist()
             assert o.trajectory.values.tolist() == n.trajectory.values.tolist()
@@ -250,7 +246,7 @@ def test_an_old_folder_reads_back_with_the_best_values_of_its_summary(case):
     for run in runs:
         row = rows[run.seed]
         if case.multi_objective:
-            hv_regret, igd_plus, front_size = run.final()
+            hv_regret, igd_plus, front_size = run.scores.final()
             assert (hv_regret, igd_plus, front_size) == (float(row["hv_regret"]), float(row["igd_plus"]),
                                                          int(row["front_size"]))
             assert run.queries == int(row["queries"])

@@ -24,7 +24,7 @@ def run_of(rows, maximize=True, max_epochs=4, seed=0):
     traj = Trajectory(np.array([r[0] for r in full]), np.array([r[6] for r in full], float), "VAL_PGD_ACC", maximize)
     clock = {"workers": 2, "gpu_days": sum(cols["cost"]), "sim_days": max(cols["end"]), "max_epochs": max_epochs,
              "stopped_by_budget": True, "evaluations": cols}
-    return RunResult("toy", seed, {}, None, traj, None, clock)
+    return RunResult.of_trajectory("toy", seed, {}, None, traj, None, clock)
 
 
 def test_gpu_days_worked_by_a_time_count_each_running_evaluation_once():

@@ -11,15 +11,15 @@ import pytest
 from nares_nas.asktell import Proposal, Result
 from nares_nas.errors import ConfigError
 from nares_nas.pareto.problem import Problem
+from nares_nas.runs.folder import read_runs
 from nares_nas.runs.multiobjective import (
-    MORunResult,
     ObjectiveTable,
     penalised,
-    read_mo_runs,
     run_mo_search,
     run_mo_to_dir,
     simulate_mo,
 )
+from nares_nas.runs.record import RunResult
 from nares_nas.searchers import RandomSearch, Searcher
 from nares_nas.simulation.budget import Budget
 from nares_nas.space import N_ARCHS
@@ -55,9 +55,9 @@ def test_a_run_charges_training_time_and_records_raw_vectors(bench):
     assert run.clock["evaluations"]["value"][0] == run.values[0].tolist()
     # scores: what pareto says of the same architectures
     problem = Problem.from_benchmark(bench, OBJECTIVES)
-    assert run.final() == (pytest.approx(problem.score(run.arch_ids).hv_regret),
+    assert run.scores.final() == (pytest.approx(problem.score(run.arch_ids).hv_regret),
                            pytest.approx(problem.score(run.arch_ids).igd_plus), problem.score(run.arch_ids).front_size)
-    assert run.front.tolist() == problem.found_front(run.arch_ids).tolist()
+    assert run.scores.front.tolist() == problem.found_front(run.arch_ids).tolist()
 
 
 def test_the_searcher_is_told_signed_scores_and_minus_inf_when_infeasible(bench):
@@ -71,24 +71,24 @@ def test_the_searcher_is_told_signed_scores_and_minus_inf_when_infeasible(bench)
             assert result.score.tolist() == [acc[result.arch_id], -macs[result.arch_id]]
         else:
             assert np.isneginf(result.score).all()
-    assert (~run.feasible).sum() == sum(acc[a] < 36.5 for a in run.arch_ids)  # charged like any other
-    assert (~run.feasible).any() and all(acc[a] >= 36.5 for a in run.front)
+    assert (~run.scores.feasible).sum() == sum(acc[a] < 36.5 for a in run.arch_ids)  # charged like any other
+    assert (~run.scores.feasible).any() and all(acc[a] >= 36.5 for a in run.scores.front)
 
 
 def test_prefilter_answers_macs_constraints_for_free(bench):
     TinyMORandom.told.clear()
     (run,) = run_mo_search(TinyMORandom(), bench, OBJECTIVES, ["MACS<=1e10"], seeds=[1], budget=30, prefilter=True)
     macs = bench.metric_by_id("MACS")
-    assert run.queries == 30 and (macs[run.arch_ids] <= 1e10).all() and run.feasible.all()
-    assert run.rejected_free > 0
+    assert run.queries == 30 and (macs[run.arch_ids] <= 1e10).all() and run.scores.feasible.all()
+    assert run.scores.rejected_free > 0
     assert run.clock["gpu_days"] == pytest.approx(bench.metric_by_id("TRAINING_TIME")[run.arch_ids].sum())
     (heard,) = TinyMORandom.told.values()
     rejected = [r for r in heard if np.isneginf(r.score).all()]
-    assert len(rejected) == run.rejected_free and all(macs[r.arch_id] > 1e10 for r in rejected)
+    assert len(rejected) == run.scores.rejected_free and all(macs[r.arch_id] > 1e10 for r in rejected)
     # a searcher that counts its proposals against its budget still pays for the whole budget
     (built_in,) = run_mo_search("mo_random_search", bench, OBJECTIVES, ["MACS<=1e10"], seeds=[1], budget=30,
                                 prefilter=True)
-    assert built_in.queries == 30 and built_in.rejected_free > 0 and built_in.feasible.all()
+    assert built_in.queries == 30 and built_in.scores.rejected_free > 0 and built_in.scores.feasible.all()
 
 
 def test_penalised_passes_side_work_through():
@@ -119,7 +119,7 @@ def test_runs_are_determined_by_the_seed_and_workers_overlap(bench):
     a = run_mo_search(TinyMORandom(), bench, OBJECTIVES, seeds=[4, 5], budget=20, workers=3)
     b = run_mo_search(TinyMORandom(), bench, OBJECTIVES, seeds=[5], budget=20, workers=3)
     assert a[1].arch_ids.tolist() == b[0].arch_ids.tolist()
-    assert a[1].hv_regret.tolist() == b[0].hv_regret.tolist()
+    assert a[1].scores.hv_regret.tolist() == b[0].scores.hv_regret.tolist()
     assert a[0].arch_ids.tolist() != a[1].arch_ids.tolist()
     assert a[0].clock["sim_days"] < a[0].clock["gpu_days"]
 
@@ -147,7 +147,7 @@ def test_the_table_refuses_fidelities_and_pickles(bench):
 def test_run_folders_round_trip_and_resume(bench, tmp_path):
     out = tmp_path / "mo"
     runs = run_mo_to_dir(out, TinyMORandom(), bench, OBJECTIVES, ["MACS<=2e10"], seeds=[0, 1], budget=15)
-    again = read_mo_runs(out)
+    again = read_runs(out)
     assert [r.seed for r in again] == [0, 1]
     for a, b in zip(runs, again):
         assert a.to_json() == b.to_json()
@@ -161,11 +161,11 @@ def test_run_folders_round_trip_and_resume(bench, tmp_path):
         run_mo_to_dir(out, TinyMORandom(), bench, OBJECTIVES, ["MACS<=3e10"], seeds=[0], budget=15, resume=True)
     more = run_mo_to_dir(out, TinyMORandom(), bench, OBJECTIVES, ["MACS<=2e10"], seeds=[0, 1, 2], budget=15,
                          resume=True)
-    assert more[0].to_json() == runs[0].to_json() and len(read_mo_runs(out)) == 3
-    assert MORunResult.from_json(more[2].to_json()).to_json() == more[2].to_json()
+    assert more[0].to_json() == runs[0].to_json() and len(read_runs(out)) == 3
+    assert RunResult.from_json(more[2].to_json()).to_json() == more[2].to_json()
 
 
 def test_the_built_in_multi_objective_random_search_runs(bench):
     (run,) = run_mo_search("mo_random_search", bench, OBJECTIVES, seeds=[0], budget=25)
     assert run.queries == 25 and run.searcher == "mo_random_search"
-    assert run.hv_regret[0] >= run.hv_regret[-1] > 0
+    assert run.scores.hv_regret[0] >= run.scores.hv_regret[-1] > 0

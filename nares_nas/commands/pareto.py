@@ -154,16 +154,16 @@ def cmd_mo_search(args: argparse.Namespace) -> int:
     print(f"scoring: {problem.describe()}; exact front {len(problem.exact_front())} architectures, hypervolume "
           f"{problem.exact_hypervolume:.6g}")
     print(clock_line(runs, budget_note(budget, bench, args.workers)))
-    finals = [r.final() for r in runs]
+    finals = [r.scores.final() for r in runs]
     print(f"hypervolume regret: {_mean_std([f[0] for f in finals])}; IGD+: {_mean_std([f[1] for f in finals])} "
           "(mean ± std over runs, ddof=1)")
     sizes = np.array([f[2] for f in finals])
     queries = np.array([r.queries for r in runs])
-    infeasible = np.array([int((~r.feasible).sum()) for r in runs])
+    infeasible = np.array([int((~r.scores.feasible).sum()) for r in runs])
     print(f"found front size: mean {sizes.mean():.1f}, min {sizes.min()}, max {sizes.max()}; queries per run: mean "
           f"{queries.mean():.1f}, min {queries.min()}, max {queries.max()}; infeasible queries per run: mean "
           f"{infeasible.mean():.1f}" + (f"; proposals rejected free per run: mean "
-                                         f"{np.mean([r.rejected_free for r in runs]):.1f}"
+                                         f"{np.mean([r.scores.rejected_free for r in runs]):.1f}"
                                          if common["prefilter"] else ""))
     if args.out is not None:
         print(folder_line(args.out, seeds))

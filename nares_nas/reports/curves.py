@@ -211,11 +211,12 @@ def plot_anytime_clock(results: Mapping[str, Sequence[RunResult]], path: str | P
 
 
 # --------------------------------------------------------------------------- plots
-def anytime_regret(runs: Sequence[Any], band: str = "sem") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def anytime_regret(runs: Sequence[RunResult], band: str = "sem"
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(queries, mean, low, high) of hypervolume regret over runs (:func:`band_over_runs`).
 
     A shorter run keeps its last regret."""
-    curves = padded([np.asarray(r.hv_regret, dtype=np.float64) for r in runs])
+    curves = padded([np.asarray(r.scores.hv_regret, dtype=np.float64) for r in runs])
     mean, low, high, _ = band_over_runs(curves, band)
     return np.arange(1, curves.shape[1] + 1), mean, low, high
 

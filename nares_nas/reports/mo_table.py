@@ -1,6 +1,6 @@
 """The multi-objective table: hypervolume regret and IGD+ per searcher, anytime and attainment plots.
 
-:func:`summarize_mo` turns scored runs (:class:`~nares_nas.runs.multiobjective.MORunResult`, one
+:func:`summarize_mo` turns scored runs (:class:`~nares_nas.runs.record.RunResult` with their `scores`, one
 list per searcher) into an :class:`MOTable`: mean ± std over runs (ddof=1) of hypervolume
 regret and IGD+ after 100, 250 and 500 queries (a run that stopped earlier keeps its last
 scores), the found front's size, a paired one-sided Wilcoxon test of each searcher's final
@@ -162,27 +162,27 @@ def summarize_mo(bench, problem: Problem, results: Mapping[str, Sequence[Any]], 
     for index, (key, name) in enumerate((("hv_regret", "HV regret"), ("igd_plus", "IGD+"))):
         for q in points:
             rows.append((f"{key}@{q}", f"{name} @ {q}", True,
-                         {s: _mean_std([r.final(q)[index] for r in runs]) for s, runs in results.items()}))
+                         {s: _mean_std([r.scores.final(q)[index] for r in runs]) for s, runs in results.items()}))
     rows.append((f"front_size@{points[-1]}", f"Found front size @ {points[-1]}", False,
-                 {s: _mean_std([r.final(points[-1])[2] for r in runs]) for s, runs in results.items()}))
+                 {s: _mean_std([r.scores.final(points[-1])[2] for r in runs]) for s, runs in results.items()}))
     test_problem = None
     counterparts = [TEST_COUNTERPART.get(o.name, o.name) for o in problem.objectives]
     if counterparts != [o.name for o in problem.objectives]:
         test_problem = problem.rescored(bench)
         objectives = " × ".join(str(o) for o in test_problem.objectives)
         rows.append(("test_hv_regret", f"Test HV regret ({objectives}) of the found front", True,
-                     {s: _mean_std([test_problem.score(r.front).hv_regret for r in runs])
+                     {s: _mean_std([test_problem.score(r.scores.front).hv_regret for r in runs])
                       for s, runs in results.items()}))
     for metric in DEPLOYED_METRICS:
         values = bench.metric_by_id(metric)
         rows.append((f"best_{metric}", f"Best {metric} on the found front", False,
-                     {s: _mean_std([float(np.max(values[r.front])) if len(r.front) else math.nan for r in runs])
-                      for s, runs in results.items()}))
+                     {s: _mean_std([float(np.max(values[r.scores.front])) if len(r.scores.front) else math.nan
+                                    for r in runs]) for s, runs in results.items()}))
     tests: dict[str, float] = {}
     if baseline in results:
-        base = {r.seed: r.final()[0] for r in results[baseline]}
+        base = {r.seed: r.scores.final()[0] for r in results[baseline]}
         for s, runs in results.items():
-            pairs = [(r.final()[0], base[r.seed]) for r in runs if s != baseline and r.seed in base]
+            pairs = [(r.scores.final()[0], base[r.seed]) for r in runs if s != baseline and r.seed in base]
             diffs = [a - b for a, b in pairs]
             if len(pairs) >= 2 and any(diffs):
                 tests[s] = float(wilcoxon([a for a, _ in pairs], [b for _, b in pairs], alternative="less").pvalue)
@@ -213,7 +213,8 @@ def attainment_surfaces(problem: Problem, runs: Sequence[Any]) -> dict[int, np.n
     """
     points, sets = [], []
     for i, r in enumerate(runs):
-        front = problem.normalise(problem.values[r.front]) if len(r.front) else problem.reference_point[None, :]
+        found = r.scores.front
+        front = problem.normalise(problem.values[found]) if len(found) else problem.reference_point[None, :]
         points.append(front)
         sets += [i + 1] * len(front)
     eaf = attainment(np.vstack(points), sets, list(LEVELS))

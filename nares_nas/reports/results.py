@@ -2,9 +2,9 @@
 
 :func:`read_results` takes folders written by ``search``, ``table2`` or ``mo-table`` (a folder with a
 ``config.json``, or one whose sub-folders have one, as ``table2 --out DIR`` writes) and returns
-:class:`Results`. Runs are read through :func:`nares_nas.runs.folder.read_runs` and
-:func:`nares_nas.runs.multiobjective.read_mo_runs`, so the run-file format stays theirs; this module
-reads only the records' attributes. Runs written before the simulated clock have no evaluations.
+:class:`Results`. Runs are read through :func:`nares_nas.runs.folder.read_runs`, so the run-file
+format stays theirs; this module reads only the records' attributes. Runs written before the simulated
+clock have no evaluations.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import orjson
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.runs.folder import read_runs
-from nares_nas.runs.multiobjective import read_mo_runs
+from nares_nas.runs.record import RunResult
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: the CLI starts faster without it
     import pandas as pd
@@ -41,7 +41,7 @@ class Folder:
 
     path: Path
     config: Mapping[str, Any]
-    records: tuple[Any, ...]
+    records: tuple[RunResult, ...]
 
     @property
     def name(self) -> str:
@@ -126,8 +126,7 @@ def read_folder(path: str | os.PathLike) -> Folder:
         raise DataFormatError(f"not valid JSON: {exc}", path=str(config_path)) from None
     if not isinstance(config, dict):
         raise DataFormatError("not a JSON object", path=str(config_path))
-    records = read_mo_runs(path) if config.get("objectives") else read_runs(path)
-    return Folder(path, config, tuple(records))
+    return Folder(path, config, tuple(read_runs(path)))
 
 
 def read_results(dirs: str | os.PathLike | Sequence[str | os.PathLike]) -> Results:
@@ -160,7 +159,7 @@ _RUN_COLUMNS: tuple[str, ...] = (
     *MO_SCORES, "gpu_days", "sim_days", "evaluations", "workers", "data", "synthetic", "live", "multi_objective")
 
 
-def _run_row(folder: Folder, record: Any) -> dict[str, Any]:
+def _run_row(folder: Folder, record: RunResult) -> dict[str, Any]:
     clock = record.clock or {}
     evaluations = clock.get("evaluations")
     row = {"folder": folder.name, "searcher": record.searcher, "seed": record.seed,
@@ -173,14 +172,14 @@ def _run_row(folder: Folder, record: Any) -> dict[str, Any]:
            "workers": clock.get("workers", folder.config.get("workers", 1)), "data": folder.config.get("data"),
            "synthetic": folder.synthetic, "live": folder.live, "multi_objective": folder.multi_objective}
     if folder.multi_objective:
-        regret, igd, size = record.final()
-        row.update(hv_regret=regret, igd_plus=igd, front_size=size, hypervolume=record.hypervolume)
+        regret, igd, size = record.scores.final()
+        row.update(hv_regret=regret, igd_plus=igd, front_size=size, hypervolume=record.scores.hypervolume)
     elif record.best_arch_id is not None:
         row.update(best_arch_id=record.best_arch_id, best_value=record.best_value)
     return row
 
 
-def _evaluation_frame(folder: Folder, record: Any) -> pd.DataFrame:
+def _evaluation_frame(folder: Folder, record: RunResult) -> pd.DataFrame:
     """The run's evaluations in the order the clock logged them (start order); empty before the clock."""
     import pandas as pd
 

@@ -10,7 +10,7 @@ import io
 import logging
 import os
 import zlib
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,13 @@ from nares_nas.space import KEYS, archs_by_id
 log = logging.getLogger(__name__)
 
 
+_ACCOUNT: tuple[str, ...] = ("gpu_days", "sim_days", "evaluations")
 SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "full_trainings", "distinct_archs", "arch_id", *KEYS,
-                                    "objective", "gpu_days", "sim_days", "evaluations")
+                                    "objective", *_ACCOUNT)
+"""The header of a single-objective folder's ``summary.csv``."""
+MO_SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "infeasible", "rejected_free", "front_size",
+                                       "hypervolume", "hv_regret", "igd_plus", *_ACCOUNT)
+"""The header of a multi-objective folder's ``summary.csv`` (runs scored against a Pareto front)."""
 SUMMARY_EVERY = 25
 """Runs of single-run tasks between rewrites of ``summary.csv`` (it is rewritten after every larger group)."""
 
@@ -152,15 +157,15 @@ def _check_pinned_booleans(out_dir: Path, there: Mapping[str, Any], now: Mapping
 
 
 def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resume: bool,
-                 execution_params: Collection[str] = (), reader: Callable[[Path], Sequence[Any]] | None = None
-                 ) -> dict[int, RunResult]:
+                 execution_params: Collection[str] = ()) -> dict[int, RunResult]:
     """Claim ``out_dir`` for the runs of ``config`` (:func:`run_config`); return the runs already in it by seed.
 
     A folder of another configuration is refused (every key but ``version``, ``format`` and ``packages`` is
     compared, and
     ``model_sha1`` only where the folder has one: before the clock, costs changed no result;
     ``execution_params`` are the searcher's, for folders written before they were set apart),
-    and one of the same needs ``resume=True``. A new folder gets ``config.json`` and ``runs/``.
+    and one of the same needs ``resume=True``. A new folder gets ``config.json`` and ``runs/``. A run file
+    of the other kind than the folder's (:func:`scored_folder`) is refused.
     """
     out_dir = Path(out_dir)
     config_path = out_dir / "config.json"
@@ -191,12 +196,28 @@ def open_run_dir(out_dir: str | os.PathLike, config: Mapping[str, Any], *, resum
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
         write_bytes_atomic(config_path, orjson.dumps(dict(config), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    return {r.seed: r for r in (reader or read_runs)(out_dir)}  # reader: another kind of run file
+    done = {r.seed: r for r in read_runs(out_dir)}
+    scored = scored_folder(config)
+    for seed, run in done.items():
+        if (run.scores is not None) != scored:
+            kinds = ("multi-objective", "single-objective")
+            raise DataFormatError(f"a {kinds[not run.scores]} run in a {kinds[not scored]} folder",
+                                  path=str(run_path(out_dir, seed)))
+    return done
 
 
-def _release(out_dir: Path, keep_dir: bool) -> None:
+def scored_folder(config: Mapping[str, Any]) -> bool:
+    """Whether a folder's runs are scored against a Pareto front: its ``config.json`` pins objectives."""
+    return bool(config.get("objectives"))
+
+
+def release(out_dir: Path, keep_dir: bool) -> None:
     """Undo :func:`open_run_dir` on a new folder that got no run: its config.json, runs/ and (unless
-    it was there before) the folder, each only if empty."""
+    it was there before) the folder, each only if empty. A folder that holds anything else (a live
+    run's log in progress) is kept whole, so ``resume=True`` can go on from it."""
+    if any(path.name not in ("config.json", "runs") for path in out_dir.iterdir()) or any(
+            (out_dir / "runs").iterdir()):
+        return
     (out_dir / "config.json").unlink(missing_ok=True)
     for folder in (out_dir / "runs",) if keep_dir else (out_dir / "runs", out_dir):
         with contextlib.suppress(OSError):  # not empty: keep it
@@ -216,22 +237,37 @@ def write_run(out_dir: str | os.PathLike, result: RunResult) -> Path:
 
 
 def summary_row(result: RunResult) -> dict[str, Any]:
-    """One row of ``summary.csv``: the full trainings and distinct architectures evaluated (the two differ
-    for a multi-fidelity searcher), the run's best arch by the objective (ties as in
-    :attr:`Trajectory.best_arch_id`), GPU-days spent, simulated days and evaluations (blank in runs
-    of older versions); a run whose budget bought no full training has no best arch."""
+    """One row of ``summary.csv`` (:func:`summary_columns`): who ran with which seed, what the run found,
+    and GPU-days spent, simulated days and evaluations (blank in runs of older versions).
+
+    A run scored against a front gives its queries, infeasible queries, free rejections and final scores;
+    a single-objective run the full trainings and distinct architectures evaluated (the two differ for a
+    multi-fidelity searcher) and its best arch by the objective (ties as in :attr:`Trajectory.best_arch_id`;
+    none when the budget bought no full training)."""
     clock = result.clock or {}
     evaluations = clock.get("evaluations")
-    account = {"gpu_days": repr(clock["gpu_days"]) if clock else "",
-               "sim_days": repr(clock["sim_days"]) if clock else "",
-               "evaluations": len(evaluations["arch_id"]) if evaluations else ""}
-    counts = {"searcher": result.searcher, "seed": result.seed, "full_trainings": result.queries,
-              "distinct_archs": result.distinct_archs}
+    row = {"searcher": result.searcher, "seed": result.seed,
+           "gpu_days": repr(clock["gpu_days"]) if clock else "",
+           "sim_days": repr(clock["sim_days"]) if clock else "",
+           "evaluations": len(evaluations["arch_id"]) if evaluations else ""}
+    if result.scores is not None:
+        scores = result.scores
+        regret, igd, size = scores.final()
+        return {**row, "queries": result.queries, "infeasible": int((~scores.feasible).sum()),
+                "rejected_free": scores.rejected_free, "front_size": size, "hypervolume": repr(scores.hypervolume),
+                "hv_regret": repr(regret), "igd_plus": repr(igd)}
+    row.update(full_trainings=result.queries, distinct_archs=result.distinct_archs)
     if result.best_arch_id is None:
-        return {**counts, "arch_id": "", **dict.fromkeys(KEYS, ""), "objective": "", **account}
+        return {**row, "arch_id": "", **dict.fromkeys(KEYS, ""), "objective": ""}
     arch_id = result.best_arch_id
-    return {**counts, "arch_id": arch_id, **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())),
-            "objective": repr(result.best_value), **account}
+    return {**row, "arch_id": arch_id, **dict(zip(KEYS, archs_by_id()[arch_id - 1].tolist())),
+            "objective": repr(result.best_value)}
+
+
+def summary_columns(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The header of a folder's ``summary.csv``: :data:`MO_SUMMARY_COLUMNS` where its runs are scored
+    against a front (:func:`scored_folder`), else :data:`SUMMARY_COLUMNS`."""
+    return MO_SUMMARY_COLUMNS if scored_folder(config) else SUMMARY_COLUMNS
 
 
 def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]],
@@ -246,15 +282,12 @@ def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]],
     return path
 
 
-def read_runs(out_dir: str | os.PathLike,
-              from_json: Callable[[Mapping[str, Any], str], Any] | None = None) -> list[RunResult]:
-    """Every finished run in ``DIR/runs/``, sorted by seed (for reports such as Table 2).
-
-    ``from_json(obj, path)`` reads another kind of run file (default :meth:`RunResult.from_json`)."""
+def read_runs(out_dir: str | os.PathLike) -> list[RunResult]:
+    """Every finished run in ``DIR/runs/`` (of one objective or several), sorted by seed."""
     runs_dir = Path(out_dir) / "runs"
     if not runs_dir.is_dir():
         raise DataFormatError("no runs folder (not written by run_to_dir?)", path=str(runs_dir))
-    results = [(from_json or RunResult.from_json)(load_run_file(path, decode=False), str(path))
+    results = [RunResult.from_json(load_run_file(path, decode=False), str(path))
                for path in runs_dir.glob("seed_*.json")]
     return sorted(results, key=lambda r: r.seed)
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from nares_nas.live.driver import LiveSearch
 from nares_nas.live.executors import open_executor
 from nares_nas.live.oracle import is_nares_profile, make_live_oracle
 from nares_nas.live.profiles import load_profile, resolve_profile
-from nares_nas.runs.folder import open_run_dir, run_config, summary_row, write_run, write_summary
+from nares_nas.runs.folder import run_config
+from nares_nas.runs.loop import run_into
 from nares_nas.runs.parallel import _as_searcher, _check_seeds, kind_of, run_direction
 from nares_nas.runs.record import RunResult
 from nares_nas.searchers import Searcher, searcher_name, split_params
@@ -65,37 +67,30 @@ def run_live_to_dir(out_dir: str | os.PathLike | None, searcher: Searcher | str,
                           "queries one at a time on one worker (write it as propose() to use several)")
     if not proposes and budget.archs is None:
         raise ConfigError("a blocking search() runs live on a budget of distinct architectures only")
-    done: dict[int, RunResult] = {}
+    config = None
     if out is not None:
         live = {"profile": profile.name, "profile_key": profile.key, "train_seed": train_seed,
                 "device": kind_of(device)}
         table = bench if is_nares_profile(profile) else None  # the only profile the table answers for
         config = run_config(searcher, table, budget=budget, objective=objective, maximize=maximize, workers=workers,
                             live=live)
-        done = open_run_dir(out, config, resume=resume, execution_params=getattr(searcher, "execution_params", ()))
-    rows = {seed: summary_row(r) for seed, r in done.items()}
-    todo = [s for s in seeds if s not in done]
     options = dict(bench=bench, profile=profile, objective=objective, maximize=maximize, cache=cache,
                    data_dir=data_dir, train_seed=train_seed, device=device, progress=progress)
-    runs = (_proposing_runs(searcher, todo, out, budget, workers=workers, scheduler=scheduler, resume=resume,
-                            silence_logs=silence_logs, **options) if proposes
-            else _blocking_runs(searcher, todo, budget.archs, **options))
-    for result in runs:
-        done[result.seed] = result
-        if out is not None:
-            write_run(out, result)
-            if proposes:
-                (out / "live" / f"seed_{result.seed:05d}.json").unlink(missing_ok=True)  # the run file holds the log
-            rows[result.seed] = summary_row(result)
-            write_summary(out, rows.values())
-    return [done[s] for s in seeds]
+    produce = (partial(_proposing_runs, searcher, out, budget, workers=workers, scheduler=scheduler, resume=resume,
+                       silence_logs=silence_logs, **options) if proposes
+               else partial(_blocking_runs, searcher, budget.archs, **options))
+    return run_into(out, config, seeds, produce, resume=resume,
+                    execution_params=getattr(searcher, "execution_params", ()), summary_every=1)
 
 
-def _proposing_runs(searcher: Searcher, seeds: list[int], out: Path | None, budget: Budget, *, bench: Any,
+def _proposing_runs(searcher: Searcher, out: Path | None, budget: Budget, *, seeds: list[int], bench: Any,
                     profile: Any, objective: str, maximize: bool, cache: Any, data_dir: Any, train_seed: int,
                     device: str, progress: bool, workers: int, scheduler: str | None, resume: bool,
-                    silence_logs: int | None) -> Iterable[RunResult]:
-    """The runs of ``seeds`` through the live driver, each yielded as it finishes (none: no executor starts)."""
+                    silence_logs: int | None) -> Iterator[list[RunResult]]:
+    """The runs of ``seeds`` through the live driver, each yielded as it finishes (none: no executor starts).
+
+    A run's log in ``out/live/`` is removed once the run file holds it: when the loop asks for the next
+    run, it has written this one."""
     if not seeds:
         return
     params, execution_params = split_params(searcher)
@@ -109,13 +104,15 @@ def _proposing_runs(searcher: Searcher, seeds: list[int], out: Path | None, budg
                                 data_dir=data_dir, train_seed=train_seed, device=device, log_path=log_path,
                                 resume=resume, progress=progress)
             run = driver.run()
-            yield RunResult(searcher_name(searcher), seed, params, budget.archs, run.trajectory(),
-                            {**execution, "cache": str(driver.cache.path)}, run.clock())
+            yield [RunResult.of_trajectory(searcher_name(searcher), seed, params, budget.archs, run.trajectory(),
+                                           {**execution, "cache": str(driver.cache.path)}, run.clock())]
+            if log_path is not None:
+                log_path.unlink(missing_ok=True)
 
 
-def _blocking_runs(searcher: Searcher, seeds: list[int], budget: int, *, bench: Any, profile: Any, objective: str,
+def _blocking_runs(searcher: Searcher, budget: int, *, seeds: list[int], bench: Any, profile: Any, objective: str,
                    maximize: bool, cache: Any, data_dir: Any, train_seed: int, device: str,
-                   progress: bool) -> Iterable[RunResult]:
+                   progress: bool) -> Iterator[list[RunResult]]:
     """The runs of ``seeds`` of a blocking ``search()`` against a lookup-or-train oracle (each miss trains)."""
     params, execution_params = split_params(searcher)
     for seed in seeds:
@@ -125,4 +122,4 @@ def _blocking_runs(searcher: Searcher, seeds: list[int], budget: int, *, bench: 
         trajectory = searcher.clone().run(SPACE, oracle, budget, as_generator(seed))
         execution = {"params": execution_params, "device": device, "cache": str(oracle.cache.path),
                      "data_dir": None if data_dir is None else str(data_dir)}
-        yield RunResult(searcher_name(searcher), seed, params, budget, trajectory, execution)
+        yield [RunResult.of_trajectory(searcher_name(searcher), seed, params, budget, trajectory, execution)]

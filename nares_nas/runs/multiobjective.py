@@ -27,10 +27,9 @@ training). The clock records the raw objective vectors; each run is scored after
 
 from __future__ import annotations
 
-import binascii
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +37,14 @@ import numpy as np
 
 from nares_nas._rng import as_generator
 from nares_nas.asktell import Proposal, Proposals, Result, batch_items, lockstep
-from nares_nas.errors import ConfigError, DataFormatError, PluginError
+from nares_nas.errors import ConfigError, PluginError
 from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
-from nares_nas.runs.codec import encode_array
+from nares_nas.runs.folder import _sha1, run_config
+from nares_nas.runs.loop import run_into
 from nares_nas.runs.parallel import Shared, _as_searcher, _check_seeds, _lockstep, dispatch, lockstep_groups, shared
-from nares_nas.runs.record import FORMAT, pack_clock, unpack, unpack_clock
+from nares_nas.runs.record import FrontScores, RunResult
+from nares_nas.runs.search import job_progress
 from nares_nas.searchers import Searcher, available, resolve, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
 from nares_nas.simulation.clock import Simulation
@@ -51,10 +52,6 @@ from nares_nas.simulation.log import EvaluationLog
 from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
-MO_SUMMARY_COLUMNS: tuple[str, ...] = ("searcher", "seed", "queries", "infeasible", "rejected_free", "front_size",
-                                       "hypervolume", "hv_regret", "igd_plus", "gpu_days", "sim_days", "evaluations")
-_COLUMNS = ("arch_ids", "values", "feasible", "hv_regret", "igd_plus", "front_size", "front")
-"""The per-query arrays of a multi-objective run file (and the found front)."""
 _RUNAWAY = 10 * N_ARCHS
 """Free rejections in a row after which a searcher is taken not to respect a constraint."""
 
@@ -232,112 +229,25 @@ def simulate_mo(searcher: Searcher, problem: Problem, table: ObjectiveTable, see
             for seed, sim, counter in zip(seeds, sims, counters)]
 
 
-@dataclass(frozen=True)
-class MORunResult:
-    """One finished multi-objective run as stored in ``DIR/runs/``, with its scores after every query."""
-
-    searcher: str
-    seed: int
-    params: Mapping[str, Any]
-    budget: int | None
-    objectives: tuple[str, ...]
-    constraints: tuple[str, ...]
-    arch_ids: np.ndarray
-    """Full trainings in the order they finished."""
-    values: np.ndarray
-    """``(queries, k)`` raw objective values."""
-    feasible: np.ndarray
-    hv_regret: np.ndarray
-    igd_plus: np.ndarray
-    front_size: np.ndarray
-    front: np.ndarray
-    """arch_ids of the found front (feasible, non-dominated), best first."""
-    hypervolume: float
-    rejected_free: int = 0
-    scoring: Mapping[str, Any] | None = None
-    execution: Mapping[str, Any] | None = None
-    clock: Mapping[str, Any] | None = None
-
-    @classmethod
-    def from_run(cls, searcher: str, params: Mapping[str, Any], budget: int | None, problem: Problem, run: MORun,
-                 workers: int, execution: Mapping[str, Any] | None = None) -> MORunResult:
-        arch_ids = run.arch_ids
-        anytime = problem.anytime(arch_ids)
-        final = problem.score(arch_ids)
-        rows = run.log.rows()
-        columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
-        if "value" in columns:
-            columns["value"] = [np.asarray(v, dtype=np.float64).tolist() for v in columns["value"]]
-        clock = {"workers": workers, "ticks_per_day": run.log.ticks_per_day,
-                 "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
-                 "sim_days": max(run.log.end, default=0) / run.log.ticks_per_day, "stopped_by_budget": run.stopped,
-                 "evaluations": columns}
-        return cls(searcher, run.seed, dict(params), budget, tuple(map(str, problem.objectives)),
-                   tuple(map(str, problem.constraints)), arch_ids, run.values(problem.k), problem.feasible[arch_ids],
-                   anytime.hv_regret, anytime.igd_plus, anytime.front_size, problem.found_front(arch_ids),
-                   final.hypervolume, run.rejected_free, problem.to_dict(), execution, clock)
-
-    @property
-    def queries(self) -> int:
-        return len(self.arch_ids)
-
-    def final(self, queries: int | None = None) -> tuple[float, float, int]:
-        """(hypervolume regret, IGD+, front size) after ``queries`` queries (None: at the end; a run that
-        stopped earlier keeps its last scores). A run with no query scores as the empty front."""
-        if not self.queries:
-            empty = self.scoring or {}
-            return float(empty.get("exact_hypervolume", np.nan)), np.nan, 0
-        i = self.queries - 1 if queries is None else min(queries, self.queries) - 1
-        return float(self.hv_regret[i]), float(self.igd_plus[i]), int(self.front_size[i])
-
-    def to_json(self) -> dict[str, Any]:
-        """The run file (format :data:`~nares_nas.runs.record.FORMAT`: columns encoded exactly)."""
-        return {
-            "format": FORMAT, "searcher": self.searcher, "seed": self.seed, "params": dict(self.params),
-            "budget": self.budget, "multi_objective": True, "objectives": list(self.objectives),
-            "constraints": list(self.constraints), "queries": self.queries,
-            **{key: encode_array(getattr(self, key)) for key in _COLUMNS},
-            "rejected_free": self.rejected_free, "hypervolume": self.hypervolume,
-            "scoring": None if self.scoring is None else dict(self.scoring),
-            "execution": None if self.execution is None else dict(self.execution),
-            "clock": pack_clock(self.clock),
-        }
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any], path: str = "<run>") -> MORunResult:
-        try:
-            k = len(obj["objectives"])
-            arch_ids = unpack(obj["arch_ids"], np.int64)
-            result = cls(
-                str(obj["searcher"]), int(obj["seed"]), dict(obj["params"]), obj["budget"],
-                tuple(obj["objectives"]), tuple(obj["constraints"]), arch_ids,
-                unpack(obj["values"], np.float64).reshape(-1, k), unpack(obj["feasible"], bool),
-                unpack(obj["hv_regret"], np.float64), unpack(obj["igd_plus"], np.float64),
-                unpack(obj["front_size"], np.int64), unpack(obj["front"], np.int64),
-                float(obj["hypervolume"]), int(obj.get("rejected_free", 0)), obj.get("scoring"),
-                obj.get("execution"), unpack_clock(obj.get("clock")))
-        except KeyError as exc:
-            raise DataFormatError("missing key in a multi-objective run file", path=path,
-                                  key=str(exc.args[0])) from None
-        except (TypeError, ValueError, zlib.error, binascii.Error) as exc:
-            raise DataFormatError(f"malformed multi-objective run file: {exc}", path=path) from None
-        n = len(arch_ids)
-        if any(len(a) != n for a in (result.values, result.feasible, result.hv_regret, result.igd_plus,
-                                     result.front_size)):
-            raise DataFormatError("arch_ids, values and the per-query scores differ in length", path=path)
-        return result
-
-
-def summary_row(result: MORunResult) -> dict[str, Any]:
-    """One row of a multi-objective ``summary.csv``: the final scores and what the run spent."""
-    clock = result.clock or {}
-    evaluations = clock.get("evaluations") or {}
-    regret, igd, size = result.final()
-    return {"searcher": result.searcher, "seed": result.seed, "queries": result.queries,
-            "infeasible": int((~result.feasible).sum()), "rejected_free": result.rejected_free, "front_size": size,
-            "hypervolume": repr(result.hypervolume), "hv_regret": repr(regret), "igd_plus": repr(igd),
-            "gpu_days": repr(clock["gpu_days"]) if clock else "", "sim_days": repr(clock["sim_days"]) if clock else "",
-            "evaluations": len(evaluations.get("arch_id", ())) if clock else ""}
+def scored_record(searcher: str, params: Mapping[str, Any], budget: int | None, problem: Problem, run: MORun,
+                  workers: int, execution: Mapping[str, Any] | None = None) -> RunResult:
+    """A multi-objective run on the clock as a :class:`~nares_nas.runs.record.RunResult`: its raw objective
+    vectors, its clock account and its scores against ``problem``'s exact front after every query."""
+    arch_ids = run.arch_ids
+    anytime = problem.anytime(arch_ids)
+    rows = run.log.rows()
+    columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
+    if "value" in columns:
+        columns["value"] = [np.asarray(v, dtype=np.float64).tolist() for v in columns["value"]]
+    clock = {"workers": workers, "ticks_per_day": run.log.ticks_per_day,
+             "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
+             "sim_days": max(run.log.end, default=0) / run.log.ticks_per_day, "stopped_by_budget": run.stopped,
+             "evaluations": columns}
+    scores = FrontScores(tuple(map(str, problem.constraints)), problem.feasible[arch_ids], anytime.hv_regret,
+                         anytime.igd_plus, anytime.front_size, problem.found_front(arch_ids),
+                         problem.score(arch_ids).hypervolume, run.rejected_free, problem.to_dict())
+    return RunResult(searcher, run.seed, dict(params), budget, tuple(o.name for o in problem.objectives),
+                     problem.maximize, arch_ids, run.values(problem.k), execution, clock, scores)
 
 
 # --------------------------------------------------------------------------- many seeds, folders
@@ -354,20 +264,20 @@ class _MOSetup:
 
 
 def _mo_group(searcher: Searcher | Shared, problem: Problem | Shared, table: ObjectiveTable | Shared,
-              setup: _MOSetup | Shared, seeds: Sequence[int]) -> list[MORunResult]:
+              setup: _MOSetup | Shared, seeds: Sequence[int]) -> list[RunResult]:
     """Worker task: one lockstep group, scored (top-level so that it pickles)."""
     searcher, problem, table, setup = shared(searcher), shared(problem), shared(table), shared(setup)
     runs = simulate_mo(searcher, problem, table, seeds, budget=setup.budget, workers=setup.workers,
                        prefilter=setup.prefilter)
-    return [MORunResult.from_run(setup.name, setup.params, setup.budget.archs, problem, run, setup.workers,
-                                 {**setup.execution, "group": list(seeds)}) for run in runs]
+    return [scored_record(setup.name, setup.params, setup.budget.archs, problem, run, setup.workers,
+                          {**setup.execution, "group": list(seeds)}) for run in runs]
 
 
 def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
                  constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
                  budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
                  backend: str = "loky", scheduler: str | None = None, problem: Problem | None = None
-                 ) -> Iterable[list[MORunResult]]:
+                 ) -> Iterable[list[RunResult]]:
     """Yield each lockstep group's scored runs as it finishes (in no fixed order); see :func:`run_mo_search`."""
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
@@ -386,7 +296,7 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
 def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[str | Objective],
                   constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
                   budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
-                  backend: str = "loky", scheduler: str | None = None, progress: bool = False) -> list[MORunResult]:
+                  backend: str = "loky", scheduler: str | None = None, progress: bool = False) -> list[RunResult]:
     """Run a multi-objective ``searcher`` once per seed on ``bench``; the scored runs in ``seeds`` order.
 
     ``objectives`` and ``constraints`` as :func:`nares_nas.pareto.problem.parse_objectives` /
@@ -396,38 +306,18 @@ def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[st
     docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.runs.search.run_search`;
     ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
-    from nares_nas.runs.search import job_progress
-
     searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
-    found: dict[int, MORunResult] = {}
-    with job_progress(searcher, len(seeds), seeds, budget, n_jobs=n_jobs, backend=backend, enabled=progress) as bar:
-        for group in iter_mo_runs(searcher, bench, objectives, constraints, seeds=seeds, budget=budget,
-                                  workers=workers, prefilter=prefilter, n_jobs=n_jobs, backend=backend,
-                                  scheduler=scheduler):
-            found.update((r.seed, r) for r in group)
-            bar.update(len(group))
-    return [found[seed] for seed in seeds]
-
-
-def _from_json(obj: Mapping[str, Any], path: str) -> MORunResult:
-    if not obj.get("multi_objective"):
-        raise DataFormatError("a single-objective run in a multi-objective folder", path=path)
-    return MORunResult.from_json(obj, path)
-
-
-def read_mo_runs(out_dir: str | Path) -> list[MORunResult]:
-    """Every multi-objective run in ``DIR/runs/``, sorted by seed."""
-    from nares_nas.runs.folder import read_runs
-
-    return read_runs(out_dir, _from_json)
+    return run_into(None, None, seeds, partial(iter_mo_runs, searcher, bench, objectives, constraints, budget=budget,
+                                               workers=workers, prefilter=prefilter, n_jobs=n_jobs, backend=backend,
+                                               scheduler=scheduler),
+                    progress=partial(job_progress, searcher, len(seeds), budget=budget, n_jobs=n_jobs,
+                                     backend=backend, enabled=progress))
 
 
 def mo_run_config(searcher: Searcher, bench, problem: Problem, *, budget: Budget, workers: int,
                   prefilter: bool) -> dict[str, Any]:
     """What determines the runs of a multi-objective folder, as written to ``config.json``."""
-    from nares_nas.runs.folder import _sha1, run_config
-
     config = run_config(searcher, bench, budget=budget, objective=problem.objectives[0].name, maximize=True,
                         workers=workers)
     config.update(objective=None, direction=None, objectives=[str(o) for o in problem.objectives],
@@ -442,44 +332,23 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
                   constraints: str | Sequence[str | Constraint] | None = (), *, seeds: Iterable[int],
                   budget: Budget | int | None = None, workers: int = 1, prefilter: bool = False, n_jobs: int = 1,
                   backend: str = "loky", scheduler: str | None = None, resume: bool = False,
-                  progress: bool = False, announce: bool = True) -> list[MORunResult]:
+                  progress: bool = False, announce: bool = True) -> list[RunResult]:
     """:func:`run_mo_search`, keeping every finished run in ``out_dir`` (as :func:`nares_nas.runs.search.run_to_dir`,
     whose ``progress`` and ``announce`` these are).
 
     ``DIR/config.json`` pins the searcher, objectives, constraints, budget, workers and data;
     ``DIR/runs/seed_NNNNN.json`` holds a run (values as an n×k list, scores after every query);
-    ``DIR/summary.csv`` a row per run (:data:`MO_SUMMARY_COLUMNS`).
+    ``DIR/summary.csv`` a row per run (:data:`~nares_nas.runs.folder.MO_SUMMARY_COLUMNS`).
     """
-    from nares_nas.runs.folder import _release, open_run_dir, write_run, write_summary
-    from nares_nas.runs.search import job_progress
     searcher = _as_searcher(searcher)
     check_multi_objective(searcher)
     seeds = _check_seeds(seeds)
-    out_dir = Path(out_dir)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     problem = Problem.from_benchmark(bench, objectives, constraints, search=True)
     config = mo_run_config(searcher, bench, problem, budget=budget, workers=workers, prefilter=prefilter)
-    fresh, existed = not (out_dir / "config.json").exists(), out_dir.exists()
-    done = open_run_dir(out_dir, config, resume=resume, execution_params=getattr(searcher, "execution_params", ()),
-                        reader=read_mo_runs)
-    rows = {seed: summary_row(r) for seed, r in done.items()}
-    try:
-        todo = [s for s in seeds if s not in done]
-        bar = job_progress(searcher, len(seeds), todo, budget, n_jobs=n_jobs, backend=backend, enabled=progress,
-                           announce=announce)
-        with bar:
-            for group in iter_mo_runs(searcher, bench, objectives, constraints, seeds=todo, budget=budget,
-                                      workers=workers, prefilter=prefilter, n_jobs=n_jobs, backend=backend,
-                                      scheduler=scheduler, problem=problem):
-                for result in group:
-                    write_run(out_dir, result)
-                    done[result.seed] = result
-                    rows[result.seed] = summary_row(result)
-                bar.update(len(group))
-    except BaseException:
-        if fresh and not done:
-            _release(out_dir, existed)
-        raise
-    write_summary(out_dir, rows.values(), columns=MO_SUMMARY_COLUMNS)
-    return [done[s] for s in seeds]
-
+    produce = partial(iter_mo_runs, searcher, bench, objectives, constraints, budget=budget, workers=workers,
+                      prefilter=prefilter, n_jobs=n_jobs, backend=backend, scheduler=scheduler, problem=problem)
+    return run_into(out_dir, config, seeds, produce, resume=resume,
+                    execution_params=getattr(searcher, "execution_params", ()),
+                    progress=partial(job_progress, searcher, len(seeds), budget=budget, n_jobs=n_jobs,
+                                     backend=backend, enabled=progress, announce=announce))

@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,15 +43,8 @@ from nares_nas.data.benchmark import Benchmark
 from nares_nas.oracle import Trajectory
 from nares_nas.progress import Progress, job_seconds
 from nares_nas.progress import announce as say
-from nares_nas.runs.folder import (
-    SUMMARY_EVERY,
-    _release,
-    open_run_dir,
-    run_config,
-    summary_row,
-    write_run,
-    write_summary,
-)
+from nares_nas.runs.folder import run_config
+from nares_nas.runs.loop import run_into
 from nares_nas.runs.parallel import (
     _as_searcher,
     _check_run_args,
@@ -164,44 +156,27 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
     """
     searcher = _as_searcher(searcher)
     seeds = _check_seeds(seeds)
-    out_dir = Path(out_dir)
     maximize = run_direction(objective, maximize)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     config = run_config(searcher, bench, budget=budget, objective=objective, maximize=maximize, workers=workers,
                         from_scratch=from_scratch)
     model = _check_run_args(evaluation_model(bench, objective, from_scratch=from_scratch), objective, backend,
                             scheduler)
-    fresh, existed = not (out_dir / "config.json").exists(), out_dir.exists()
-    done = open_run_dir(out_dir, config, resume=resume,
-                        execution_params=getattr(searcher, "execution_params", ()))
-    rows = {seed: summary_row(r) for seed, r in done.items()}
-    try:
-        todo = [s for s in seeds if s not in done]
-        name, params = config["searcher"], config["params"]
-        execution = {"params": split_params(searcher)[1], "backend": backend,
-                     "n_jobs": n_jobs if backend == "loky" else None, "scheduler": scheduler}
-        bar = job_progress(searcher, len(seeds), todo, budget, n_jobs=n_jobs, backend=backend, enabled=progress,
-                           announce=announce)
-        unsummarised = 0
-        with bar:
-            for group in iter_groups(searcher, model, seeds=todo, budget=budget, objective=objective,
-                                     maximize=maximize, workers=workers, n_jobs=n_jobs, backend=backend,
-                                     scheduler=scheduler, device=config["device"]):
-                together = [seed for seed, _ in group]
-                for seed, run in group:
-                    result = RunResult.from_clock(name, params, budget.archs, run, workers,
-                                                  {**execution, "group": together})
-                    write_run(out_dir, result)
-                    done[seed] = result
-                    rows[seed] = summary_row(result)
-                bar.update(len(group))
-                unsummarised += len(group)
-                if len(group) > 1 or unsummarised >= SUMMARY_EVERY:
-                    write_summary(out_dir, rows.values())
-                    unsummarised = 0
-    except BaseException:
-        if fresh and not done:
-            _release(out_dir, existed)  # a job that failed before its first run leaves nothing to refuse a retry
-        raise
-    write_summary(out_dir, rows.values())
-    return [done[s] for s in seeds]
+    name, params = config["searcher"], config["params"]
+    execution = {"params": split_params(searcher)[1], "backend": backend,
+                 "n_jobs": n_jobs if backend == "loky" else None, "scheduler": scheduler}
+
+    def produce(seeds: list[int]) -> Iterator[list[RunResult]]:
+        for group in iter_groups(searcher, model, seeds=seeds, budget=budget, objective=objective, maximize=maximize,
+                                 workers=workers, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                                 device=config["device"]):
+            together = [seed for seed, _ in group]
+            yield [RunResult.from_clock(name, params, budget.archs, run, workers, {**execution, "group": together})
+                   for _, run in group]
+
+    def bar(todo: list[int]) -> Progress:
+        return job_progress(searcher, len(seeds), todo, budget, n_jobs=n_jobs, backend=backend, enabled=progress,
+                            announce=announce)
+
+    return run_into(out_dir, config, seeds, produce, resume=resume,
+                    execution_params=getattr(searcher, "execution_params", ()), progress=bar)
