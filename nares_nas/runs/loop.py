@@ -65,10 +65,10 @@ def run_into(out_dir: str | os.PathLike | None, config: Mapping[str, Any] | None
             unsummarised = 0
             for group in produce(seeds=todo):
                 for result in group:
-                    done[result.seed] = result
                     if out is not None:
                         write_run(out, result)
                         rows[result.seed] = summary_row(result)
+                    done[result.seed] = result  # only once it is kept
                 bar.update(len(group))
                 unsummarised += len(group)
                 if out is not None and (len(group) > 1 or unsummarised >= summary_every):
