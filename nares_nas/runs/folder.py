@@ -44,7 +44,8 @@ SUMMARY_EVERY = 25
 """Runs of single-run tasks between rewrites of ``summary.csv`` (it is rewritten after every larger group)."""
 
 
-def _sha1(*arrays: np.ndarray) -> str:
+def arrays_sha1(*arrays: np.ndarray) -> str:
+    """The SHA-1 of arrays' bytes: what ``config.json`` pins of the data a folder's runs were made on."""
     digest = hashlib.sha1()
     for array in arrays:
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -66,9 +67,9 @@ def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | 
     sha1 = model_sha1 = None
     if bench is not None:
         spec = objective_metric(objective)
-        sha1 = _sha1(bench.metric_by_id(spec.name))
+        sha1 = arrays_sha1(bench.metric_by_id(spec.name))
         history = bench.fidelity_matrix(spec.name) if spec.kind == "history" else bench.metric_by_id(spec.name)
-        model_sha1 = _sha1(history, bench.metric_by_id("TRAINING_TIME"))
+        model_sha1 = arrays_sha1(history, bench.metric_by_id("TRAINING_TIME"))
     return {
         "searcher": searcher_name(searcher),
         "class": f"{type(searcher).__module__}:{type(searcher).__qualname__}",

@@ -40,7 +40,7 @@ from nares_nas.asktell import Proposal, Proposals, Result, batch_items, lockstep
 from nares_nas.errors import ConfigError, PluginError
 from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
-from nares_nas.runs.folder import _sha1, run_config
+from nares_nas.runs.folder import arrays_sha1, run_config
 from nares_nas.runs.loop import run_into
 from nares_nas.runs.parallel import Shared, _as_searcher, _check_seeds, _lockstep, dispatch, lockstep_groups, shared
 from nares_nas.runs.record import FrontScores, RunResult
@@ -322,8 +322,8 @@ def mo_run_config(searcher: Searcher, bench, problem: Problem, *, budget: Budget
                         workers=workers)
     config.update(objective=None, direction=None, objectives=[str(o) for o in problem.objectives],
                   constraints=[str(c) for c in problem.constraints], prefilter=bool(prefilter),
-                  objective_sha1=_sha1(problem.values, problem.feasible),
-                  model_sha1=_sha1(problem.values, bench.metric_by_id("TRAINING_TIME")),
+                  objective_sha1=arrays_sha1(problem.values, problem.feasible),
+                  model_sha1=arrays_sha1(problem.values, bench.metric_by_id("TRAINING_TIME")),
                   scoring={key: value for key, value in problem.to_dict().items() if key != "note"})
     return config
 
