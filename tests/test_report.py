@@ -172,8 +172,10 @@ def test_renderings_parse_and_agree(bench):
     assert "ddof=1" in md and "Preset: default" in md and "NARes (hand-made)" in md
     assert SYNTHETIC_LABEL not in md
 
-    frame = pd.read_csv(io.StringIO(t.to_csv()), comment="#")
-    assert len(frame) == len(TABLE2_METRICS)
+    frame = pd.read_csv(io.StringIO(t.to_csv()))
+    assert list(frame.columns) == ["row", "metric", "optimal", *(f"{s}_{part}" for s in "abc"
+                                                                for part in ("mean", "std", "n", "best")), "data"]
+    assert len(frame) == len(TABLE2_METRICS) and set(frame["data"]) == {"NARes (hand-made)"}
     row = frame.set_index("metric").loc["VAL_PGD_ACC"]
     assert row["a_mean"] == pytest.approx(112 / 3) and row["a_best"] == "*"
     assert pd.isna(row["b_best"]) and pd.isna(row["c_std"]) and row["c_n"] == 1
