@@ -15,7 +15,7 @@ from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.data.table import Table, empty_columns, finalize_columns
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import Trajectory
-from nares_nas.reports.curves import anytime_curve, plot_anytime
+from nares_nas.reports.curves import anytime_curve, band_over_runs, plot_anytime
 from nares_nas.reports.table2 import TABLE2_METRICS, higher_is_better, published_table2, summarize, write_report
 
 IDS = np.array([1, 2, 3, 4, 5, 6])
@@ -155,8 +155,12 @@ def test_optimal_per_metric_and_best_arch(bench):
 
 
 def test_invalid_inputs(bench):
-    with pytest.raises(ConfigError, match="per-metric"):
+    with pytest.raises(ConfigError, match="^optimal must be one of per-metric, best-arch, got 'max'$"):
         summarize(bench, RESULTS, optimal="max")
+    with pytest.raises(ConfigError, match="^ddof must be a non-negative integer, got -1$"):
+        summarize(bench, RESULTS, ddof=-1)
+    with pytest.raises(ConfigError, match="^band must be one of sem, percentile, got 'iqr'$"):
+        band_over_runs(np.zeros((2, 3)), "iqr")
     with pytest.raises(ConfigError, match="no runs"):
         summarize(bench, {"a": []})
     mixed = Trajectory(np.array([1]), np.array([70.0]), "VAL_CLEAN_ACC", True)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nares_nas._outputs import write_frame_csv
+from nares_nas._validation import check_choice, check_int
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import higher_is_better, resolve_metric, round_derived
@@ -257,10 +258,8 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
     A run whose best architecture lacks a metric (NaN) is left out of that cell; ``n`` counts
     the runs that entered it.
     """
-    if optimal not in OPTIMAL_MODES:
-        raise ConfigError(f"optimal must be one of {', '.join(OPTIMAL_MODES)}, got {optimal!r}")
-    if ddof < 0:
-        raise ConfigError(f"ddof must be >= 0, got {ddof}")
+    check_choice(optimal, "optimal", OPTIMAL_MODES)
+    check_int(ddof, "ddof", 0)
     if not results:
         raise ConfigError("no results to summarise: give at least one searcher with runs")
     results = trajectories_of(results)
