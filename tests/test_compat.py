@@ -166,6 +166,10 @@ def test_resume_recomputes_nothing_and_rewrites_no_run_file(case, tmp_path, monk
     search(case, out, case.runs, resume=True)
     assert run_files(out) == before  # same names, bytes and times
     assert sorted(summary(out)) == list(range(case.runs))
+    old = summary(FOLDERS / case.name)  # written without a data column; today's rewrite adds one per row
+    assert all("data" not in row for row in old.values())
+    assert {row["data"] for row in summary(out).values()} == {
+        "SYNTHETIC stand-in data, not NARes results (source: synthetic (seed 0))"}
 
 
 @pytest.mark.torch
