@@ -186,6 +186,7 @@ def test_resume_of_a_live_folder_replays_its_log_and_trains_nothing(tmp_path, mo
     after = run_files(out)
     assert {name: after[name] for name in before} == before
     assert sorted(after) == ["seed_00000.json", "seed_00001.json"]
+    assert {row["data"] for row in summary(out).values()} == {"live training (no table)"}  # --data none
 
     # the finished run is the logged one: its full trainings in the order they finished, their costs
     run = {r.seed: r for r in read(LIVE, out)}[1]
