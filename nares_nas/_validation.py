@@ -15,6 +15,7 @@ once switched the reference moves on.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -97,6 +98,8 @@ def wanted_real(low: float | None = None, high: float | None = None, *, low_open
         return "a positive number" if low_open else "a non-negative number"
     if low is None and high is None:
         return "a finite number"
+    if high is None:
+        return f"a number > {low}" if low_open else f"a number >= {low}"
     left = "(" if low_open or low is None else "["
     right = ")" if high_open or high is None else "]"
     return f"a number in {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
@@ -104,10 +107,10 @@ def wanted_real(low: float | None = None, high: float | None = None, *, low_open
 
 def check_real(value: Any, name: str, low: float | None = None, high: float | None = None, *,
                low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a ``float``: a finite real (an int, a float or a NumPy number, never a ``bool``) between
-    ``low`` and ``high`` (each bound optional, included unless ``*_open``), else
+    """``value`` as a ``float``: a finite real (an int, a float, a fraction or a NumPy number, never a
+    ``bool``) between ``low`` and ``high`` (each bound optional, included unless ``*_open``), else
     :class:`~nares_nas.errors.ConfigError` naming ``name`` and the interval."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     ok = ok and math.isfinite(value)
     ok = ok and (low is None or (value > low if low_open else value >= low))
     ok = ok and (high is None or (value < high if high_open else value <= high))

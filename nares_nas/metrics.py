@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nares_nas import space
-from nares_nas.errors import ConfigError, MetricError
+from nares_nas._validation import check_bool
+from nares_nas.errors import MetricError
 
 HISTORY_KEYS: tuple[str, ...] = (
     "train_loss", "train_acc", "val_loss", "val_acc",
@@ -142,10 +143,7 @@ def objective_direction(objective: str | MetricSpec, maximize: bool | None = Non
     """
     if maximize is None:
         return higher_is_better(objective)
-    if not isinstance(maximize, (bool, np.bool_)):
-        raise ConfigError(f"maximize must be True, False or None (the direction of {resolve_metric(objective).name}), "
-                          f"got {maximize!r}")
-    return bool(maximize)
+    return check_bool(maximize, f"maximize (None: {resolve_metric(objective).name}'s own direction)")
 
 
 def objective_metric(name: str | MetricSpec, reference_test_set: bool = False) -> MetricSpec:

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nares_nas._validation import check_bool, check_int
+from nares_nas._validation import check_bool, check_int, check_real
 from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.errors import ConfigError
 from nares_nas.space import N_ARCHS, SearchSpace
@@ -48,18 +48,10 @@ Rung = tuple[int, int]
 
 # --------------------------------------------------------------------------- bracket arithmetic
 def as_fraction(eta: Any) -> Fraction:
-    """``eta`` as an exact fraction; raises :class:`ConfigError` unless it is a finite number > 1."""
-    if isinstance(eta, (bool, np.bool_)) or not isinstance(eta, (int, float, np.integer, np.floating, Fraction)):
-        raise ConfigError(f"eta (the reduction factor) must be a number > 1, got {eta!r}")
-    if isinstance(eta, (float, np.floating)):
-        if not math.isfinite(eta):
-            raise ConfigError(f"eta (the reduction factor) must be a number > 1, got {eta!r}")
-        value = Fraction(repr(float(eta)))  # the shortest decimal: 1.2 is 6/5, not its binary value
-    else:
-        value = Fraction(eta)
-    if value <= 1:
-        raise ConfigError(f"eta (the reduction factor) must be a number > 1, got {eta!r}")
-    return value
+    """``eta`` as an exact fraction, a float read as its shortest decimal (1.2 is 6/5, not its binary value);
+    :class:`ConfigError` unless it is a finite number > 1 (:func:`~nares_nas._validation.check_real`)."""
+    check_real(eta, "eta (the reduction factor)", 1, low_open=True)
+    return Fraction(repr(float(eta))) if isinstance(eta, (float, np.floating)) else Fraction(eta)
 
 
 def check_schedule(min_epochs: Any, max_epochs: Any, eta: Any) -> tuple[int, int, Fraction]:

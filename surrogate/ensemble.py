@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from nares_nas._rng import as_generator
-from nares_nas._validation import check_choice, check_int
+from nares_nas._validation import check_choice, check_int, check_real
 from nares_nas.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -94,10 +94,8 @@ class MLPEnsembleRegressor(RegressorMixin, BaseEstimator):
     def _validate_params(self) -> None:
         for key in ("num_ensemble", "num_layers", "layer_width", "epochs", "batch_size"):
             check_int(getattr(self, key), f"MLPEnsembleRegressor {key}")
-        if not self.lr > 0:
-            raise ConfigError(f"MLPEnsembleRegressor lr must be > 0, got {self.lr!r}")
-        if self.l1_reg < 0:
-            raise ConfigError(f"MLPEnsembleRegressor l1_reg must be >= 0, got {self.l1_reg!r}")
+        check_real(self.lr, "MLPEnsembleRegressor lr", 0, low_open=True)
+        check_real(self.l1_reg, "MLPEnsembleRegressor l1_reg", 0)
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"MLPEnsembleRegressor betas must be two numbers in [0, 1), got {self.betas!r}")
         if self.num_threads is not None:

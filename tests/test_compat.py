@@ -162,6 +162,10 @@ def test_resume_recomputes_nothing_and_rewrites_no_run_file(case, tmp_path, monk
     search(case, out, case.runs, resume=True)
     assert run_files(out) == before  # same names, bytes and times
     assert sorted(summary(out)) == list(range(case.runs))
+    old = summary(FOLDERS / case.name)  # written without a data column; today's rewrite adds one per row
+    assert all("data" not in row for row in old.values())
+    assert {row["data"] for row in summary(out).values()} == {
+        "SYNTHETIC stand-in data, not NARes results (source: synthetic (seed 0))"}
 
 
 @pytest.mark.torch
@@ -178,6 +182,7 @@ def test_resume_of_a_live_folder_replays_its_log_and_trains_nothing(tmp_path, mo
     after = run_files(out)
     assert {name: after[name] for name in before} == before
     assert sorted(after) == ["seed_00000.json", "seed_00001.json"]
+    assert {row["data"] for row in summary(out).values()} == {"live training (no table)"}  # --data none
 
     # the finished run is the logged one: its full trainings in the order they finished, their costs
     run = {r.seed: r for r in read(LIVE, out)}[1]

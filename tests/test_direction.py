@@ -36,7 +36,8 @@ def test_smaller_is_better_for_losses_lipschitz_and_costs():
     assert {n for n in METRIC_NAMES if not higher_is_better(n)} == smaller
     assert objective_direction("VAL_LOSS") is False and objective_direction("VAL_PGD_ACC") is True
     assert objective_direction("VAL_LOSS", True) is True and objective_direction("VAL_PGD_ACC", False) is False
-    with pytest.raises(ConfigError, match="maximize must be True, False or None"):
+    with pytest.raises(ConfigError, match=r"^maximize \(None: VAL_LOSS's own direction\) must be a boolean .*, "
+                                          r"got 'yes'$"):
         objective_direction("VAL_LOSS", "yes")
 
 

@@ -255,6 +255,8 @@ def test_matching_checksum_accepted_in_any_case(server, tmp_path):
 def test_malformed_checksum_rejected_before_any_request(server, tmp_path):
     with pytest.raises(ConfigError, match="64 hexadecimal digits"):
         _get(server, tmp_path / "nares.txz", expected_sha256="abc")
+    with pytest.raises(ConfigError, match=r"^chunk_size \(bytes\) must be a positive integer, got 0$"):
+        download(server.url, tmp_path / "nares.txz", chunk_size=0)
     assert server.requests == []
 
 

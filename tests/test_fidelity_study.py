@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 from fidelity_records import EPOCHS, write
+from plain_csv import read_plain
 
 import nares_nas
 from nares_nas import cli
@@ -52,8 +52,8 @@ def test_cli_writes_csv_and_plot(jsonl, tmp_path, capsys):
     assert "written:" in printed and "SYNTHETIC" not in printed
     # progress on stderr, which is not a terminal here: the job's last line
     assert f"fidelity VAL_PGD_ACC: {EPOCHS}/{EPOCHS} epochs in " in err
-    frame = pd.read_csv(out / "fidelity_VAL_PGD_ACC.csv", comment="#")
-    assert list(frame.columns) == COLUMNS and len(frame) == EPOCHS
+    frame = read_plain(out / "fidelity_VAL_PGD_ACC.csv", COLUMNS, synthetic=False)
+    assert len(frame) == EPOCHS and set(frame["data"]) == {f"NARes ({jsonl})"}
     assert math.isclose(frame["kendall_test_aa"][0], 2 / 3)
     assert (out / "fidelity_VAL_PGD_ACC.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -70,7 +70,7 @@ def test_cli_labels_the_stand_in(tmp_path, capsys, monkeypatch):
     first = captured.out.splitlines()[0]
     assert first.startswith("data: SYNTHETIC stand-in")  # the one synthetic notice of the command
     assert [line for line in (captured.out + captured.err).splitlines() if "SYNTHETIC" in line] == [first]
-    assert (out / "fidelity_VAL_PGD_ACC.csv").read_text().startswith("# Data: SYNTHETIC stand-in")
+    read_plain(out / "fidelity_VAL_PGD_ACC.csv", COLUMNS, synthetic=True)
     assert fidelity_study.notes(fidelity_correlations(bench))[0].startswith("Data: SYNTHETIC")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, comment="#", dtype={"label": str})
+    """A figure's CSV as a user reads it: no options (the text column ``label`` kept as text)."""
+    return pd.read_csv(path, dtype={"label": str})
 
 
 @pytest.fixture
@@ -42,10 +44,14 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def assert_csvs_hold(data: analysis.FigureData, out: Path) -> None:
+def assert_csvs_hold(data: analysis.FigureData, out: Path, jsonl: Path) -> None:
+    """Every CSV of the figure holds its table, and the data on every row (and in its sidecar)."""
     for part, name in data.file_names().items():
-        pd.testing.assert_frame_equal(read(out / name), data.tables[part].reset_index(drop=True),
+        frame = read(out / name)
+        assert frame.pop("data").tolist() == [f"NARes ({jsonl})"] * len(frame)
+        pd.testing.assert_frame_equal(frame, data.tables[part].reset_index(drop=True),
                                       check_dtype=False, check_exact=True)
+        assert json.loads((out / f"{name}.json").read_text())["data"] == [f"NARes ({jsonl})"]
 
 
 def test_every_figure_writes_what_the_library_computes(jsonl, tmp_path, capsys):
@@ -53,11 +59,11 @@ def test_every_figure_writes_what_the_library_computes(jsonl, tmp_path, capsys):
     code, printed, _ = run(capsys, "all", "--out", out, "--data", jsonl)
     assert code == 0 and "SYNTHETIC" not in printed
     bench = nares_nas.load(jsonl)
-    expected = {"summary.csv", "summary.md"}
+    expected = {"summary.md"}
     for figure in analysis.FIGURES:
         data = analysis.figure_data(bench, figure)
-        assert_csvs_hold(data, out)
-        expected |= set(data.file_names().values())
+        assert_csvs_hold(data, out, jsonl)
+        expected |= {n + suffix for n in data.file_names().values() for suffix in ("", ".json")}
         if figure != "summary":
             png = out / f"fig{figure}.png"
             expected.add(png.name)
@@ -65,15 +71,15 @@ def test_every_figure_writes_what_the_library_computes(jsonl, tmp_path, capsys):
             assert Image.open(png).info["Description"].startswith(f"Data: NARes ({jsonl})")
         assert read(out / data.file_names()[""]).shape[0] > 0
     assert {p.name for p in out.iterdir()} == expected
-    assert (out / "fig7_pca.csv").read_text().splitlines()[0] == f"# Data: NARes ({jsonl})."
-    assert "first front rank 1" in (out / "fig7.csv").read_text()
+    assert json.loads((out / "fig7_pca.csv.json").read_text())["notes"][0] == f"Data: NARes ({jsonl})."
+    assert "first front rank 1" in (out / "fig7.csv.json").read_text()
     assert "published (paper)" in printed and "quadratic fit against the RobustResNet ratio" in printed
 
 
 def test_metric_replaces_the_default_set(jsonl, tmp_path, capsys):
     out = tmp_path / "figs"
     assert run(capsys, 2, "--metric", "TEST_AA_ACC", "--out", out, "--data", jsonl)[0] == 0
-    assert list(read(out / "fig2.csv").columns) == ["arch_id", "PARAMS", "MACS", "TEST_AA_ACC"]
+    assert list(read(out / "fig2.csv").columns) == ["arch_id", "PARAMS", "MACS", "TEST_AA_ACC", "data"]
     assert run(capsys, 3, "--metric", "test_aa_acc,TEST_PGD_LIP", "--by", "W3", "--out", out, "--data", jsonl)[0] == 0
     groups = read(out / "fig3.csv")
     assert groups["metric"].unique().tolist() == ["TEST_AA_ACC", "TEST_PGD_LIP"]
@@ -85,7 +91,7 @@ def test_metric_replaces_the_default_set(jsonl, tmp_path, capsys):
     assert "TEST_AA_ACC" in selection.columns and selection["best"].equals(selection["rank"] <= 2)
     # the published components beside ours are the paper's TEST_PGD ones: said on screen and in the CSVs
     said = "Compared with the paper's TEST_PGD_ACC components"
-    assert said in printed and said in (out / "fig7_pca.csv").read_text()
+    assert said in printed and said in (out / "fig7_pca.csv.json").read_text()
     assert run(capsys, 7, "--max-rank", 2, "--out", out, "--data", jsonl)[1].count(said) == 0  # its own metric
 
 
@@ -95,8 +101,8 @@ def test_binned_quantities_and_against(jsonl, tmp_path, capsys):
     assert run(capsys, *argv)[0] == 0
     bench = nares_nas.load(jsonl)
     data = analysis.figure_data(bench, 4, by="MACS,D1", bins=4, against="TEST_CW_ACC")
-    assert_csvs_hold(data, out)
-    assert list(read(out / "fig4.csv").columns) == ["arch_id", "TEST_CW_ACC", "TEST_PGD_STABLE"]
+    assert_csvs_hold(data, out, jsonl)
+    assert list(read(out / "fig4.csv").columns) == ["arch_id", "TEST_CW_ACC", "TEST_PGD_STABLE", "data"]
     groups = read(out / "fig4_groups.csv")
     macs = groups[groups["variable"] == "MACS"]
     assert macs["group"].tolist() == [1, 2, 3, 4] and macs["n"].tolist() == [10, 10, 10, 10]
@@ -127,13 +133,15 @@ def test_the_stand_in_is_labelled(jsonl, tmp_path, capsys, monkeypatch):
     bench.table.meta["synthetic"] = True  # the small table dressed as the stand-in
     monkeypatch.setattr("nares_nas.commands.figure.load_data", lambda args, **kwargs: bench)
     out = tmp_path / "figs"
-    for figure in (2, 7, "summary"):  # the labels come from one writer (to_csv, _finish) for every figure
+    for figure in (2, 7, "summary"):  # the labels come from one writer (write_frame_csv, _finish) for every figure
         code, printed, err = run(capsys, figure, "--out", out)
         first = printed.splitlines()[0]
         assert code == 0 and first.startswith("data: SYNTHETIC stand-in")  # the command's one notice
         assert [line for line in (printed + err).splitlines() if "SYNTHETIC" in line] == [first]
     for path in out.glob("*.csv"):
-        assert path.read_text().startswith("# Data: SYNTHETIC stand-in"), path.name
+        column = pd.read_csv(path)["data"]
+        assert len(column) and column.str.startswith("SYNTHETIC stand-in").all(), path.name
+        assert json.loads((out / f"{path.name}.json").read_text())["synthetic"] is True, path.name
     for path in out.glob("*.png"):
         assert Image.open(path).info["Description"].startswith("Data: SYNTHETIC stand-in"), path.name
     assert "**Data: SYNTHETIC stand-in" in (out / "summary.md").read_text()
@@ -146,5 +154,6 @@ def test_experiments_script_writes_all(jsonl, tmp_path, capsys):
     out = tmp_path / "exp"
     assert module.parse_args(["--all", "--out", str(out)]).all
     module.main(["--figure", "6", "--figure", "summary", "--out", str(out), "--data", str(jsonl)])
-    assert {p.name for p in out.iterdir()} == {"fig6.png", "fig6.csv", "fig6_fit.csv", "summary.csv", "summary.md"}
+    assert {p.name for p in out.iterdir()} == {"fig6.png", "fig6.csv", "fig6_fit.csv", "summary.csv", "summary.md",
+                                               "fig6.csv.json", "fig6_fit.csv.json", "summary.csv.json"}
     assert "written to" in capsys.readouterr().out

@@ -88,6 +88,8 @@ def _broken(tmp_path, records, line_no, mutate):
     (lambda r: r["train"][0]["train_loss"].pop(), "train[0].train_loss", "expected 100 values .* got 99"),
     (lambda r: r["train"][0]["pgd"].__setitem__(5, "x"), "train[0].pgd", "value 5 is 'x'"),
     (lambda r: r["arch"].__setitem__("W2", 9), "arch", "outside the search space: W2=9"),
+    (lambda r: r.__setitem__("arch_id", True), "arch_id", "expected an integer, got True"),
+    (lambda r: r.__setitem__("arch_id", 441.0), "arch_id", "expected an integer, got 441.0"),
     (lambda r: r.__setitem__("arch_id", 7), "arch_id", "does not match"),
     (lambda r: r.__setitem__("MACs", 1234.5), "MACs", "does not match the search space"),
     (lambda r: r.__setitem__("Params", "lots"), "Params", "expected a number"),

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from plain_csv import read_plain
 
 from nares_nas.cli import main
 from nares_nas.runs.folder import load_run_file
@@ -86,6 +87,9 @@ def test_search_with_objectives_writes_vectors_and_scores(tmp_path, capsys):
     run = load_run_file(out / "runs" / "seed_00000.json")
     assert np.asarray(run["values"]).shape == (40, 2) and run["objectives"] == ["VAL_PGD_ACC:max", "MACS:min"]
     assert len(run["hv_regret"]) == len(run["igd_plus"]) == len(run["front_size"]) == 40
+    read_plain(out / "summary.csv", ["searcher", "seed", "queries", "infeasible", "rejected_free", "front_size",
+                                     "hypervolume", "hv_regret", "igd_plus", "gpu_days", "sim_days", "evaluations"],
+               synthetic=True)
     with open(out / "summary.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["seed"]) for r in rows] == [0, 1]
@@ -110,6 +114,10 @@ def test_mo_table_writes_every_output(tmp_path, capsys):
     for name in ("mo_table.md", "mo_table.csv", "mo_table.tex", "mo_table.json", "anytime_hv_regret.png",
                  "attainment.png", "attainment.csv"):
         assert (out / name).stat().st_size > 0, name
+    read_plain(out / "mo_table.csv", ["key", "row", *(f"{s}_{part}" for s in ("mo_random_search",
+               "mo_regularized_evolution") for part in ("mean", "std", "n"))], synthetic=True)
+    surfaces = read_plain(out / "attainment.csv", ["searcher", "level", "VAL_PGD_ACC", "MACS"], synthetic=True)
+    assert set(surfaces["level"]) == {0, 50, 100}
     md = (out / "mo_table.md").read_text()
     assert "SYNTHETIC" in md and "reference point 1.1" in md and "MO-RE" in md
     assert "Test HV regret (TEST_PGD_ACC:max × MACS:min)" in md and "Best TEST_AA_ACC" in md

@@ -15,7 +15,7 @@ from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.data.table import Table, empty_columns, finalize_columns
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import Trajectory
-from nares_nas.reports.curves import anytime_curve, plot_anytime
+from nares_nas.reports.curves import anytime_curve, band_over_runs, plot_anytime
 from nares_nas.reports.table2 import TABLE2_METRICS, higher_is_better, published_table2, summarize, write_report
 
 IDS = np.array([1, 2, 3, 4, 5, 6])
@@ -155,8 +155,12 @@ def test_optimal_per_metric_and_best_arch(bench):
 
 
 def test_invalid_inputs(bench):
-    with pytest.raises(ConfigError, match="per-metric"):
+    with pytest.raises(ConfigError, match="^optimal must be one of per-metric, best-arch, got 'max'$"):
         summarize(bench, RESULTS, optimal="max")
+    with pytest.raises(ConfigError, match="^ddof must be a non-negative integer, got -1$"):
+        summarize(bench, RESULTS, ddof=-1)
+    with pytest.raises(ConfigError, match="^band must be one of sem, percentile, got 'iqr'$"):
+        band_over_runs(np.zeros((2, 3)), "iqr")
     with pytest.raises(ConfigError, match="no runs"):
         summarize(bench, {"a": []})
     mixed = Trajectory(np.array([1]), np.array([70.0]), "VAL_CLEAN_ACC", True)
@@ -172,8 +176,10 @@ def test_renderings_parse_and_agree(bench):
     assert "ddof=1" in md and "Preset: default" in md and "NARes (hand-made)" in md
     assert SYNTHETIC_LABEL not in md
 
-    frame = pd.read_csv(io.StringIO(t.to_csv()), comment="#")
-    assert len(frame) == len(TABLE2_METRICS)
+    frame = pd.read_csv(io.StringIO(t.to_csv()))
+    assert list(frame.columns) == ["row", "metric", "optimal", *(f"{s}_{part}" for s in "abc"
+                                                                for part in ("mean", "std", "n", "best")), "data"]
+    assert len(frame) == len(TABLE2_METRICS) and set(frame["data"]) == {"NARes (hand-made)"}
     row = frame.set_index("metric").loc["VAL_PGD_ACC"]
     assert row["a_mean"] == pytest.approx(112 / 3) and row["a_best"] == "*"
     assert pd.isna(row["b_best"]) and pd.isna(row["c_std"]) and row["c_n"] == 1

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from plain_csv import read_plain
 
 from nares_nas.cli import main
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
@@ -38,6 +39,11 @@ def folders(home, tmp_path_factory):
         assert main(["table2", "--data", "synthetic", "--out", str(root / "t2"), "--runs", "2", "--budget", "10",
                      "--searchers", "random_search,local_search"]) == 0
     return root
+
+
+SUMMARY_HEADER = ["folder", "name", "searcher", "objective", "direction", "runs", "n", "mean", "std", "best"]
+COST_HEADER = ["folder", "runs", "workers", "gpu_days_mean", "gpu_days_std", "sim_days_mean", "sim_days_std",
+               "evaluations_mean", "full_trainings_mean", "evaluations_by_epochs", "name"]
 
 
 def run_files(folder):
@@ -143,7 +149,7 @@ def test_report_command_summary_equals_the_folders_summary_csv(folders, tmp_path
     assert main(["report", str(folders / "rs"), str(folders / "asha"), str(folders / "mo"), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert SYNTHETIC_LABEL in printed
-    table = pd.read_csv(out / "summary.csv", comment="#").set_index("name")
+    table = read_plain(out / "summary.csv", SUMMARY_HEADER, synthetic=True).set_index("name")
     for name, column in (("rs", "objective"), ("asha", "objective"), ("mo", "hv_regret")):
         values = np.array([float(r[column]) for r in summary_rows(folders / name)])
         assert table.loc[name, "mean"] == pytest.approx(values.mean())
@@ -153,7 +159,8 @@ def test_report_command_summary_equals_the_folders_summary_csv(folders, tmp_path
     better = "rs" if table.loc["rs", "mean"] > table.loc["asha", "mean"] else "asha"
     assert table["best"].fillna("").to_dict() == {"rs": "*" if better == "rs" else "", "mo": "*",
                                                   "asha": "*" if better == "asha" else ""}
-    costs = pd.read_csv(out / "costs.csv", comment="#").set_index("name")
+    costs = read_plain(out / "costs.csv", COST_HEADER, synthetic=True).set_index("name")
+    assert costs["data"].tolist() == [f"{SYNTHETIC_LABEL} (source: synthetic (seed 0))"] * 3
     gpu = [float(r["gpu_days"]) for r in summary_rows(folders / "asha")]
     assert costs.loc["asha", "gpu_days_mean"] == pytest.approx(np.mean(gpu))
     for name in ("report.md", "summary.csv", "summary.tex", "report.json", "costs.csv"):
@@ -172,7 +179,7 @@ def test_report_minimised_objective_marks_the_smallest_mean(home, tmp_path, monk
                      budget, "--out", str(tmp_path / name), "--data", "synthetic", "--quiet"]) == 0
     out = tmp_path / "report"
     assert main(["report", str(tmp_path / "few"), str(tmp_path / "many"), "--out", str(out)]) == 0
-    table = pd.read_csv(out / "summary.csv", comment="#").set_index("name")
+    table = read_plain(out / "summary.csv", SUMMARY_HEADER, synthetic=True).set_index("name")
     assert set(table["direction"]) == {"min"}
     lowest = table["mean"].idxmin()
     assert table.loc[lowest, "best"] == "*" and table["best"].isna().sum() == 1

@@ -170,6 +170,10 @@ def test_predictor_follows_the_sklearn_contract():
         model.predict(encode(np.arange(1, 4), "onehot"))
     with pytest.raises(ConfigError, match="num_layers"):
         MLPEnsembleRegressor(num_layers=0).fit(x, np.arange(40.0))
+    with pytest.raises(ConfigError, match="^MLPEnsembleRegressor lr must be a positive number, got 0.0$"):
+        MLPEnsembleRegressor(lr=0.0).fit(x, np.arange(40.0))
+    with pytest.raises(ConfigError, match="^MLPEnsembleRegressor l1_reg must be a non-negative number, got -1$"):
+        MLPEnsembleRegressor(l1_reg=-1).fit(x, np.arange(40.0))
     with pytest.raises(ConfigError, match="device"):
         MLPEnsembleRegressor(device="tpu").fit(x, np.arange(40.0))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,7 @@ def test_a_file_to_read_is_there_and_not_a_folder(tmp_path):
 @pytest.mark.parametrize("value, low, high, options, want", [
     (0.5, 0, 1, {}, 0.5), (1, 0, 1, {"low_open": True}, 1.0), (np.float32(0.25), 0, 1, {}, 0.25),
     (0, 0, None, {}, 0.0), (-3, None, 0, {}, -3.0), (7, None, None, {}, 7.0),
+    (Fraction(3, 2), 1, None, {"low_open": True}, 1.5),
 ])
 def test_check_real_takes_finite_reals_in_range_as_floats(value, low, high, options, want):
     got = check_real(value, "x", low, high, **options)
@@ -91,6 +94,8 @@ def test_check_real_takes_finite_reals_in_range_as_floats(value, low, high, opti
     (float("inf"), 0.0, None, {}, "x must be a non-negative number, got inf"),
     ("0.5", 0, 1, {}, "x must be a number in [0, 1], got '0.5'"),
     (2, None, 1, {}, "x must be a number in (-inf, 1], got 2"),
+    (1, 1, None, {"low_open": True}, "x must be a number > 1, got 1"),
+    (Fraction(1, 2), 1, None, {}, "x must be a number >= 1, got Fraction(1, 2)"),
 ])
 def test_check_real_names_the_interval_and_the_value(value, low, high, options, message):
     with pytest.raises(ConfigError) as error:

@@ -9,13 +9,12 @@ checkpoint. It tells how small ``min_epochs`` of a multi-fidelity searcher can b
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nares_nas._outputs import write_csv
 from nares_nas.errors import MetricError
 from nares_nas.fidelity import FIDELITY_METRICS, fidelity_metric
 from nares_nas.progress import Progress
@@ -72,7 +71,7 @@ def fidelity_correlations(bench, metric: str = "VAL_PGD_ACC", *, progress: bool 
 
 
 def notes(frame) -> list[str]:
-    """Plain-text lines saying what the numbers are (written into the CSV and the plot)."""
+    """Plain-text lines saying what the numbers are (in the CSV's sidecar and the plot)."""
     attrs = frame.attrs
     return [
         f"Data: {attrs.get('provenance', '?')}.",
@@ -80,18 +79,6 @@ def notes(frame) -> list[str]:
         f"architectures between {attrs.get('metric', '?')} after e epochs (the checkpoint the protocol selects "
         "among the first e) and its final value, the test PGD-20 and the test AA accuracy.",
     ]
-
-
-def to_csv(frame) -> str:
-    """Full-precision values; ``#`` lines carry the notes (``pandas.read_csv(path, comment="#")``)."""
-    buf = io.StringIO()
-    for note in notes(frame):
-        buf.write(f"# {note}\n")
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(list(frame.columns))
-    for row in frame.itertuples(index=False):
-        writer.writerow([int(row[0]), *("" if np.isnan(v) else repr(float(v)) for v in row[1:])])
-    return buf.getvalue()
 
 
 def figure(frame) -> Any:
@@ -133,6 +120,7 @@ def write_study(frame, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"fidelity_{frame.attrs.get('metric', 'metric')}"
-    csv_path = out / f"{stem}.csv"
-    csv_path.write_text(to_csv(frame), encoding="utf-8")
+    rows = ([int(row[0]), *map(float, row[1:])] for row in frame.itertuples(index=False))
+    csv_path = write_csv(out / f"{stem}.csv", list(frame.columns), rows, data=str(frame.attrs.get("provenance", "")),
+                         synthetic=bool(frame.attrs.get("synthetic", False)), notes=notes(frame))
     return {"csv": csv_path, "png": plot(frame, out / f"{stem}.png")}

@@ -15,7 +15,6 @@ Pareto ranks (Figure 7) come from moocore's non-dominated sorting; **our first f
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -516,15 +515,6 @@ def published_metric_note(metric: str) -> str:
     """Figure 7 by another accuracy than the paper's: what its published components are compared with."""
     return (f"Compared with the paper's {PUBLISHED_PC1_METRIC} components: the published first components (and "
             f"cosine_to_published) are of the paper's sets by {PUBLISHED_PC1_METRIC}, these sets are by {metric}.")
-
-
-def to_csv(frame, notes: Sequence[str] = ()) -> str:
-    """Full-precision CSV; ``#`` lines first carry the notes (``pandas.read_csv(path, comment="#")``)."""
-    buf = io.StringIO()
-    for note in notes:
-        buf.write(f"# {note}\n")
-    frame.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
 
 
 def describe(data: FigureData) -> list[str]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nares_nas.analysis.figures import DECISION_VARIABLES, RATIOS, FigureData, to_csv
+from nares_nas._outputs import write_frame_csv
+from nares_nas.analysis.figures import DECISION_VARIABLES, RATIOS, FigureData
 
 LABELS: dict[str, str] = {
     "TEST_CLEAN_ACC": "test clean acc. (%)", "TEST_FGSM_ACC": "test FGSM acc. (%)",
@@ -220,14 +221,15 @@ def summary_markdown(data: FigureData) -> str:
 
 
 def write_figure(data: FigureData, out_dir: str | Path) -> dict[str, Path]:
-    """Write the figure's CSVs (``figN.csv``, ``figN_<part>.csv``) and ``figN.png`` (the summary:
-    ``summary.csv`` and ``summary.md``) into ``out_dir``; return the paths by part (``png``, ``md``)."""
+    """Write the figure's CSVs (``figN.csv``, ``figN_<part>.csv``, each with its ``data`` column and JSON
+    sidecar) and ``figN.png`` (the summary: ``summary.csv`` and ``summary.md``) into ``out_dir``; return the
+    paths by part (``png``, ``md``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     for part, name in data.file_names().items():
-        paths[part or "csv"] = out / name
-        paths[part or "csv"].write_text(to_csv(data.tables[part], data.notes), encoding="utf-8")
+        paths[part or "csv"] = write_frame_csv(out / name, data.tables[part], data=data.provenance,
+                                               synthetic=data.synthetic, notes=data.notes)
     if data.figure == "summary":
         paths["md"] = out / "summary.md"
         paths["md"].write_text(summary_markdown(data), encoding="utf-8")

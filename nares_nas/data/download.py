@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from nares_nas._validation import check_int
 from nares_nas.errors import ConfigError, NaresError
 
 logger = logging.getLogger(__name__)
@@ -96,8 +97,7 @@ def download(
     """
     check_url(url)
     dest = Path(dest)
-    if chunk_size <= 0:
-        raise ConfigError(f"chunk_size must be a positive number of bytes, got {chunk_size!r}")
+    check_int(chunk_size, "chunk_size (bytes)")
     digest = expected_sha256.lower() if expected_sha256 is not None else None
     if digest is not None and not _SHA256.fullmatch(digest):
         raise ConfigError(f"expected_sha256 must be 64 hexadecimal digits, got {expected_sha256!r}")

@@ -26,6 +26,7 @@ import numpy as np
 import orjson
 
 from nares_nas._atomic import atomic_path
+from nares_nas._validation import integer_problem
 from nares_nas.data.records import json_object
 from nares_nas.data.table import TRAIN_SCALARS, Table, empty_columns, finalize_columns
 from nares_nas.errors import DataFormatError, InvalidArchError
@@ -124,9 +125,7 @@ class _LineParser:
             if key not in obj:
                 raise self.error(line, key, "missing key")
         arch = self._arch(line, obj["arch"])
-        arch_id = obj["arch_id"]
-        if isinstance(arch_id, bool) or not isinstance(arch_id, int):
-            raise self.error(line, "arch_id", f"expected an integer, got {arch_id!r}")
+        arch_id = self._int(line, "arch_id", obj["arch_id"])
         if arch_id != arch.arch_id:
             raise self.error(
                 line, "arch_id",
@@ -222,7 +221,7 @@ class _LineParser:
         return array
 
     def _int(self, line: int, key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if integer_problem(value) is not None:
             raise self.error(line, key, f"expected an integer, got {value!r}")
         return value
 

@@ -395,5 +395,14 @@ SYNTHETIC_NOTICE = f"{SYNTHETIC_NAME} data: these numbers are not NARes results"
 SYNTHETIC_KIND = f"{SYNTHETIC_NAME}, not NARes results"
 """The short kind: a record's, a JSON payload's label, an error about the stand-in."""
 
+
+def data_label(source: str | None, synthetic: bool) -> str:
+    """The data behind a result's numbers, as a report or a CSV's ``data`` column names it:
+    :data:`SYNTHETIC_LABEL` first on the stand-in; ``source`` None for a live run without a table."""
+    if synthetic:
+        return f"{SYNTHETIC_LABEL} (source: {source})"
+    return "live training (no table)" if source is None else f"NARes ({source})"
+
+
 __all__ = ["GENERATOR_VERSION", "SYNTHETIC_KIND", "SYNTHETIC_LABEL", "SYNTHETIC_NAME", "SYNTHETIC_NOTICE",
-           "synthetic_table"]
+           "data_label", "synthetic_table"]

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from nares_nas._validation import check_choice, check_int, check_real
 from nares_nas.errors import ConfigError
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
@@ -127,14 +128,10 @@ def _start(x: torch.Tensor, eps: float, generator: torch.Generator) -> torch.Ten
 
 
 def _check_args(eps: float, n_iter: int, rho: float, loss: str) -> None:
-    if loss not in _LOSS_FNS:
-        raise ConfigError(f"APGD loss must be one of {list(LOSSES)}, got {loss!r}")
-    if not eps > 0:
-        raise ConfigError(f"APGD eps must be > 0, got {eps}")
-    if n_iter < 1:
-        raise ConfigError(f"APGD n_iter must be >= 1, got {n_iter}")
-    if not 0 < rho <= 1:
-        raise ConfigError(f"APGD rho must be in (0, 1], got {rho}")
+    check_choice(loss, "APGD loss", LOSSES)
+    check_real(eps, "APGD eps", 0, low_open=True)
+    check_int(n_iter, "APGD n_iter")
+    check_real(rho, "APGD rho", 0, 1, low_open=True)
 
 
 def apgd(
@@ -227,8 +224,7 @@ def apgd_targeted(
     n_classes = clean_logits.shape[1]
     if n_classes < 4:
         raise ConfigError(f"APGD-T's DLR loss needs at least 4 classes, the model has {n_classes}")
-    if not 1 <= n_target_classes <= n_classes - 1:
-        raise ConfigError(f"n_target_classes must be in 1..{n_classes - 1}, got {n_target_classes}")
+    check_int(n_target_classes, "n_target_classes", 1, n_classes - 1)
     ranking = clean_logits.sort(dim=1).indices
     out, fooled = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
     for rank in range(2, n_target_classes + 2):

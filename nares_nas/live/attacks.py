@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nares_nas._validation import check_choice, check_int
 from nares_nas.errors import ConfigError
 from nares_nas.live.apgd import apgd, apgd_targeted
 from nares_nas.live.data import to_float
@@ -136,12 +137,10 @@ def pgd(
     ``return_loss``: also return the loss at the last loop iteration (at the penultimate iterate),
     the value the reference averages into its validation "Loss Avg".
     """
-    if loss not in ("ce", "cw"):
-        raise ConfigError(f"pgd loss must be 'ce' or 'cw', got {loss!r}")
+    check_choice(loss, "pgd loss", ("ce", "cw"))
     if generator is None:
         raise ConfigError("pgd needs a torch.Generator for its random start (generator=None given)")
-    if steps < 1:
-        raise ConfigError(f"pgd steps must be >= 1, got {steps}")
+    check_int(steps, "pgd steps")
     with attack_mode(model):
         x = as_float(x)
         noise = torch.empty(x.shape, dtype=x.dtype, device=generator.device)
@@ -166,9 +165,7 @@ def local_lip(
 
 
 def _batches(n: int, batch_size: int) -> range:
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    return range(0, n, batch_size)
+    return range(0, n, check_int(batch_size, "batch_size"))
 
 
 def _device_of(model: nn.Module) -> torch.device:

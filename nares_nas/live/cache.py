@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from nares_nas._validation import check_int
 from nares_nas.data.home import data_home
 from nares_nas.data.jsonl import parse_lines
 from nares_nas.data.table import Table
@@ -279,10 +280,7 @@ class RecordCache:
         """``epochs``, or the profile's (the full training) when None; within 1..profile.epochs."""
         if epochs is None:
             return int(profile.epochs)
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= profile.epochs:
-            raise ConfigError(f"epochs must be an int in 1..{profile.epochs} (profile {profile.name!r} trains "
-                              f"{profile.epochs}), got {epochs!r}")
-        return epochs
+        return check_int(epochs, f"epochs (profile {profile.name!r} trains {profile.epochs})", 1, profile.epochs)
 
     def _key(self, arch_id: int, profile: Any, seed: int, epochs: int | None) -> tuple[int, str, int, int]:
         return check_arch_id(arch_id), profile.key, int(seed), self._epochs(profile, epochs)

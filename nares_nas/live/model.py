@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from nares_nas.errors import ConfigError
+from nares_nas._validation import check_int
 from nares_nas.space import Arch
 
 STAGE_STRIDES = (1, 2, 2)
@@ -105,10 +105,8 @@ def build_model(
     when ``None``, so a model is never initialised from the global RNG). On the ``meta`` device the
     model is only shaped, not initialised (for counting).
     """
-    if isinstance(base_channels, bool) or not isinstance(base_channels, int) or base_channels < 1:
-        raise ConfigError(f"base_channels must be a positive int, got {base_channels!r}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ConfigError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    base_channels = check_int(base_channels, "base_channels")
+    num_classes = check_int(num_classes, "num_classes", 2)
     with torch.device("meta"):
         model = PreActRobustNetwork(arch, base_channels, num_classes)
     if torch.device(device).type == "meta":

@@ -10,13 +10,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nares_nas._validation import check_choice, check_input_file
+from nares_nas._validation import (
+    check_bool,
+    check_choice,
+    check_input_file,
+    check_int,
+    check_real,
+    check_seed,
+    integer_problem,
+)
 from nares_nas.errors import ConfigError, DataFormatError
 
 DATASETS: tuple[str, ...] = ("cifar10", "digits")
@@ -72,35 +79,26 @@ class Profile:
             raise ConfigError(f"Profile.name must be a non-empty string, got {self.name!r}")
         check_choice(self.dataset, "Profile.dataset", DATASETS)
         for field in ("base_channels", "resolution", "epochs", "batch_size", "train_steps", "val_pgd_steps",
-                      "val_cw_steps", "test_pgd_steps", "test_cw_steps", "aa_iters", "aa_targets",
-                      "eval_batch_size"):
-            _positive_int(field, getattr(self, field))
-        if isinstance(self.crop_padding, bool) or not isinstance(self.crop_padding, int) or self.crop_padding < 0:
-            raise ConfigError(f"Profile.crop_padding must be an int >= 0, got {self.crop_padding!r}")
+                      "val_cw_steps", "test_pgd_steps", "test_cw_steps", "aa_iters", "eval_batch_size"):
+            check_int(getattr(self, field), f"Profile.{field}")
+        check_int(self.aa_targets, "Profile.aa_targets (10 classes)", 1, 9)
+        check_int(self.crop_padding, "Profile.crop_padding", 0)
         for field in ("train_limit", "val_limit", "test_limit"):
             if getattr(self, field) is not None:
-                _positive_int(field, getattr(self, field))
-        if isinstance(self.split_seed, bool) or not isinstance(self.split_seed, int) or self.split_seed < 0:
-            raise ConfigError(f"Profile.split_seed must be an int >= 0, got {self.split_seed!r}")
+                check_int(getattr(self, field), f"Profile.{field}")
+        check_seed(self.split_seed, "Profile.split_seed")
         for field in ("lr", "eps", "train_step", "attack_step", "grad_clip"):
-            if not _number(field, getattr(self, field)) > 0:
-                raise ConfigError(f"Profile.{field} must be > 0, got {getattr(self, field)!r}")
+            check_real(getattr(self, field), f"Profile.{field}", 0, low_open=True)
         for field in ("momentum", "weight_decay"):
-            if not _number(field, getattr(self, field)) >= 0:
-                raise ConfigError(f"Profile.{field} must be >= 0, got {getattr(self, field)!r}")
+            check_real(getattr(self, field), f"Profile.{field}", 0)
         for field in ("hflip", "corruptions"):
-            if not isinstance(getattr(self, field), bool):
-                raise ConfigError(f"Profile.{field} must be true or false, got {getattr(self, field)!r}")
-        if not 0 < _number("lr_gamma", self.lr_gamma) <= 1:
-            raise ConfigError(f"Profile.lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
-        val, test = _number("val_fraction", self.val_fraction), _number("test_fraction", self.test_fraction)
-        if not 0 < val < 1 or not 0 < test < 1 or val + test >= 1:
-            raise ConfigError(
-                f"Profile.val_fraction + test_fraction must lie in (0, 1) each and sum below 1, got "
-                f"{self.val_fraction!r} and {self.test_fraction!r}"
-            )
-        if self.aa_targets > 9:
-            raise ConfigError(f"Profile.aa_targets must be <= 9 (10 classes), got {self.aa_targets}")
+            object.__setattr__(self, field, check_bool(getattr(self, field), f"Profile.{field}"))
+        check_real(self.lr_gamma, "Profile.lr_gamma", 0, 1, low_open=True)
+        val = check_real(self.val_fraction, "Profile.val_fraction", 0, 1, low_open=True, high_open=True)
+        test = check_real(self.test_fraction, "Profile.test_fraction", 0, 1, low_open=True, high_open=True)
+        if val + test >= 1:
+            raise ConfigError(f"Profile.val_fraction + test_fraction must sum below 1, got {self.val_fraction!r} "
+                              f"and {self.test_fraction!r}")
         if list(self.lr_milestones) != sorted(set(self.lr_milestones)) or any(
             not 0 < m < self.epochs for m in self.lr_milestones
         ):
@@ -147,21 +145,10 @@ def _int_tuple(field: str, value: Any) -> tuple[int, ...]:
     try:
         items = tuple(value)
     except TypeError:
-        raise ConfigError(f"Profile.{field} must be a sequence of ints, got {value!r}") from None
-    if any(isinstance(v, bool) or not isinstance(v, int) for v in items):
-        raise ConfigError(f"Profile.{field} must be a sequence of ints, got {value!r}")
-    return items
-
-
-def _number(field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"Profile.{field} must be a number, got {value!r}")
-    return float(value)
-
-
-def _positive_int(field: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"Profile.{field} must be a positive int, got {value!r}")
+        raise ConfigError(f"Profile.{field} must be a sequence of integers, got {value!r}") from None
+    if any(integer_problem(v) for v in items):
+        raise ConfigError(f"Profile.{field} must be a sequence of integers, got {value!r}")
+    return tuple(map(int, items))
 
 
 NARES = Profile(name="nares")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nares_nas._outputs import write_frame_csv
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.reports.costs import cost_table
 from nares_nas.reports.curves import AXES, BANDS, plot_anytime, plot_anytime_clock, plot_anytime_regret
@@ -27,12 +28,13 @@ from nares_nas.reports.labels import label
 from nares_nas.reports.render import (
     Cell,
     Number,
+    labelled,
     markdown_grid,
     mean_std,
-    to_csv,
     to_json,
     to_latex,
     to_markdown,
+    write_table_csv,
 )
 from nares_nas.reports.results import Results
 
@@ -113,6 +115,11 @@ class Comparison:
                  _num_text(row["mean"]), _num_text(row["std"]), "*" if row["best"] else ""]
                 for folder, row in self.summary.iterrows()]
         return header, rows
+
+    def row_data(self) -> list[str]:
+        """Each row's folder's data line."""
+        lines = {f.name: f.data_line for f in self.results.folders}
+        return [lines[folder] for folder in self.summary.index]
 
     def cost_markdown(self) -> str:
         """The cost table (mean ± std over runs, ddof=1), a row per folder."""
@@ -204,17 +211,16 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *, band: str =
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"md": out / "report.md", "csv": out / "summary.csv", "tex": out / "summary.tex",
-             "json": out / "report.json", "costs": out / "costs.csv"}
+    paths = {"md": out / "report.md", "tex": out / "summary.tex", "json": out / "report.json"}
     paths["md"].write_text(report_markdown(comparison), encoding="utf-8")
-    paths["csv"].write_text(to_csv(comparison), encoding="utf-8")
+    paths["csv"] = write_table_csv(comparison, out / "summary.csv")
     paths["tex"].write_text(to_latex(comparison), encoding="utf-8")
     payload = {**comparison.to_dict(), "anytime_band": BANDS[band], "x_axis": "log" if log_x else "linear"}
     paths["json"].write_text(to_json(payload), encoding="utf-8")
     costs = comparison.costs.assign(name=comparison.summary["name"])
-    header = "".join(f"# {line}\n" for line in ([SYNTHETIC_LABEL] if comparison.synthetic else [])
-                     + comparison.notes()[:1])
-    paths["costs"].write_text(header + costs.to_csv(), encoding="utf-8")
+    paths["costs"] = write_frame_csv(out / "costs.csv", costs.reset_index(), data=comparison.row_data(),
+                                     synthetic=comparison.synthetic,
+                                     notes=labelled(comparison.synthetic, comparison.notes()[:1]))
     data_label = f"Data: {'; '.join(comparison.data_lines())}"
     groups = _curve_groups(comparison)
     several = len(set(groups) - {HV_REGRET}) > 1

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas._validation import check_choice
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import ConfigError
 from nares_nas.oracle import Trajectory
@@ -33,8 +34,7 @@ def band_over_runs(curves: np.ndarray, band: str = "sem") -> tuple[np.ndarray, n
     NaN (a run without a value there yet) is left out and ``n`` counts the runs that are in;
     ``band`` is one of :data:`BANDS`; with fewer than two runs in, the band is the mean.
     """
-    if band not in BANDS:
-        raise ConfigError(f"band must be one of {', '.join(BANDS)}, got {band!r}")
+    check_choice(band, "band", BANDS)
     n = np.sum(~np.isnan(curves), axis=0)
     with warnings.catch_warnings():  # a point before any run has a value is all-NaN
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -165,8 +165,7 @@ def anytime_clock(runs: Sequence[RunResult], axis: str, grid: np.ndarray, *, any
     A run counts at a point once it has an incumbent there (``n`` says how many); the band
     is mean ± 1.96·sem, or the 2.5–97.5th percentiles (``band="percentile"``).
     """
-    if axis not in AXES:
-        raise ConfigError(f"axis must be one of {', '.join(AXES)}, got {axis!r}")
+    check_choice(axis, "axis", AXES)
     curves = np.full((len(runs), len(grid)), np.nan)
     for i, run in enumerate(runs):
         t, used, best = _incumbent_events(run, any_fidelity)

@@ -12,8 +12,6 @@ the normalisation and the reference point; the synthetic stand-in is labelled in
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas._outputs import write_csv
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import round_derived
@@ -29,7 +28,7 @@ from nares_nas.pareto.geometry import REFERENCE, attainment
 from nares_nas.pareto.problem import TEST_COUNTERPART, Problem
 from nares_nas.reports.curves import _figure, plot_anytime_regret
 from nares_nas.reports.labels import label
-from nares_nas.reports.render import Cell, Number, Rendered, mean_std, to_json
+from nares_nas.reports.render import Cell, Number, Rendered, labelled, mean_std, to_json, write_table_csv
 
 CHECKPOINTS: tuple[int, ...] = (100, 250, 500)
 DEPLOYED_METRICS: tuple[str, ...] = ("TEST_PGD_ACC", "TEST_AA_ACC")
@@ -127,6 +126,9 @@ class MOTable(Rendered):
                          *(x for s in self.searchers for x in (repr(self.wilcoxon[s]) if s in self.wilcoxon
                                                                else "", "", ""))])
         return header, rows
+
+    def row_data(self) -> str:
+        return self.data_line
 
     def to_dict(self) -> dict[str, Any]:
         def num(x: float) -> float | None:
@@ -232,7 +234,7 @@ def plot_attainment(problem: Problem, results: Mapping[str, Sequence[Any]], path
                     note: str) -> tuple[Path, str]:
     """Best, median and worst attainment surfaces per searcher (two objectives), the exact front in black.
 
-    Returns the PNG's path and the surfaces' points as CSV text (searcher, level, objectives).
+    Returns the PNG's path and the surfaces' points as CSV header and rows (searcher, level, objectives).
     """
     if problem.k != 2:
         raise ConfigError(f"attainment surfaces are drawn for two objectives, got {problem.k}")
@@ -241,15 +243,14 @@ def plot_attainment(problem: Problem, results: Mapping[str, Sequence[Any]], path
     nrows = math.ceil(len(names) / ncols)
     fig, axes = _figure((5.2 * ncols, 4.2 * nrows), ncols, nrows)
     exact = problem.values[problem.exact_front()]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["searcher", "level", *(o.name for o in problem.objectives)])
+    header = ["searcher", "level", *(o.name for o in problem.objectives)]
+    rows = []
     styles = {0: ("tab:green", ":"), 50: ("tab:blue", "-"), 100: ("tab:red", "--")}
     for i, name in enumerate(names):
         ax = axes[i // ncols, i % ncols]
         for level, surface in attainment_surfaces(problem, results[name]).items():
             for row in to_raw(problem, surface):
-                writer.writerow([name, level, *(repr(float(v)) for v in row)])
+                rows.append([name, level, *map(float, row)])
             if len(surface):
                 stairs = to_raw(problem, _staircase(surface))
                 colour, style = styles[level]
@@ -269,7 +270,7 @@ def plot_attainment(problem: Problem, results: Mapping[str, Sequence[Any]], path
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     path = Path(path)
     fig.savefig(path, format="png", metadata={"Description": f"{data_label} {note}"})
-    return path, buf.getvalue()
+    return path, (header, rows)
 
 
 def write_mo_report(table: MOTable, problem: Problem, results: Mapping[str, Sequence[Any]],
@@ -277,12 +278,12 @@ def write_mo_report(table: MOTable, problem: Problem, results: Mapping[str, Sequ
     """Write mo_table.{md,csv,tex,json}, anytime_hv_regret.png and (two objectives) attainment.png/.csv."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    texts = {"md": table.to_markdown(), "csv": table.to_csv(), "tex": table.to_latex(),
-             "json": to_json(table.to_dict())}
+    texts = {"md": table.to_markdown(), "tex": table.to_latex(), "json": to_json(table.to_dict())}
     paths = {}
     for ext, text in texts.items():
         paths[ext] = out / f"mo_table.{ext}"
         paths[ext].write_text(text, encoding="utf-8")
+    paths["csv"] = write_table_csv(table, out / "mo_table.csv")
     data_label = f"Data: {table.data_line}"
     note = (f"Normalised by the table's min/max of each objective before constraints, 0 best; reference point "
             f"{problem.reference_point[0]:g} in every normalised objective.")
@@ -290,8 +291,8 @@ def write_mo_report(table: MOTable, problem: Problem, results: Mapping[str, Sequ
     if problem.k == 2:
         paths["attainment"], surfaces = plot_attainment(problem, results, out / "attainment.png",
                                                         data_label=data_label, note=note)
-        paths["attainment_csv"] = out / "attainment.csv"
-        header = "".join(f"# {line}\n" for line in ([SYNTHETIC_LABEL] if table.synthetic else []) + [
-            data_label, note, "level 0: best, 50: median, 100: worst attainment surface (moocore eaf)"])
-        paths["attainment_csv"].write_text(header + surfaces, encoding="utf-8")
+        paths["attainment_csv"] = write_csv(
+            out / "attainment.csv", *surfaces, data=table.data_line, synthetic=table.synthetic,
+            notes=labelled(table.synthetic, [data_label, note, "level 0: best, 50: median, 100: worst attainment "
+                                             "surface (moocore eaf)"]))
     return paths

@@ -3,17 +3,20 @@
 A report's table (Table 2, the multi-objective table, the report command's summary and costs)
 says what it shows through :class:`Shown`; the functions here lay it out, so every table prints
 its notes and, on the stand-in, :data:`~nares_nas.data.synthetic.SYNTHETIC_LABEL` the same way.
+A CSV is plain (:mod:`nares_nas._outputs`): the data behind each row in its ``data`` column, the
+notes in the JSON sidecar.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
+from nares_nas._outputs import csv_text, write_csv
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 
 
@@ -30,7 +33,8 @@ Cell = str | Number
 
 
 class Shown(Protocol):
-    """What a table shows: ``synthetic``, a title, notes, a header, shown rows and full-precision CSV rows."""
+    """What a table shows: ``synthetic``, a title, notes, a header, shown rows, full-precision CSV rows
+    and the data behind them (one label for every row, or one per row)."""
 
     synthetic: bool
 
@@ -43,6 +47,8 @@ class Shown(Protocol):
     def shown_rows(self) -> list[list[Cell]]: ...
 
     def csv_rows(self) -> tuple[list[str], list[list[Any]]]: ...
+
+    def row_data(self) -> str | list[str]: ...
 
 
 NOT_A_NUMBER: frozenset[str] = frozenset({"n/a", "—"})
@@ -72,15 +78,14 @@ def to_markdown(table: Shown) -> str:
 
 
 def to_csv(table: Shown) -> str:
-    """Full-precision rows; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
-    buf = io.StringIO()
-    for note in labelled(table.synthetic, table.notes()):
-        buf.write(f"# {note}\n")
-    writer = csv.writer(buf, lineterminator="\n")
-    header, rows = table.csv_rows()
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
+    """Full-precision rows, a ``data`` column last; the notes are :func:`write_table_csv`'s sidecar's."""
+    return csv_text(*table.csv_rows(), table.row_data())
+
+
+def write_table_csv(table: Shown, path: str | os.PathLike) -> Path:
+    """Write :func:`to_csv` to ``path``, the notes (the synthetic label first on the stand-in) in its sidecar."""
+    return write_csv(path, *table.csv_rows(), data=table.row_data(), synthetic=table.synthetic,
+                     notes=labelled(table.synthetic, table.notes()))
 
 
 def to_latex(table: Shown) -> str:
@@ -111,7 +116,7 @@ class Rendered:
         return to_markdown(self)
 
     def to_csv(self) -> str:
-        """Full-precision values; ``#`` comment lines carry the notes (``pandas.read_csv(comment="#")``)."""
+        """Full-precision values, a ``data`` column last (:func:`to_csv`)."""
         return to_csv(self)
 
     def to_latex(self) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from nares_nas.data.synthetic import SYNTHETIC_LABEL
+from nares_nas.data.synthetic import data_label
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.runs.folder import read_runs
 from nares_nas.runs.record import RunResult
@@ -80,10 +80,7 @@ class Folder:
     @property
     def data_line(self) -> str:
         """The data behind the folder's numbers, the synthetic label first on the stand-in."""
-        source = self.config.get("data")
-        if self.synthetic:
-            return f"{SYNTHETIC_LABEL} (source: {source})"
-        return "live training (no table)" if source is None else f"NARes ({source})"
+        return data_label(self.config.get("data"), self.synthetic)
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nares_nas._outputs import write_frame_csv
+from nares_nas._validation import check_choice, check_int
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.errors import ConfigError
 from nares_nas.metrics import higher_is_better, resolve_metric, round_derived
@@ -30,10 +32,10 @@ from nares_nas.space import Arch
 
 if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts faster without it
     import pandas as pd
-from nares_nas.data.synthetic import SYNTHETIC_LABEL
+from nares_nas.data.synthetic import data_label
 from nares_nas.reports.curves import BANDS, plot_anytime, trajectories_of
 from nares_nas.reports.labels import label
-from nares_nas.reports.render import Cell, Number, Rendered, mean_std, to_json
+from nares_nas.reports.render import Cell, Number, Rendered, labelled, mean_std, to_json, write_table_csv
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ class Table2(Rendered):
         """The data source, with the synthetic label where it applies."""
         if self.published:
             return "PUBLISHED reference values (NARes README Table 2, docs/protocol.md §5.7), not computed by nares-nas"
-        return f"{SYNTHETIC_LABEL} (source: {self.source})" if self.synthetic else f"NARes ({self.source})"
+        return data_label(self.source, self.synthetic)
 
     @property
     def optimal_header(self) -> str:
@@ -184,6 +186,9 @@ class Table2(Rendered):
             rows.append(row)
         return header, rows
 
+    def row_data(self) -> str:
+        return self.data_line
+
     def to_dict(self) -> dict:
         """Machine-readable form: per searcher per metric mean, std (None if undefined), n, best."""
 
@@ -253,10 +258,8 @@ def summarize(bench: Benchmark, results: Mapping[str, Sequence[Any]],
     A run whose best architecture lacks a metric (NaN) is left out of that cell; ``n`` counts
     the runs that entered it.
     """
-    if optimal not in OPTIMAL_MODES:
-        raise ConfigError(f"optimal must be one of {', '.join(OPTIMAL_MODES)}, got {optimal!r}")
-    if ddof < 0:
-        raise ConfigError(f"ddof must be >= 0, got {ddof}")
+    check_choice(optimal, "optimal", OPTIMAL_MODES)
+    check_int(ddof, "ddof", 0)
     if not results:
         raise ConfigError("no results to summarise: give at least one searcher with runs")
     results = trajectories_of(results)
@@ -337,16 +340,19 @@ def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: s
         payload["costs"] = json.loads(costs.reset_index().to_json(orient="records"))
     if reference:
         markdown += "\n---\n\n" + published_table2().to_markdown()
-    texts = {"md": markdown, "csv": table.to_csv(), "tex": table.to_latex(), "json": to_json(payload)}
+    texts = {"md": markdown, "tex": table.to_latex(), "json": to_json(payload)}
     paths = {}
     for ext, text in texts.items():
         paths[ext] = out / f"table2.{ext}"
         paths[ext].write_text(text, encoding="utf-8")
+    paths["csv"] = write_table_csv(table, out / "table2.csv")
     data_label = f"Data: {table.data_line}; preset: {table.preset or 'n/a'}"
     paths["png"] = plot_anytime(results, out / "anytime.png", band=band, budget=table.budget, data_label=data_label)
     if costs is not None:
-        paths["costs"] = out / "costs.csv"
-        costs.to_csv(paths["costs"])
+        paths["costs"] = write_frame_csv(out / "costs.csv", costs.reset_index(), data=table.data_line,
+                                         synthetic=table.synthetic, notes=labelled(table.synthetic, [
+                                             "Cost on the simulated clock: mean and std over runs (ddof=1).",
+                                             *([table.budget_note] if table.budget_note else [])]))
         for axis in AXES:
             paths[axis] = plot_anytime_clock(results, out / f"anytime_{axis}.png", axis,
                                                          any_fidelity=any_fidelity, band=band, data_label=data_label,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import binascii
 import contextlib
-import csv
 import hashlib
-import io
 import logging
 import os
 import zlib
@@ -18,9 +16,11 @@ import numpy as np
 import orjson
 
 from nares_nas._atomic import write_bytes_atomic
+from nares_nas._outputs import write_csv
 from nares_nas._validation import check_int
 from nares_nas._version import __version__
 from nares_nas.data.benchmark import Benchmark
+from nares_nas.data.synthetic import data_label
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.metrics import objective_direction, objective_metric
 from nares_nas.runs.codec import decode_run
@@ -273,14 +273,20 @@ def summary_columns(config: Mapping[str, Any]) -> tuple[str, ...]:
 
 def write_summary(out_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]],
                   columns: Sequence[str] = SUMMARY_COLUMNS) -> Path:
-    """(Re)write ``DIR/summary.csv`` atomically from :func:`summary_row` rows, sorted by seed."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(sorted(rows, key=lambda row: row["seed"]))
-    path = Path(out_dir) / "summary.csv"
-    write_bytes_atomic(path, buffer.getvalue().encode())
-    return path
+    """(Re)write ``DIR/summary.csv`` atomically from :func:`summary_row` rows, sorted by seed, a ``data``
+    column last and the provenance in ``summary.csv.json`` (:func:`_summary_provenance`)."""
+    rows = sorted(rows, key=lambda row: row["seed"])
+    return write_csv(Path(out_dir) / "summary.csv", columns, ([row.get(c, "") for c in columns] for row in rows),
+                     **_summary_provenance(out_dir))
+
+
+def _summary_provenance(out_dir: str | os.PathLike) -> dict[str, Any]:
+    """``summary.csv``'s data label (every row's ``data``) and notes, from the folder's ``config.json``."""
+    config = orjson.loads((Path(out_dir) / "config.json").read_bytes())
+    synthetic = bool(config.get("synthetic"))
+    return {"data": data_label(config.get("data"), synthetic), "synthetic": synthetic,
+            "notes": [f"A row per finished run of {config.get('searcher')} in runs/, sorted by seed; "
+                      "config.json holds what determines the runs."]}
 
 
 def read_runs(out_dir: str | os.PathLike) -> list[RunResult]:

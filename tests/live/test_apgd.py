@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -192,9 +193,22 @@ def test_apgd_t_refuses_too_few_classes_or_targets():
     x, y = torch.zeros(2, 1, 1, 1), torch.zeros(2, dtype=torch.long)
     with pytest.raises(ConfigError, match="at least 4 classes"):
         apgd_targeted(lambda z: z, x, y, torch.zeros(2, 3), eps=0.1, generator=torch.Generator())
-    with pytest.raises(ConfigError, match="n_target_classes"):
+    with pytest.raises(ConfigError, match=r"^n_target_classes must be an integer in 1\.\.4, got 5$"):
         apgd_targeted(lambda z: z, x, y, torch.zeros(2, 5), eps=0.1, generator=torch.Generator(),
                       n_target_classes=5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"loss": "cw"}, "APGD loss must be one of ce, dlr-targeted, got 'cw'"),
+    ({"eps": 0.0}, "APGD eps must be a positive number, got 0.0"),
+    ({"n_iter": 0}, "APGD n_iter must be a positive integer, got 0"),
+    ({"n_iter": 2.0}, "APGD n_iter must be a positive integer, got 2.0"),
+    ({"rho": 1.5}, "APGD rho must be a number in (0, 1], got 1.5"),
+])
+def test_apgd_names_a_bad_argument(kwargs, message):
+    x, y = torch.zeros(2, 1, 1, 1), torch.zeros(2, dtype=torch.long)
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
+        apgd(lambda z: z, x, y, **{"eps": 0.1, "generator": torch.Generator(), **kwargs})
 
 
 # ---------------------------------------------------------------- AA-Compact on a trained model

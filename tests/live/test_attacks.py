@@ -196,8 +196,10 @@ def test_pgd_refuses_bad_arguments():
     model = linear(W)
     with pytest.raises(ConfigError, match="Generator"):
         pgd(model, X, Y, eps=0.1, step=0.01, steps=2)
-    with pytest.raises(ConfigError, match="loss"):
+    with pytest.raises(ConfigError, match="^pgd loss must be one of ce, cw, got 'dlr'$"):
         pgd(model, X, Y, eps=0.1, step=0.01, steps=2, loss="dlr", generator=gen())
+    with pytest.raises(ConfigError, match="^pgd steps must be a positive integer, got 0$"):
+        pgd(model, X, Y, eps=0.1, step=0.01, steps=0, generator=gen())
 
 
 # ---------------------------------------------------------------- on a trained model

@@ -88,7 +88,8 @@ def test_the_key_holds_the_epochs_trained(tmp_path):
     assert cache.to_table(DIGITS).epochs == DIGITS.epochs
     with pytest.raises(DataFormatError, match=f"3 epochs of history.*says {DIGITS.epochs}"):
         cache.put(fake_record(10, DIGITS, seed=0, epochs=3), DIGITS, 0)  # a partial record as the full one
-    with pytest.raises(ConfigError, match=f"epochs must be an int in 1..{DIGITS.epochs}"):
+    with pytest.raises(ConfigError, match=rf"epochs \(profile 'digits' trains {DIGITS.epochs}\) must be an integer in "
+                                          rf"1\.\.{DIGITS.epochs}, got {DIGITS.epochs + 1}"):
         cache.get(9, DIGITS, 0, epochs=DIGITS.epochs + 1)
     assert cache.remove(9, DIGITS, 0, epochs=3) is True
     assert cache.get(9, DIGITS, 0) == full and len(cache) == 1

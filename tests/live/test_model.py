@@ -140,8 +140,8 @@ def test_initialisation_is_drawn_from_the_generator_only():
 
 
 def test_build_model_rejects_bad_sizes():
-    with pytest.raises(ConfigError, match="base_channels"):
+    with pytest.raises(ConfigError, match="^base_channels must be a positive integer, got 0$"):
         build_model(Arch.parse("4,8,4,8,4,8"), 0)
-    with pytest.raises(ConfigError, match="num_classes"):
+    with pytest.raises(ConfigError, match="^num_classes must be an integer >= 2, got 1$"):
         build_model(Arch.parse("4,8,4,8,4,8"), 16, 1)
     assert isinstance(build_model(Arch.parse("4,8,4,8,4,8"), device="meta"), PreActRobustNetwork)

@@ -12,6 +12,7 @@ from nares_nas.oracle import TabularOracle
 from nares_nas.searchers import Hyperband, SuccessiveHalving, resolve
 from nares_nas.searchers._hyperband import (
     DEFAULT_MIN_EPOCHS,
+    as_fraction,
     bracket_rungs,
     hyperband_brackets,
     max_bracket,
@@ -279,6 +280,19 @@ def test_bad_input_is_named():
     for searcher, message in cases:
         with pytest.raises(ConfigError, match=message):
             simulate(searcher, table, [0], budget=Budget(archs=5))
+
+
+@pytest.mark.parametrize("eta, exact", [(3, Fraction(3)), (np.int64(2), Fraction(2)), (1.2, Fraction(6, 5)),
+                                       (np.float64(2.5), Fraction(5, 2)), (Fraction(7, 3), Fraction(7, 3))])
+def test_eta_is_read_exactly(eta, exact):
+    assert as_fraction(eta) == exact
+
+
+@pytest.mark.parametrize("eta", [1, 0.5, Fraction(1), True, "3", None, float("inf"), float("nan")])
+def test_eta_not_a_finite_number_above_one_is_one_line(eta):
+    with pytest.raises(ConfigError) as error:
+        as_fraction(eta)
+    assert str(error.value) == f"eta (the reduction factor) must be a number > 1, got {eta!r}"
 
 
 def test_a_plain_oracle_is_refused_with_a_pointer_to_the_clock():
