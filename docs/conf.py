@@ -64,6 +64,7 @@ html_theme = "furo"
 html_title = f"nares-nas {release}"
 
 ANCHOR = re.compile(r'^<a id="([^"]+)"></a>$', re.M)
+LINE_ANCHORS = set(ANCHOR.findall((DOCS / "protocol.md").read_text(encoding="utf-8")))
 LINKED = re.compile(r"(\]\([^)\s#]*#)(s[0-9A-D][0-9A-D-]*)(?=\))")
 
 
@@ -71,7 +72,16 @@ def html_anchors_as_targets(app, docname: str, source: list[str]) -> None:
     """The Markdown pages mark sections with ``<a id="s6-18"></a>`` (GitHub's renderer links to those);
     MyST needs a target of its own, ``(s6-18)=``, for ``[§6.18](#s6-18)`` to resolve."""
     text = ANCHOR.sub(lambda m: f"({m.group(1).lower()})=", source[0])
-    source[0] = LINKED.sub(lambda m: m.group(1) + m.group(2).lower(), text)  # Sphinx lowercases labels
+    source[0] = LINKED.sub(lambda m: m.group(1) + _target(m.group(1), m.group(2)), text)
+
+
+def _target(link: str, anchor: str) -> str:
+    """The label a link to ``anchor`` resolves to: lowercase, as Sphinx stores labels. A section marked
+    inside a table row (``| <a id="s6-18"></a>6.18 | ...``) has no label of its own in another page's
+    eyes, so a link from there goes to the section that holds the table (§6)."""
+    if link.endswith("](#") or anchor in LINE_ANCHORS:
+        return anchor.lower()
+    return anchor.split("-")[0].lower()
 
 
 def foreign_member(app, what: str, name: str, obj: object, skip: bool, options: object) -> bool | None:
