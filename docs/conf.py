@@ -40,6 +40,7 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "fidelity/*.csv", "figures/*.csv", "figures/summary.md", "auto_tutorials/*.ipynb",
                     "auto_tutorials/*.py", "auto_tutorials/*.zip", "auto_tutorials/*.json", "auto_tutorials/*.md5"]
 myst_heading_anchors = 3
+smartquotes = False  # command lines keep their "--" and quotes as typed
 myst_enable_extensions = ["colon_fence"]
 suppress_warnings = ["myst.header", "myst.domains"]  # pages start at a level-1 title whose sub-levels may skip
 
