@@ -82,20 +82,12 @@ class Asha(Searcher):
     flight finishes. With ``budget=None`` the clock's cost, epoch or time budget ends the run.
 
     **min_epochs** (default 4, the family's :data:`~._hyperband.DEFAULT_MIN_EPOCHS`) trades
-    breadth for signal. On the SYNTHETIC stand-in's fidelity study (``docs/fidelity/``)
-    Kendall τ between ``VAL_PGD_ACC`` after ``e`` epochs and the final value is 0.29 at 1 epoch,
-    0.31 at 4, 0.35 at 25 and 0.44 at 75, and jumps only after the learning-rate drop at epoch
-    75 (0.93 at 80): every rung before epoch 76 ranks by much the same weak signal, so a lower
-    bottom rung looks at more architectures per GPU-day and filters nearly as well (with
-    ``eta=3``, ``min_epochs`` 1, 3, 9 or 27 also put a rung after the drop, at 81). Measured on the
-    stand-in (8 workers, the cost of 500 full trainings at the mean ``training_time``, seeds
-    0..39, mean best full-fidelity value ± s.e.): ``min_epochs`` 1 38.61 ± 0.04; 2: 38.42; 3:
-    38.47; 4: 38.47 ± 0.04; 8: 38.33; 12: 38.35; 25: 38.29; random search 38.23 ± 0.04 (seeds
-    40..79, on 8 and on 1 worker alike: 1 38.65, 4 38.41, random 38.19). The default is still 4:
-    the stand-in's first epochs rank as well as its 25th by construction, and a default tuned to
-    that would be tuned to the stand-in; in real adversarial training one epoch may rank worse,
-    so 4 (4% of a full training) is the cautious choice until the fidelity study is re-run on the
-    real data.
+    breadth for signal. On the SYNTHETIC stand-in's fidelity study every rung
+    before the learning-rate drop ranks by much the same weak signal, so a lower bottom rung looks at
+    more architectures per GPU-day and filters nearly as well; what each ``min_epochs`` found there
+    is in docs/studies/fidelity.md. The default is still 4: a default tuned to the stand-in would be
+    tuned to its construction, and in real adversarial training one epoch may rank worse, so 4 (4% of
+    a full training) is the cautious choice until the fidelity study is re-run on the real data.
     A lower ``min_epochs`` also means more evaluations per GPU-day, so longer simulations.
 
     Bookkeeping per rung is a heap of unpromoted scores and a sorted list of promoted ones, so

@@ -151,9 +151,7 @@ class BOHB(_Synchronous):
       Where it decodes to an architecture drawn before, the next best sample that does not
       is taken, and if all do, a uniform one (architectures never repeat within a run).
 
-    On the SYNTHETIC stand-in at the cost of 500 full trainings (one worker, 50 seeds, mean
-    best ``VAL_PGD_ACC`` ± s.e.) it finds 38.76 ± 0.02 (38.72 ± 0.02 with ``min_epochs=4``),
-    against Hyperband's 38.32 ± 0.04 and random search's 38.22 ± 0.03.
+    How it compares with Hyperband and random search on the SYNTHETIC stand-in: docs/studies/fidelity.md.
 
     **Workers.** By default (``overlap_brackets=True``) it runs in parallel as the paper does
     (§4.2): a free worker takes the next proposal of the oldest running bracket, and when every

@@ -311,21 +311,12 @@ class Hyperband(_Synchronous):
 
     **min_epochs** (default 4) trades breadth for signal: the smallest rung is
     ``max_epochs * eta**-s_max``, and each division of it by ``eta`` adds a bracket whose first rung
-    looks at many architectures cheaply but ranks them by a weaker signal. On the SYNTHETIC stand-in
-    (``docs/fidelity/``; re-run it on the real data) Kendall's tau between the value after ``e``
-    epochs and the final value is 0.29 after 1 epoch, 0.31 after 4 to 12, 0.38 after 33 and 0.44
-    after 75, then jumps with the learning-rate drop at epoch 75 (0.93 after 80). So every rung
-    below the top one ranks by about the same weak pre-drop signal (at ``eta=3`` no rung falls
-    between the drop and ``max_epochs``), and a low rung is nearly as informative as a higher one
-    at a fraction of the cost. Measured on the stand-in at the cost of 500 full trainings at the
-    mean ``training_time`` (``Budget(cost=...)``, one worker, seeds 0..99, mean best full-fidelity
-    ``VAL_PGD_ACC`` ± s.e.; the same on N workers, only sooner): ``min_epochs=1`` 38.32 ± 0.03 (five
-    brackets, rungs 1/4/11/33/100, like the paper's ``R = 81``), 3 (rungs from 4) 38.26 ± 0.03, 4
-    (rungs 11/33/100, the same for any of 4..11; the issue's benchmark setting) 38.22 ± 0.02,
-    random search 38.20 ± 0.02. The default is nevertheless 4, not 1: the stand-in's early epochs
-    are synthetic, and a default tuned to them would be tuned to the stand-in; after 1 epoch of PGD
-    training a real network is barely trained, so 4 (4% of a full training) is the cautious choice
-    until the study is re-run on the real data.
+    looks at many architectures cheaply but ranks them by a weaker signal. The fidelity study on the
+    SYNTHETIC stand-in suggests that every rung below the top one ranks by about the same weak pre-drop
+    signal; what each ``min_epochs`` found there is in docs/studies/fidelity.md. The default is
+    nevertheless 4, not 1: the stand-in's early epochs are synthetic, and after 1 epoch of PGD training
+    a real network is barely trained, so 4 (4% of a full training) is the cautious choice until the
+    study is re-run on the real data.
     """
 
     name: ClassVar[str] = "hyperband"

@@ -87,11 +87,10 @@ class NSGA2(Searcher):
     depths and widths, so a step is the small move (as polynomial mutation is for integers).
     With the textbook settings NSGA-II queried the expensive, high-accuracy end of the front,
     where most of the regret is, half as often as random search. Chosen on the SYNTHETIC
-    stand-in's estimation seeds 1000-1199 for (VAL_PGD_ACC:max, MACS:min) at 500 queries
-    (regret against multi-objective random search: -0.0089 ± 0.0028; the textbook
-    ``crossover_rate=0.9, mutation="reset"``, pymoo's settings for a discrete genome: +0.0042 ±
-    0.0031, no better than random) and confirmed on fresh seeds (docs/benchmarks.md); the
-    textbook settings remain options.
+    stand-in's estimation seeds 1000-1199 for (VAL_PGD_ACC:max, MACS:min) at 500 queries, against
+    the textbook ``crossover_rate=0.9, mutation="reset"`` (pymoo's settings for a discrete genome,
+    no better than random there), and confirmed on fresh seeds: the numbers are in
+    docs/benchmarks.md. The textbook settings remain options.
     The budget cuts the last generation. Constraints: tournaments draw
     among the feasible members only (all members while none is); infeasible ones rank last
     and survive only while fewer than ``population_size`` are feasible.

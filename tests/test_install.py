@@ -46,11 +46,22 @@ def steps(commands: list[str]) -> list[str]:
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme[readme.index("Install and run the tests:"):].split("```bash\n", 1)[1].split("\n```", 1)[0]
-    main_venv = (ROOT / ".ci" / "run").read_text().split("# The tabular install")[0]
+    main_venv = (ROOT / ".ci" / "run").read_text().split("# The docs site")[0]
     ci = [line for line in main_venv.splitlines() if line.startswith("python -m ")]
     assert steps(block.split(" && ")) == steps(ci) == [
         "pip install torch==2.13.0", 'pip install -e ".[test]"', "pip install --no-deps syne-tune==0.16.0",
         "pytest"]
+
+
+def test_ci_builds_the_docs_after_the_tests_as_the_readme_says():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("The docs site is built"):].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    ci = (ROOT / ".ci" / "run").read_text()
+    docs = ci[ci.index("# The docs site"):ci.index("# The tabular install")]
+    commands = [line for line in docs.splitlines() if line.startswith("python -m ")]
+    assert ci.index("python -m pytest -q\n") < ci.index("# The docs site")  # after the tests
+    assert steps(commands) == ['pip install -e ".[docs]"', "sphinx -W --keep-going -b html docs docs/_build/html"]
+    assert steps(block.split(" && ")) == ['pip install -e ".[test,docs]"', steps(commands)[1]]
 
 
 def test_the_test_extra_never_pulls_xgboost_or_a_cuda_wheel():

@@ -1,4 +1,5 @@
-"""The README's live-mode sequences, followed as a reader would: its commands in order, its snippet as a script."""
+"""The live-mode how-to (docs/howto/live.md, once the README's section), followed as a reader would: its commands in
+order, its snippet as a script."""
 
 from __future__ import annotations
 
@@ -20,20 +21,20 @@ from nares_nas.live import pipeline
 from ._fakes import fake_train_and_evaluate
 from .test_trainer import TINY
 
-# TINY with the digits profile's epochs, so that ASHA's default rungs (4 and 8) are the README's
+# TINY with the digits profile's epochs, so that ASHA's default rungs (4 and 8) are the page's
 TINY8 = dataclasses.replace(TINY, name="tiny8", epochs=8, lr_milestones=(6, 7), save_epochs=(5, 6))
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "howto" / "live.md"
 
 
 def readme_blocks(language: str) -> list[str]:
-    """The README's fenced code blocks of ``language``."""
-    return re.findall(rf"^```{language}\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.M | re.S)
+    """The live-mode page's fenced code blocks of ``language``."""
+    return re.findall(rf"^```{language}\n(.*?)^```", PAGE.read_text(encoding="utf-8"), flags=re.M | re.S)
 
 
 def readme_command(start: str) -> list[str]:
-    """The arguments (after ``nares-nas``) of the one README shell line that starts with ``start``."""
+    """The arguments (after ``nares-nas``) of the one shell line of the page that starts with ``start``."""
     lines = [line for block in readme_blocks("bash") for line in block.splitlines() if line.startswith(start)]
-    assert len(lines) == 1, f"expected one README line starting with {start!r}, found {lines}"
+    assert len(lines) == 1, f"expected one line of the page starting with {start!r}, found {lines}"
     words = shlex.split(lines[0], comments=True)
     assert words[0] == "nares-nas"
     return words[1:]
@@ -41,7 +42,7 @@ def readme_command(start: str) -> list[str]:
 
 def test_train_then_cache_show_as_the_readme_shows(tmp_path, fresh_home, monkeypatch, capsys):
     """`train ... --profile digits --out runs/digits-1` stores the record in the default cache, so the
-    README's next lines (`cache ls`, `cache show`) find it. Training itself is faked here."""
+    page's next lines (`cache ls`, `cache show`) find it. Training itself is faked here."""
     monkeypatch.setattr(pipeline, "train_and_evaluate", fake_train_and_evaluate)
     monkeypatch.chdir(tmp_path)
     assert cli.main(readme_command("nares-nas train 4,8,4,8,4,8 --profile digits")) == 0
