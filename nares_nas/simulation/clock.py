@@ -212,8 +212,8 @@ class Simulation:
         """
         send = self._gen.send
         ledger = self.ledger
-        answer, admit_arch, admit, start, finish, tell = (
-            ledger.answer, ledger.admit_arch, ledger.admit, ledger.start, ledger.finish, ledger.tell)
+        answer, admit, start, settle, finish, tell = (
+            ledger.answer, ledger.admit, ledger.start, ledger.settle, ledger.finish, ledger.tell)
         free, busy, log = self._free, self._busy, self.log
         values = log.value
         log_arch, log_from, log_to, log_worker, log_start, log_end, log_cost, log_value = (
@@ -254,7 +254,6 @@ class Simulation:
                         tell(arch_id, epochs, sign * (rows[arch_id][epochs - 1] if rows is not None
                                                       else table.value(arch_id, epochs)))
                     elif score is None:
-                        admit_arch(arch_id)
                         epoch_from = 0 if from_scratch else ledger.furthest.get(arch_id, 0)
                         cost = 0
                         if epoch_ticks is None or epoch_ticks[arch_id] < 0:
@@ -275,8 +274,7 @@ class Simulation:
                             log_cost(cost)
                             log_value(value)
                             now = end
-                            start(arch_id, epochs - epoch_from, epochs, cost)
-                            finish(arch_id, epochs, sign * value)
+                            settle(arch_id, epochs - epoch_from, epochs, cost, sign * value)
                         else:
                             worker = pop(free)
                             push(busy, (end, worker, len(values), arch_id, epochs))

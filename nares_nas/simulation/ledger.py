@@ -66,16 +66,18 @@ class Ledger:
         return len(self.furthest)
 
     def answer(self, arch_id: int, epochs: int) -> Any:
-        """What ``(arch_id, epochs)`` gets for free: its score, :data:`IN_FLIGHT`, :data:`IN_HISTORY`, or None."""
+        """What ``(arch_id, epochs)`` gets for free: its score, :data:`IN_FLIGHT`, :data:`IN_HISTORY`, or None
+        (it must be answered from outside the run or trained; :class:`Refused` where that would count one
+        architecture more than the budget allows)."""
         score = self.known.get(arch_id * self.stride + epochs)
-        if score is None and self.furthest.get(arch_id, 0) >= epochs:
-            return IN_HISTORY
+        if score is None:
+            furthest = self.furthest.get(arch_id)
+            if furthest is None:
+                if self.archs is not None and len(self.furthest) >= self.archs:
+                    raise Refused("archs")
+            elif furthest >= epochs:
+                return IN_HISTORY
         return score
-
-    def admit_arch(self, arch_id: int) -> None:
-        """Refuse a new architecture once the distinct-architecture budget is used up."""
-        if self.archs is not None and arch_id not in self.furthest and len(self.furthest) >= self.archs:
-            raise Refused("archs")
 
     def admit(self, added: int, cost: Any, end: Any) -> None:
         """Refuse a training of ``added`` epochs charged ``cost`` and ending at ``end`` that a budget cannot pay."""
@@ -88,7 +90,8 @@ class Ledger:
 
     def admit_run(self, costs: np.ndarray, added: int, start: Any) -> int:
         """How many of ``len(costs)`` new architectures trained back to back from ``start``, ``added``
-        epochs each, the budgets pay: :meth:`admit_arch` and :meth:`admit` on each, vectorised."""
+        epochs each, the budgets pay: :meth:`answer`'s count of architectures and :meth:`admit` on each,
+        vectorised."""
         k = len(costs)
         if self.archs is not None:
             k = min(k, self.archs - len(self.furthest))
@@ -110,6 +113,16 @@ class Ledger:
         self.furthest.setdefault(arch_id, 0)
         self.epochs += added
         self.spent += cost
+
+    def settle(self, arch_id: int, added: int, epochs: int, cost: Any, score: Any) -> None:
+        """:meth:`start` and :meth:`finish` at once (a training that ends before anything else happens)."""
+        key = arch_id * self.stride + epochs
+        self.known[key] = score
+        if epochs > self.furthest.get(arch_id, 0):
+            self.furthest[arch_id] = epochs
+        self.epochs += added
+        self.spent += cost
+        self.inbox.append(_new(Result, (arch_id, epochs, score)))
 
     def finish(self, arch_id: int, epochs: int, score: Any) -> None:
         """A training finished: its architecture's history reaches ``epochs``; tell ``score``."""
