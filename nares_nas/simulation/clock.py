@@ -212,8 +212,9 @@ class Simulation:
         """
         send = self._gen.send
         ledger = self.ledger
-        answer, admit, start, settle, finish, tell = (
-            ledger.answer, ledger.admit, ledger.start, ledger.settle, ledger.finish, ledger.tell)
+        admit, start, finish, tell = ledger.admit, ledger.start, ledger.finish, ledger.tell
+        known, furthest, stride = ledger.known, ledger.furthest, ledger.stride
+        known_get, furthest_get, archs_limit = known.get, furthest.get, ledger.archs
         free, busy, log = self._free, self._busy, self.log
         values = log.value
         log_arch, log_from, log_to, log_worker, log_start, log_end, log_cost, log_value = (
@@ -248,14 +249,22 @@ class Simulation:
                         epochs = check_int(epochs, "epochs", 1, top)
                     if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
                         arch_id = check_arch_id(arch_id)
-                    score = answer(arch_id, epochs)
+                    # Ledger.answer inline, and below Ledger.start and finish of a training that ends at once: the
+                    # calls cost one-worker searches 6-11 % (docs/benchmarks.md, "One set of event rules")
+                    score, done = known_get(arch_id * stride + epochs), None
+                    if score is None:
+                        done = furthest_get(arch_id)
+                        if done is None:
+                            if archs_limit is not None and len(furthest) >= archs_limit:
+                                raise Refused("archs")
+                        elif done >= epochs:
+                            score = in_history
                     wait = False
                     if score is in_history:
                         tell(arch_id, epochs, sign * (rows[arch_id][epochs - 1] if rows is not None
                                                       else table.value(arch_id, epochs)))
                     elif score is None:
-                        epoch_from = 0 if from_scratch else ledger.furthest.get(arch_id, 0)
-                        cost = 0
+                        epoch_from = 0 if from_scratch or done is None else done
                         if epoch_ticks is None or epoch_ticks[arch_id] < 0:
                             cost = table.cost_ticks(arch_id, epochs, epoch_from)  # or its error
                         else:
@@ -274,7 +283,12 @@ class Simulation:
                             log_cost(cost)
                             log_value(value)
                             now = end
-                            settle(arch_id, epochs - epoch_from, epochs, cost, sign * value)
+                            # Ledger.start and finish inline (see above): a new training on one worker ends at once
+                            score = known[arch_id * stride + epochs] = sign * value
+                            furthest[arch_id] = epochs  # not in its history: below epochs before
+                            ledger.epochs += epochs - epoch_from
+                            ledger.spent += cost
+                            ledger.inbox.append(new(Result, (arch_id, epochs, score)))
                         else:
                             worker = pop(free)
                             push(busy, (end, worker, len(values), arch_id, epochs))

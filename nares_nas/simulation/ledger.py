@@ -114,16 +114,6 @@ class Ledger:
         self.epochs += added
         self.spent += cost
 
-    def settle(self, arch_id: int, added: int, epochs: int, cost: Any, score: Any) -> None:
-        """:meth:`start` and :meth:`finish` at once (a training that ends before anything else happens)."""
-        key = arch_id * self.stride + epochs
-        self.known[key] = score
-        if epochs > self.furthest.get(arch_id, 0):
-            self.furthest[arch_id] = epochs
-        self.epochs += added
-        self.spent += cost
-        self.inbox.append(_new(Result, (arch_id, epochs, score)))
-
     def finish(self, arch_id: int, epochs: int, score: Any) -> None:
         """A training finished: its architecture's history reaches ``epochs``; tell ``score``."""
         if epochs > self.furthest[arch_id]:
