@@ -2,13 +2,14 @@
 
 Command (documented in docs/benchmarks.md)::
 
-    python benchmarks/bench_rules.py --baseline REV [--runs 200] [--repeat 7] [--data synthetic]
+    python benchmarks/bench_rules.py --baseline REV [--runs 200] [--repeat 7] [--workers 1] [--data synthetic]
 
-In one process, with the table loaded as an evaluation model, each searcher (random search, local
-search with default and reference moves, regularized evolution; 500 distinct architectures, one
-worker) runs ``--runs`` seeds through :func:`nares_nas.simulation.clock.simulate` of this checkout
-and of ``REV`` (its ``nares_nas/simulation/clock.py``, loaded beside ours; the searchers are ours),
-alternating, ``--repeat`` times. Shown: the least CPU seconds of each and their ratio. CPU time
+In one process, with the table loaded as an evaluation model, each searcher (random search,
+local search with default and reference moves, regularized evolution; 500 distinct architectures,
+``--workers`` simulated workers) runs ``--runs`` seeds through
+:func:`nares_nas.simulation.clock.simulate` of this checkout and of ``REV`` (its
+``nares_nas/simulation/clock.py``, loaded beside ours; the searchers are ours), alternating,
+``--repeat`` times. Shown: the least CPU seconds of each and their ratio. CPU time
 (not wall) and alternation keep the ratio readable on a loaded machine; the first five runs' logs
 of the two clocks are checked equal.
 """
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--baseline", required=True, metavar="REV", help="git revision whose clock to time beside")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data", default="synthetic")
     args = parser.parse_args()
     base = clock_of(args.baseline)
@@ -69,7 +71,7 @@ def main() -> None:
         for _ in range(args.repeat):
             for tag, module in (("baseline", base), ("this", clock)):
                 start = time.process_time()
-                runs = module.simulate(searcher, model, range(args.runs), budget=budget)
+                runs = module.simulate(searcher, model, range(args.runs), budget=budget, workers=args.workers)
                 best[tag] = min(best[tag], time.process_time() - start)
                 logs[tag] = [run.log.rows() for run in runs[:5]]
             if logs["baseline"] != logs["this"]:

@@ -212,7 +212,7 @@ class Simulation:
         """
         send = self._gen.send
         ledger = self.ledger
-        admit, start, finish, tell = ledger.admit, ledger.start, ledger.finish, ledger.tell
+        admit, tell = ledger.admit, ledger.tell
         known, furthest, stride = ledger.known, ledger.furthest, ledger.stride
         known_get, furthest_get, archs_limit = known.get, furthest.get, ledger.archs
         free, busy, log = self._free, self._busy, self.log
@@ -225,7 +225,9 @@ class Simulation:
         top = int(self.table.max_epochs)
         from_scratch = bool(self.table.from_scratch)
         limited = ledger.limited
-        now = self.now
+        # the clock's own copies of the ledger's inbox (the same list) and charges, written back before the
+        # ledger reads them (admit, admit_run) and at the end
+        now, spent, charged, inbox = self.now, ledger.spent, ledger.epochs, ledger.inbox
         push, pop, new, in_flight, in_history, nan = (heapq.heappush, heapq.heappop, tuple.__new__, IN_FLIGHT,
                                                       IN_HISTORY, _NAN)
         one_worker = self.workers == 1 and self._arrays is not None
@@ -238,9 +240,9 @@ class Simulation:
                         return None
                     wait = True
                 elif command is None:
-                    if not ledger.inbox and not busy:
+                    if not inbox and not busy:
                         return None  # the searcher waits on nothing: it has no more to propose
-                    wait = not ledger.inbox
+                    wait = not inbox
                 elif type(command) is Proposal or isinstance(command, Proposal):
                     arch_id, epochs = command  # the one check of a proposal; the fast path is plain ints
                     if epochs is None:
@@ -249,8 +251,9 @@ class Simulation:
                         epochs = check_int(epochs, "epochs", 1, top)
                     if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
                         arch_id = check_arch_id(arch_id)
-                    # Ledger.answer inline, and below Ledger.start and finish of a training that ends at once: the
-                    # calls cost one-worker searches 6-11 % (docs/benchmarks.md, "One set of event rules")
+                    # Ledger.answer inline here, Ledger.start and finish inline below: on this per-evaluation path
+                    # the calls cost 6-25 % (docs/benchmarks.md, "One set of event rules");
+                    # tests/live/test_event_rules.py holds the clock and the live driver, which calls them, alike
                     score, done = known_get(arch_id * stride + epochs), None
                     if score is None:
                         done = furthest_get(arch_id)
@@ -271,6 +274,7 @@ class Simulation:
                             cost = epoch_ticks[arch_id] * (epochs - epoch_from)
                         end = now + cost
                         if limited:
+                            ledger.spent, ledger.epochs = spent, charged
                             admit(epochs - epoch_from, cost, end)
                         value = rows[arch_id][epochs - 1] if one_worker and not busy else nan
                         if value == value:  # one worker, a known value: it starts and finishes at once
@@ -286,9 +290,9 @@ class Simulation:
                             # Ledger.start and finish inline (see above): a new training on one worker ends at once
                             score = known[arch_id * stride + epochs] = sign * value
                             furthest[arch_id] = epochs  # not in its history: below epochs before
-                            ledger.epochs += epochs - epoch_from
-                            ledger.spent += cost
-                            ledger.inbox.append(new(Result, (arch_id, epochs, score)))
+                            charged += epochs - epoch_from
+                            spent += cost
+                            inbox.append(new(Result, (arch_id, epochs, score)))
                         else:
                             worker = pop(free)
                             push(busy, (end, worker, len(values), arch_id, epochs))
@@ -300,14 +304,19 @@ class Simulation:
                             log_end(end)
                             log_cost(cost)
                             log_value(nan)
-                            start(arch_id, epochs - epoch_from, epochs, cost)
+                            known[arch_id * stride + epochs] = in_flight  # Ledger.start inline (see above)
+                            if done is None:
+                                furthest[arch_id] = 0
+                            charged += epochs - epoch_from
+                            spent += cost
                             wait = not free
                     elif score is not in_flight:  # a repeat: told again at once (one in flight: when it ends)
-                        ledger.inbox.append(new(Result, (arch_id, epochs, score)))
+                        inbox.append(new(Result, (arch_id, epochs, score)))
                 else:
                     if one_worker and type(command) is np.ndarray and not busy:
                         # a batch's leading new architectures start and finish back to back
                         ids, command = command, command[0:0]
+                        ledger.spent, ledger.epochs = spent, charged
                         k, costs, values_k = self._new_run(ids, now)
                         if k:
                             head = ids[:k].tolist()
@@ -323,9 +332,9 @@ class Simulation:
                             scores = (sign * values_k).tolist()
                             ledger.known.update(zip((ids[:k] * ledger.stride + top).tolist(), scores))
                             ledger.furthest.update(zip(head, [top] * k))
-                            ledger.inbox.extend(map(new, repeat(Result), zip(head, repeat(top), scores)))
-                            ledger.epochs += top * k
-                            ledger.spent += int(costs.sum())
+                            inbox.extend(map(new, repeat(Result), zip(head, repeat(top), scores)))
+                            charged += top * k
+                            spent += int(costs.sum())
                             now = int(ends[-1])
                         command = ids[k:]  # the rest, if any, one by one
                     items = batch_items(command)
@@ -347,21 +356,26 @@ class Simulation:
                             if value != value:  # NaN: not in the table
                                 table.value(arch_id, epochs)  # raises its error
                         values[index] = value
-                        finish(arch_id, epochs, sign * value)
+                        score = known[arch_id * stride + epochs] = sign * value  # Ledger.finish inline
+                        if epochs > furthest[arch_id]:
+                            furthest[arch_id] = epochs
+                        inbox.append(new(Result, (arch_id, epochs, score)))
                         push(free, worker)
                         if not busy or busy[0][0] != end:
                             break
                         _, worker, index, arch_id, epochs = pop(busy)
                 if drain:
-                    ledger.inbox.clear()
+                    inbox.clear()
                     continue
                 if batch is not None:  # the batch's next proposal, without asking the searcher
                     command = next(batch, None)
                     if command is not None:
                         continue
                     batch = None
+                news, inbox = inbox, []  # Ledger.news inline
+                ledger.inbox = inbox
                 try:
-                    command = send(ledger.news())
+                    command = send(news)
                 except StopIteration:
                     drain = True
         except Refused as refusal:
@@ -371,7 +385,7 @@ class Simulation:
             self.stopped = True
             return None
         finally:
-            self.now = now
+            self.now, ledger.spent, ledger.epochs = now, spent, charged
 
 
 class ClockOracle(Oracle):
