@@ -24,6 +24,10 @@ Proposing an (arch, epochs) already finished is free and told again at once; one
 architecture already trained at least that far is free too (its history holds the value);
 one already in flight is free and told once, when it finishes. A promotion continues from
 the architecture's furthest finished training, or afresh if the table's ``from_scratch`` says so.
+
+These rules are the :class:`~nares_nas.simulation.ledger.Ledger`'s, which the live driver follows
+too; the clock keeps the ledger's state and calls it, except on its per-evaluation path, where
+copies of a few lines stand in for calls that cost 6-25 % there (docs/benchmarks.md).
 """
 
 from __future__ import annotations

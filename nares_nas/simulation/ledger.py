@@ -4,7 +4,10 @@ is answered for free, what is in flight and when results are told.
 The simulated clock (:mod:`nares_nas.simulation.clock`, simulated time) and the live driver
 (:mod:`nares_nas.live.driver`, wall time and executor futures) each keep one :class:`Ledger` and
 follow its rules; only time and where values come from are theirs. Units are the owner's: the clock
-counts cost and time in ticks, the live driver in seconds.
+counts cost and time in ticks, the live driver in seconds. On its per-evaluation path the clock works
+on the ledger's state with copies of :meth:`Ledger.answer`, :meth:`~Ledger.start`, :meth:`~Ledger.finish`
+and :meth:`~Ledger.news` (the calls cost it 6-25 %: docs/benchmarks.md); tests/live/test_event_rules.py
+holds the two to the same answers.
 
 * **Free answers.** A proposal ``(arch, e)`` already finished is told its score again; one in flight
   is told once, when it finishes; one whose architecture already finished at least ``e`` epochs is
