@@ -13,7 +13,7 @@ from nares_nas.simulation.clock import Simulation
 from nares_nas.space import SPACE
 
 from ._fakes import fake_seconds_per_epoch
-from .test_live_search import FAKE9, driver, trainings
+from .test_live_search import FAKE9, VirtualExecutor, driver, trainings
 
 HEARD: list[list[tuple[int, int]]] = []
 
@@ -70,3 +70,24 @@ def test_the_clock_and_the_live_driver_follow_the_same_rules(tmp_path, budget):
     assert run.stopped == sim.stopped
     trained = trainings(tmp_path)
     assert sorted((a, f, t) for a, calls in trained.items() for f, t in calls) == sorted(spans)
+
+
+def test_on_two_workers_too(tmp_path):
+    """Two workers on the test's virtual clock (seconds), the same proposals on the simulated one (ticks of a
+    second): trainings end at distinct times, so both finish them in the same order and tell the same."""
+    plan = ((1, 3), (2, 3), (3, 3), (1, 3), (4, 2), (2, 2), (5, 3), (3, 3), (6, 1))
+    HEARD.clear()
+    sim = Simulation(FakeTable(), Recording(plan).propose(SPACE, None, None), workers=2, budget=Budget(archs=5))
+    assert sim.advance() is None
+    on_clock = list(HEARD)
+    spans = [(r["arch_id"], r["epoch_from"], r["epoch_to"], r["worker"]) for r in sim.log.rows()]
+    # by hand (seconds an epoch: 200, 300, 400, 500, 100 for archs 1-5): 1 on w0 ends 600, 2 on w1 ends 900;
+    # 3 on w0 600-1800; the repeat (1, 3) told at once; 4 on w1 900-1900; (2, 2) within 2's history; 5 on w0
+    # 1800-2100; the repeat (3, 3) at once; arch 6 would be a sixth: refused, the run ends, 5 drains untold
+    assert on_clock == [[], [(1, 3)], [(2, 3)], [(1, 3)], [(3, 3)], [(2, 2)], [(4, 2)], [(3, 3)]]
+    assert spans == [(1, 0, 3, 0), (2, 0, 3, 1), (3, 0, 3, 0), (4, 0, 2, 1), (5, 0, 3, 0)]
+
+    HEARD.clear()
+    run = driver(tmp_path, Recording(plan), executor=VirtualExecutor(2), budget=Budget(archs=5), log=False).run()
+    assert HEARD == on_clock and run.stopped and sim.stopped  # arch 6 is a sixth architecture
+    assert [(r["arch_id"], r["epoch_from"], r["epoch_to"], r["worker"]) for r in run.evaluations] == spans
