@@ -54,14 +54,22 @@ PLAN = ((1, 3), (2, 3), (1, 3), (1, 2), (2, 9), (3, 4), (1, 9), (2, 5), (3, 4), 
 
 # (a cost budget is the one rule that reads differently: the clock knows a training's cost when it starts,
 # live mode only when it ends, so it admits on an estimate; tests/live/test_live_search.py works that out)
-@pytest.mark.parametrize("budget", [Budget(archs=5), Budget(archs=3), Budget(total_epochs=20)],
-                         ids=["archs5", "archs3", "epochs20"])
-def test_the_clock_and_the_live_driver_follow_the_same_rules(tmp_path, budget):
+# by hand, one worker: every training ends before the next proposal; the repeats and (1, 2), (2, 5) are free
+TRAINED = [(1, 0, 3), (2, 0, 3), (2, 3, 9), (3, 0, 4), (1, 3, 9), (4, 0, 2), (5, 0, 9)]
+
+
+@pytest.mark.parametrize(("budget", "trained"), [
+    (Budget(archs=5), TRAINED),
+    (Budget(archs=3), TRAINED[:5]),  # (4, 2) would be a fourth architecture
+    (Budget(total_epochs=20), TRAINED[:4]),  # 3 + 3 + 6 + 4 = 16 epochs; (1, 9) from 3 adds 6 more
+], ids=["archs5", "archs3", "epochs20"])
+def test_the_clock_and_the_live_driver_follow_the_same_rules(tmp_path, budget, trained):
     HEARD.clear()
     sim = Simulation(FakeTable(), Recording(PLAN).propose(SPACE, None, None), workers=1, budget=budget)
     assert sim.advance() is None
     on_clock = list(HEARD)
     spans = [(r["arch_id"], r["epoch_from"], r["epoch_to"]) for r in sim.log.rows()]
+    assert spans == trained and sim.stopped == (trained != TRAINED)
 
     HEARD.clear()
     run = driver(tmp_path, Recording(PLAN), executor=InProcessExecutor(), budget=budget, log=False).run()
