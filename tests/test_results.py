@@ -137,6 +137,9 @@ def test_live_columns_are_kept(tmp_path):
     assert res.evaluations["source"].tolist() == ["trained", "trained", "cache"]
     assert res.evaluations["order"].tolist() == [0, 1, 2] and res.evaluations["pid"].tolist()[:2] == [11, 12]
     assert bool(res.runs["live"][0]) and not bool(res.runs["synthetic"][0]) and not res.synthetic
+    # the schema's order: the run key, the core columns, then the live ones (this file predates "step")
+    assert list(res.evaluations.columns) == ["folder", "searcher", "seed", "arch_id", "epoch_from", "epoch_to",
+                                             "worker", "start", "end", "cost", "value", "source", "pid", "order"]
 
 
 def test_not_a_folder_of_runs_is_one_error(tmp_path):

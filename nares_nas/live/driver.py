@@ -13,28 +13,30 @@ run's log.
 checkpoint, below the profile's full epochs only the validation history is written, and the
 test set is evaluated once, at full epochs. Its value is the fidelity rule of
 :mod:`nares_nas.simulation.model` on the record (E = the profile's epochs); its cost is the measured
-training time of the epochs it added (``epoch_from`` to ``epoch_to``), in GPU-days. Before
-training, an evaluation is answered for free, in this order, by what the run already knows
-(a repeat, or an architecture whose history reaches that far), by the table (NARes's own
-profile only), or by a cached record of that architecture with at least ``e`` epochs: a
-partial record answers its fidelity and below, a full record every fidelity.
+training time of the epochs it added (``epoch_from`` to ``epoch_to``), in GPU-days. The event
+rules are the simulated clock's, from one :class:`~nares_nas.simulation.ledger.Ledger`: what is
+free, in flight, charged, refused and told when. Before training, an evaluation is answered for
+free, in this order, by what the run already knows (a repeat, or an architecture whose history
+reaches that far), by the table (NARes's own profile only), or by a cached record of that
+architecture with at least ``e`` epochs: a partial record answers its fidelity and below, a full
+record every fidelity.
 
 **Budgets.** Distinct architectures are counted when proposed (dispatched or answered), so
 evaluations in flight never exceed ``budget.archs``; ``total_epochs`` counts the epochs sent to
-train, at dispatch. A training's cost is known only when it ends: no training is dispatched
-once the GPU-days spent plus the estimated cost of those in flight (the run's mean measured
-seconds per epoch times their epochs; 0 before the first ends) reach ``budget.cost``, so the
+train, at dispatch. A training's cost is known only when it ends (and charged then): no training is
+dispatched once the GPU-days spent plus the estimated cost of those in flight (the run's mean measured
+seconds per epoch times their epochs; 0 before the first ends) exceed ``budget.cost``, so the
 work in flight can take the total past it by at most the cost of N evaluations. ``budget.time``
 is wall-clock days since the run began: no training is dispatched after it. The first proposal
 a budget refuses ends the run; what is in flight finishes and is recorded.
 
 **The log** (``log_path``, rewritten atomically at every step, dispatch and completion) holds every step of the
 conversation (what the searcher yielded and the results it was then told, in that order) and
-every evaluation (``arch_id, epoch_from, epoch_to, worker, start, end, cost, value`` plus
-``source``, ``pid``, ``order``). With N > 1 the order results reach the searcher depends on
-real timing, so a live run is reproducible from its log, not from its seed alone: a killed run
-resumes by replaying the log to a fresh searcher (nothing finished is trained again), sends
-the trainings it had in flight again (their folders resume from their last epoch), and goes on.
+every evaluation (the columns of :mod:`nares_nas.simulation.log`, live ones included). With N > 1
+the order results reach the searcher depends on real timing, so a live run is reproducible from its
+log, not from its seed alone: a killed run resumes by replaying the log to a fresh searcher
+(:func:`replay_steps`; nothing finished is trained again), sends the trainings it had in flight
+again (their folders resume from their last epoch), and goes on.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ from nares_nas.metrics import compute, objective_direction, objective_metric
 from nares_nas.oracle import Trajectory
 from nares_nas.progress import throttled_line
 from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.ledger import IN_FLIGHT, IN_HISTORY, Ledger, Refused
+from nares_nas.simulation.log import EvaluationLog
 from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import SPACE, Arch, check_arch_id
 
@@ -76,19 +80,10 @@ log = logging.getLogger(__name__)
 
 LOG_FORMAT = "nares-nas live log 1"
 SECONDS_PER_DAY = 86_400
-EVALUATION_KEYS: tuple[str, ...] = ("arch_id", "epoch_from", "epoch_to", "worker", "start", "end", "cost", "value",
-                                    "source", "pid", "order")
-"""Columns of a live run's evaluations; ``start``/``end`` are wall-clock days since the run began (as the
-training process saw them), ``cost`` GPU-days, ``source`` ``trained``, ``cache`` or ``table`` (the last two
-free, ``worker`` -1), ``order`` the order in which the evaluations finished."""
-_IN_FLIGHT = object()
 _TABLE = "table"
 
 
 # --------------------------------------------------------------------------- the run
-class _Stop(Exception):
-    """A budget refuses the proposal; the run ends."""
-
 
 @dataclass(frozen=True)
 class LiveRun:
@@ -127,7 +122,7 @@ class LiveRun:
         return {"workers": self.workers, "gpu_days": self.cost_days, "sim_days": self.time_days,
                 "time": "wall-clock", "hardware": self.hardware, "max_epochs": self.max_epochs,
                 "stopped_by_budget": self.stopped,
-                "evaluations": {key: [r[key] for r in self.evaluations] for key in EVALUATION_KEYS},
+                "evaluations": EvaluationLog.from_rows(self.evaluations).columns(),
                 "steps": self.steps}
 
 
@@ -206,21 +201,19 @@ class LiveSearch:
             self._table = (EvaluationModel.from_benchmark(bench, self.spec.name) if self._history_metric
                            else self._in_table_values)
         cap = searcher.query_cap(budget.archs) if budget.archs is not None else None
-        self._arch_limit = cap
         self._search_budget = budget.archs
-        # state
+        # state: the event rules' (cost and time in seconds), and what is live mode's own
+        self.ledger = Ledger(self.max_epochs, archs=cap, total_epochs=budget.total_epochs,
+                             cost=None if budget.cost is None else budget.cost * SECONDS_PER_DAY,
+                             time=None if budget.time is None else budget.time * SECONDS_PER_DAY)
         self.evaluations: list[dict[str, Any]] = []
         self.steps: list[list[Any]] = []
-        self._known: dict[tuple[int, int], Any] = {}
-        self._history: dict[int, tuple[Any, int]] = {}  # arch -> (record or _TABLE, epochs it holds)
-        self._seen: set[int] = set()
+        self._held: dict[int, Any] = {}  # arch -> the record (or _TABLE) its history (ledger.furthest) reads
         self._free = list(range(self.workers))
         self._in_flight: dict[Any, int] = {}  # job -> evaluation index
-        self._inbox: list[tuple[Result, int | None]] = []
+        self._telling: list[int] = []  # the evaluations whose results wait in the ledger's inbox
         self._order = 0
-        self._spent_s = 0.0
         self._done_epochs = 0  # epochs of finished trainings (the per-epoch estimate)
-        self._epochs = 0  # epochs dispatched (the epoch budget)
         self._offset = 0.0
         self._t0 = time.time()
         self._adopt: dict[tuple[int, int], int] = {}
@@ -257,26 +250,27 @@ class LiveSearch:
         return record
 
     # ------------------------------------------------------------------ proposals
-    def _answer(self, arch_id: int, epochs: int, score: float, source: str | None, held: Any = None,
-                held_epochs: int = 0) -> None:
-        """Tell ``(arch_id, epochs)`` at the next send; a free answer of a new source is recorded."""
-        index = None
-        if source is not None:
-            now = self.elapsed() / SECONDS_PER_DAY
-            index = len(self.evaluations)
-            self.evaluations.append({
-                "arch_id": arch_id, "epoch_from": 0, "epoch_to": epochs, "worker": -1, "start": now, "end": now,
-                "cost": 0.0, "value": self.sign * score, "source": source, "pid": None, "order": self._order,
-                "step": len(self.steps), "told": False, "record_epochs": held_epochs})
-            self._order += 1
-            self._seen.add(arch_id)
-        if held is not None and held_epochs > self._history.get(arch_id, (None, 0))[1]:
-            self._history[arch_id] = (held, held_epochs)
-        self._known[(arch_id, epochs)] = score
-        self._inbox.append((Result(arch_id, epochs, score), index))
+    def _hold(self, arch_id: int, held: Any, epochs: int) -> None:
+        """``held`` (a record or _TABLE) answers ``arch_id``'s history where it reaches further than the ledger's."""
+        if epochs > self.ledger.furthest.get(arch_id, 0):
+            self._held[arch_id] = held
+
+    def _answer(self, arch_id: int, epochs: int, score: float, source: str, held: Any, held_epochs: int) -> None:
+        """Tell ``(arch_id, epochs)``, answered from ``source`` (the table or the cache), at the next send; recorded."""
+        now = self.elapsed() / SECONDS_PER_DAY
+        self._telling.append(len(self.evaluations))
+        self.evaluations.append({
+            "arch_id": arch_id, "epoch_from": 0, "epoch_to": epochs, "worker": -1, "start": now, "end": now,
+            "cost": 0.0, "value": self.sign * score, "source": source, "pid": None, "order": self._order,
+            "step": len(self.steps), "told": False, "record_epochs": held_epochs})
+        self._order += 1
+        self._hold(arch_id, held, held_epochs)
+        self.ledger.count(arch_id, held_epochs)
+        self.ledger.tell(arch_id, epochs, score)
 
     def propose(self, proposal: Proposal) -> None:
-        """Answer ``proposal`` for free, or dispatch its training; :class:`_Stop` if a budget refuses it."""
+        """Answer ``proposal`` for free, or dispatch its training; :class:`~nares_nas.simulation.ledger.Refused` if a
+        budget refuses it."""
         arch_id = check_arch_id(proposal.arch_id)
         epochs = self.max_epochs if proposal.epochs is None else check_int(proposal.epochs, "epochs", 1,
                                                                             self.max_epochs)
@@ -288,19 +282,17 @@ class LiveSearch:
         self._adopt.clear()
         if adopted is not None:  # this very proposal was handled before the run was killed
             return
-        known = self._known.get(key)
-        if known is _IN_FLIGHT:
+        ledger = self.ledger
+        score = ledger.answer(arch_id, epochs)
+        if score is IN_FLIGHT:
             return  # told once, when it finishes
-        if known is not None:
-            self._answer(arch_id, epochs, known, None)
+        if score is IN_HISTORY:
+            score = self.sign * self._value(arch_id, self._held[arch_id], epochs)
+        if score is not None:
+            ledger.tell(arch_id, epochs, score)
             return
-        held = self._history.get(arch_id)
-        if held is not None and held[1] >= epochs:
-            self._answer(arch_id, epochs, self.sign * self._value(arch_id, held[0], epochs), None)
-            return
-        if arch_id not in self._seen and self._arch_limit is not None and len(self._seen) >= self._arch_limit:
-            raise _Stop
-        if held is None and self._in_table(arch_id):
+        furthest = ledger.furthest.get(arch_id, 0)
+        if not furthest and self._in_table(arch_id):
             self._answer(arch_id, epochs, self.sign * self._value(arch_id, _TABLE, epochs), "table", _TABLE,
                          self.max_epochs)
             return
@@ -313,22 +305,20 @@ class LiveSearch:
             return
         flying = [self.evaluations[i]["epoch_to"] for i in self._in_flight.values()
                   if self.evaluations[i]["arch_id"] == arch_id]
-        epoch_from = max([e for e in cached + flying if e < epochs] + [0 if held is None else held[1]])
-        self._check_budgets(epoch_from, epochs)
+        epoch_from = max([e for e in cached + flying if e < epochs] + [furthest])
+        if ledger.limited:
+            ledger.admit(epochs - epoch_from, self._in_flight_estimate() if ledger.cost is not None else 0.0,
+                         self.elapsed())
         self._dispatch(arch_id, epoch_from, epochs)
 
-    def _check_budgets(self, epoch_from: int, epochs: int) -> None:
-        budget = self.budget
-        if budget.total_epochs is not None and self._epochs + epochs - epoch_from > budget.total_epochs:
-            raise _Stop
-        if budget.cost is not None:
-            per_epoch = self._spent_s / self._done_epochs if self._done_epochs else 0.0
-            flying = sum(self.evaluations[i]["epoch_to"] - self.evaluations[i]["epoch_from"]
-                         for i in self._in_flight.values())
-            if (self._spent_s + per_epoch * flying) / SECONDS_PER_DAY >= budget.cost:
-                raise _Stop
-        if budget.time is not None and self.elapsed() / SECONDS_PER_DAY >= budget.time:
-            raise _Stop
+    def _in_flight_estimate(self) -> float:
+        """Seconds the trainings in flight will cost: the run's mean measured seconds per epoch times their epochs
+        (0 before the first ends); a training's cost is known, and charged, only when it ends."""
+        if not self._done_epochs:
+            return 0.0
+        flying = sum(self.evaluations[i]["epoch_to"] - self.evaluations[i]["epoch_from"]
+                     for i in self._in_flight.values())
+        return self.ledger.spent / self._done_epochs * flying
 
     def _dispatch(self, arch_id: int, epoch_from: int, epochs: int, index: int | None = None) -> None:
         """Send a training to the lowest free worker (``index``: again, after a resume)."""
@@ -338,8 +328,7 @@ class LiveSearch:
                 "arch_id": arch_id, "epoch_from": epoch_from, "epoch_to": epochs, "worker": heapq.heappop(self._free),
                 "start": None, "end": None, "cost": None, "value": None, "source": "trained", "pid": None,
                 "order": None, "step": len(self.steps), "told": False, "record_epochs": epochs})
-            self._epochs += epochs - epoch_from
-            self._seen.add(arch_id)
+            self.ledger.start(arch_id, epochs - epoch_from, epochs, 0.0)
         executor = self.executor
         job = executor.submit(
             run_evaluation, self.train_fn, Arch.from_id(arch_id), self.profile, num_threads=self.num_threads,
@@ -347,7 +336,6 @@ class LiveSearch:
             out_dir=run_dir(self.runs_dir, self.profile, arch_id, self.train_seed), epochs=epochs,
             device=self.device, compile=self.compile, progress=False)
         self._in_flight[job] = index
-        self._known[(arch_id, epochs)] = _IN_FLIGHT
         self._write()  # the log shows what is in flight
         log.info("live: training arch_id %d from epoch %d to %d on worker %d", arch_id, epoch_from, epochs,
                  self.evaluations[index]["worker"])
@@ -380,14 +368,12 @@ class LiveSearch:
                        end=(self._offset + out["end"] - self._t0) / SECONDS_PER_DAY, cost=spent / SECONDS_PER_DAY,
                        value=value, pid=out.get("pid"), order=self._order)
             self._order += 1
-            self._spent_s += spent
             self._done_epochs += epochs - row["epoch_from"]
             heapq.heappush(self._free, row["worker"])
-            if epochs > self._history.get(arch_id, (None, 0))[1]:
-                self._history[arch_id] = (record, epochs)
-            score = self.sign * value
-            self._known[(arch_id, epochs)] = score
-            self._inbox.append((Result(arch_id, epochs, score), index))
+            self._hold(arch_id, record, epochs)
+            self.ledger.spent += spent
+            self._telling.append(index)
+            self.ledger.finish(arch_id, epochs, self.sign * value)
             self._hardware.add("CPU" if record["train"][0]["gpu_type"] == "cpu" else "GPU")
             self._report(f"arch_id {arch_id} trained to {epochs} epochs in {spent:.0f} s, {self.spec.name} "
                          f"{value:.2f}")
@@ -398,7 +384,7 @@ class LiveSearch:
         if self.progress:
             done = sum(r["source"] == "trained" and r["order"] is not None for r in self.evaluations)
             throttled_line(f"live search seed {self.seed}: {event}; {done} trainings done, {len(self._in_flight)} "
-                           f"running, {len(self._seen)} archs, {self.elapsed():.0f} s")
+                           f"running, {self.ledger.n_archs} archs, {self.elapsed():.0f} s")
 
     def drain(self) -> None:
         while self._in_flight:
@@ -444,31 +430,35 @@ class LiveSearch:
         self.evaluations = [dict(row) for row in state["evaluations"]]
         self._offset = float(state["elapsed_s"])
         self.stopped = bool(state["stopped"])
+        ledger = self.ledger
         busy, untold = [], []
-        for index, row in enumerate(self.evaluations):
-            arch_id, epochs = row["arch_id"], row["epoch_to"]
-            self._seen.add(arch_id)
-            if row["source"] == "trained":
-                self._epochs += epochs - row["epoch_from"]
+        for index, row in enumerate(self.evaluations):  # the logged events through the ledger again
+            arch_id, epochs, trained = row["arch_id"], row["epoch_to"], row["source"] == "trained"
+            if trained:
+                ledger.start(arch_id, epochs - row["epoch_from"], epochs, 0.0)
             if row["order"] is None:
                 busy.append(index)
                 continue
-            self._known[(arch_id, epochs)] = self.sign * row["value"]
-            if row["source"] == "trained":
-                self._spent_s += row["cost"] * SECONDS_PER_DAY
-                self._done_epochs += epochs - row["epoch_from"]
             held_epochs = row["record_epochs"]
-            if held_epochs > self._history.get(arch_id, (None, 0))[1]:
-                held = _TABLE if row["source"] == "table" else self._record(arch_id, held_epochs)
-                self._history[arch_id] = (held, held_epochs)
+            if held_epochs > ledger.furthest.get(arch_id, 0):
+                self._held[arch_id] = _TABLE if row["source"] == "table" else self._record(arch_id, held_epochs)
+            if trained:
+                ledger.spent += row["cost"] * SECONDS_PER_DAY
+                self._done_epochs += epochs - row["epoch_from"]
+                ledger.finish(arch_id, epochs, self.sign * row["value"])
+            else:
+                ledger.count(arch_id, held_epochs)
+                ledger.tell(arch_id, epochs, self.sign * row["value"])
             if not row["told"]:
                 untold.append(index)
             if row["step"] >= len(self.steps):
                 self._adopt[(arch_id, epochs)] = index
         self._order = 1 + max((r["order"] for r in self.evaluations if r["order"] is not None), default=-1)
+        ledger.news()  # told before the kill, except those the log does not mark told, told next in finish order
         for index in sorted(untold, key=lambda i: self.evaluations[i]["order"]):
             row = self.evaluations[index]
-            self._inbox.append((Result(row["arch_id"], row["epoch_to"], self.sign * row["value"]), index))
+            ledger.inbox.append(Result(row["arch_id"], row["epoch_to"], self.sign * row["value"]))
+            self._telling.append(index)
         self._free = sorted(set(self._free) - {self.evaluations[i]["worker"] for i in busy})
         for index in busy:
             row = self.evaluations[index]
@@ -481,26 +471,12 @@ class LiveSearch:
     # ------------------------------------------------------------------ driving the searcher
     def _send(self, gen: Any, command: Any) -> Any:
         """Tell the searcher what finished since it last heard (logged first); its next command."""
-        news, self._inbox = self._inbox, []
-        for _, index in news:
-            if index is not None:
-                self.evaluations[index]["told"] = True
-        self.steps.append([_command_json(command), [[r.arch_id, r.epochs, r.score] for r, _ in news]])
+        news, telling, self._telling = self.ledger.news(), self._telling, []
+        for index in telling:
+            self.evaluations[index]["told"] = True
+        self.steps.append([_command_json(command), [[r.arch_id, r.epochs, r.score] for r in news]])
         self._write()
-        return gen.send([r for r, _ in news])
-
-    def _replay(self, gen: Any) -> Any:
-        """Send the logged steps to a fresh generator; the command it is at afterwards."""
-        command = next(gen)
-        for i, (logged, told) in enumerate(self.steps):
-            if _command_json(command) != logged:
-                raise ConfigError(f"{self.log_path}: step {i} of the log is {_shown(logged)}, but the searcher "
-                                  f"now yields {_shown(_command_json(command))}: the log is not this run's")
-            if logged == "side":
-                command = gen.send(type(command).resolve_batch([command])[0])
-            else:
-                command = gen.send([Result(int(a), int(e), s) for a, e, s in told])
-        return command
+        return gen.send(news)
 
     def run(self) -> LiveRun:
         """Run (or resume) the search to its end; returns the run as its log holds it."""
@@ -510,26 +486,26 @@ class LiveSearch:
             if state["finished"]:
                 self.finished = True
                 return self.result()
-        gen = one_at_a_time(self.searcher.propose(SPACE, self._search_budget, as_generator(self.seed),
-                                                  maximize=self.maximize, max_epochs=self.max_epochs))
+        gen = _conversation(self.searcher, self._search_budget, self.seed, self.maximize, self.max_epochs)
         try:
             if self.stopped:
                 return self._end(gen)
             try:
-                command = self._replay(gen) if state is not None else next(gen)
+                command = (replay_steps(gen, self.steps, where=f"{self.log_path}: ") if state is not None
+                           else next(gen))
             except StopIteration:
                 return self._end(gen)
             self._write()
             while True:
                 if command is None:
-                    if not self._inbox:
+                    if not self.ledger.inbox:
                         if not self._in_flight:
                             break  # the searcher waits on nothing: it has no more to propose
                         self.wait()
                 elif isinstance(command, Proposal):
                     try:
                         self.propose(command)
-                    except _Stop:
+                    except Refused:
                         self.stopped = True
                         break
                     if not self._free:
@@ -557,6 +533,32 @@ class LiveSearch:
                        self.workers, self.stopped, self.elapsed(), "+".join(sorted(self._hardware)) or None)
 
 
+def _conversation(searcher: Any, budget: int | None, seed: int, maximize: bool, max_epochs: int) -> Any:
+    """A fresh run of ``searcher``'s proposals, one command at a time, as the driver and a replay talk to it."""
+    return one_at_a_time(searcher.propose(SPACE, budget, as_generator(seed), maximize=maximize,
+                                          max_epochs=max_epochs))
+
+
+def replay_steps(gen: Any, steps: list[Any], *, where: str = "", yielded: list[Any] | None = None) -> Any:
+    """Send the logged ``steps`` to a fresh conversation ``gen``; the command it yields after them.
+
+    The one replay of a live log, for a resume and for :func:`replay`: each step's command must be
+    what the searcher yields (appended to ``yielded``), else :class:`ConfigError` (``where`` names the
+    log); its logged results, or side work answered again, are sent back. StopIteration passes through.
+    """
+    command = next(gen)
+    for i, (logged, told) in enumerate(steps):
+        shown = _command_json(command)
+        if yielded is not None:
+            yielded.append(shown)
+        if shown != logged:
+            raise ConfigError(f"{where}step {i} of the log is {_shown(logged)}, but the searcher now yields "
+                              f"{_shown(shown)}: the log is not this run's")
+        command = gen.send(type(command).resolve_batch([command])[0] if logged == "side"
+                           else [Result(int(a), int(e), s) for a, e, s in told])
+    return command
+
+
 def replay(searcher: Any, log: Mapping[str, Any] | str | os.PathLike, *, max_epochs: int,
            budget: int | None = None) -> list[Any]:
     """Replay a live log to a fresh ``searcher``: the commands it yields, step by step.
@@ -566,20 +568,10 @@ def replay(searcher: Any, log: Mapping[str, Any] | str | os.PathLike, *, max_epo
     """
     if not isinstance(log, Mapping):
         log = orjson.loads(Path(log).read_bytes())
-    gen = one_at_a_time(searcher.propose(SPACE, budget, as_generator(int(log["seed"])),
-                                         maximize=bool(log["maximize"]), max_epochs=max_epochs))
+    gen = _conversation(searcher, budget, int(log["seed"]), bool(log["maximize"]), max_epochs)
     commands: list[Any] = []
     try:
-        command = next(gen)
-        for i, (logged, told) in enumerate(log["steps"]):
-            commands.append(_command_json(command))
-            if commands[-1] != logged:
-                raise ConfigError(f"step {i} of the log is {_shown(logged)}, the searcher yields "
-                                  f"{_shown(commands[-1])}")
-            reply = (type(command).resolve_batch([command])[0] if logged == "side"
-                     else [Result(int(a), int(e), s) for a, e, s in told])
-            command = gen.send(reply)
-        commands.append(_command_json(command))
+        commands.append(_command_json(replay_steps(gen, log["steps"], yielded=commands)))
     except StopIteration:
         commands.append("end")
     finally:
@@ -601,4 +593,4 @@ def live_budget_note(budget: Budget, workers: int) -> str:
     return "budget " + (", ".join(parts) if parts else "none")
 
 
-__all__ = ["EVALUATION_KEYS", "LiveRun", "LiveSearch", "live_budget_note", "replay"]
+__all__ = ["LiveRun", "LiveSearch", "live_budget_note", "replay", "replay_steps"]

@@ -23,15 +23,17 @@ from nares_nas.data.synthetic import data_label
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.runs.folder import read_runs
 from nares_nas.runs.record import RunResult
+from nares_nas.simulation.log import CORE_COLUMNS, LIVE_COLUMNS
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: the CLI starts faster without it
     import pandas as pd
 
 RUN_KEY: tuple[str, ...] = ("folder", "searcher", "seed")
 """What names a run in both frames: its folder (as given), searcher and seed."""
-EVALUATION_COLUMNS: tuple[str, ...] = ("arch_id", "epoch_from", "epoch_to", "worker", "start", "end", "cost")
-"""The clock's columns of every evaluation (days, GPU-days); then ``value`` or one column per objective,
-then the live columns (``source``, ``pid``, ``order``) where the runs have them."""
+EVALUATION_COLUMNS: tuple[str, ...] = tuple(key for key in CORE_COLUMNS if key != "value")
+"""The columns of every evaluation (days, GPU-days; :mod:`nares_nas.simulation.log`); then ``value`` or one
+column per objective, then the live columns (:data:`~nares_nas.simulation.log.LIVE_COLUMNS`) where the runs
+have them."""
 MO_SCORES: tuple[str, ...] = ("hv_regret", "igd_plus", "front_size", "hypervolume")
 
 
@@ -147,7 +149,9 @@ def results_of(folders: Sequence[Folder]) -> Results:
     runs["best_arch_id"] = runs["best_arch_id"].astype("Int64")
     frames = [f for f in frames if len(f)]
     evaluations = (pd.concat(frames, ignore_index=True) if frames
-                   else pd.DataFrame({k: [] for k in (*RUN_KEY, *EVALUATION_COLUMNS, "value")}))
+                   else pd.DataFrame({k: [] for k in (*RUN_KEY, *CORE_COLUMNS)}))
+    live = [key for key in LIVE_COLUMNS if key in evaluations]  # after the others, in the schema's order
+    evaluations = evaluations[[c for c in evaluations.columns if c not in live] + live]
     return Results(runs, evaluations, tuple(folders))
 
 

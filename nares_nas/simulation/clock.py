@@ -24,6 +24,10 @@ Proposing an (arch, epochs) already finished is free and told again at once; one
 architecture already trained at least that far is free too (its history holds the value);
 one already in flight is free and told once, when it finishes. A promotion continues from
 the architecture's furthest finished training, or afresh if the table's ``from_scratch`` says so.
+
+These rules are the :class:`~nares_nas.simulation.ledger.Ledger`'s, which the live driver follows
+too; the clock keeps the ledger's state and calls it, except on its per-evaluation path, where
+copies of a few lines stand in for calls that cost 6-25 % there (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from nares_nas.errors import BudgetExhaustedError, ConfigError
 from nares_nas.metrics import objective_direction
 from nares_nas.oracle import Oracle, Trajectory
 from nares_nas.simulation.budget import Budget
+from nares_nas.simulation.ledger import IN_FLIGHT, IN_HISTORY, Ledger, Refused
 from nares_nas.simulation.log import EvaluationLog
 from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
@@ -72,7 +77,6 @@ class EvaluationTable(Protocol):
 
 
 _NAN = math.nan
-_IN_FLIGHT = object()  # stands for the score of an evaluation in flight
 
 
 def budget_limit(budget: Budget, kind: str) -> str:
@@ -87,9 +91,7 @@ def no_evaluation_error(limit: str, arch_id: int, epochs: int, cost: int, ticks_
                        f"{epochs} epochs, {cost / ticks_per_day:.4g} GPU-days)")
 
 
-class _Stop(Exception):
-    """The remaining budget cannot pay the proposal; the run ends."""
-
+_END = object()  # the searcher returned
 
 _READY = object()  # the side request with which ClockOracle's generator hands control back
 
@@ -115,10 +117,10 @@ class Simulation:
         self.sign = (np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0) if isinstance(maximize, Sequence)
                      else 1.0 if maximize else -1.0)
         self.now = 0
-        self._cost_limit = budget.ticks(budget.cost, table.ticks_per_day)
-        self._time_limit = budget.ticks(budget.time, table.ticks_per_day)
-        self._spent = 0
-        self._epochs = 0
+        # the event rules (what is free, in flight, charged, refused, told): ticks for cost and time
+        self.ledger = Ledger(table.max_epochs, archs=budget.archs, total_epochs=budget.total_epochs,
+                             cost=budget.ticks(budget.cost, table.ticks_per_day),
+                             time=budget.ticks(budget.time, table.ticks_per_day))
         # the table's values and per-epoch costs to read directly, or (None) its methods to ask
         lookups = getattr(table, "lookups", None)
         self._lookups = lookups() if lookups is not None else (None, None)
@@ -129,9 +131,6 @@ class Simulation:
         self.log = EvaluationLog(table.ticks_per_day)
         self._free = list(range(self.workers))  # a heap of idle worker ids
         self._busy: list[tuple[int, int, int, int, int]] = []  # (end, worker, log index, arch, epochs)
-        self._known: dict[int, Any] = {}  # (arch, epochs) as arch * (E + 1) + epochs -> score, or _IN_FLIGHT
-        self._trained: dict[int, int] = {}  # every arch started -> furthest finished epochs (0: none yet)
-        self._inbox: list[Result] = []
         self._gen = proposals
         self._primed = False
         self.stopped = False
@@ -141,18 +140,12 @@ class Simulation:
     @property
     def n_archs(self) -> int:
         """Distinct architectures started."""
-        return len(self._trained)
+        return self.ledger.n_archs
 
     @property
     def spent_days(self) -> float:
         """GPU-days charged so far (in-flight evaluations included)."""
-        return self._spent / self.table.ticks_per_day
-
-    def _stop(self, kind: str, arch_id: int, epochs: int, cost: int) -> None:
-        """End the run; a budget that buys not even the first evaluation is an error."""
-        if not self.log.arch_id:
-            raise no_evaluation_error(budget_limit(self.budget, kind), arch_id, epochs, cost, self.table.ticks_per_day)
-        raise _Stop
+        return self.ledger.spent / self.table.ticks_per_day
 
     # ------------------------------------------------------------------ driving a generator
     def advance(self, reply: Any = None) -> Any:
@@ -166,11 +159,10 @@ class Simulation:
                 self._primed = True  # nothing can have happened before the first proposal
                 command = next(self._gen)
             else:
-                news, self._inbox = self._inbox, []
-                command = self._gen.send(news)
+                command = self._gen.send(self.ledger.news())
         except StopIteration:
-            command = _Stop
-        if command is not _Stop:
+            command = _END
+        if command is not _END:
             command = self._run(command)
             if command is not None:
                 return command
@@ -179,8 +171,7 @@ class Simulation:
         self._gen.close()
         return None
 
-    def _new_run(self, ids: np.ndarray, now: int, spent: int, trained_epochs: int
-                 ) -> tuple[int, np.ndarray, np.ndarray]:
+    def _new_run(self, ids: np.ndarray, now: int) -> tuple[int, np.ndarray, np.ndarray]:
         """How many of the leading arch_ids of a batch on one worker are new, distinct full trainings
         the budget pays in full, with their costs and values: ``(k, costs[:k], values[:k])``.
 
@@ -188,39 +179,31 @@ class Simulation:
         the first that is not so (a repeat, an unknown architecture, the budget's end) goes
         through the event loop, which tells it, raises its error or ends the run.
         """
-        trained, budget, top = self._trained, self.budget, int(self.table.max_epochs)
         k = len(ids)
         if ids.ndim != 1 or ids.dtype.kind not in "iu" or not k:
             return 0, ids, ids
-        if budget.archs is not None:
-            k = min(k, budget.archs - len(trained))
-        head = ids[:k]
-        bad = (head < 1) | (head > N_ARCHS)
+        bad = (ids < 1) | (ids > N_ARCHS)
         if bad.any():
             k = int(bad.argmax())
-            head = ids[:k]
+        head = ids[:k]
+        top = int(self.table.max_epochs)
         values_array, epoch_ticks = self._arrays
         costs = epoch_ticks[head] * top
         values = values_array[head, top - 1]
         bad = (costs < 0) | np.isnan(values)
         # the first repeat (of an earlier proposal or within the batch) ends the run of new ones
         listed = head.tolist()
-        if not trained.keys().isdisjoint(listed):
-            bad[next(i for i, arch in enumerate(listed) if arch in trained):] = True
+        furthest = self.ledger.furthest
+        if not furthest.keys().isdisjoint(listed):
+            bad[next(i for i, arch in enumerate(listed) if arch in furthest):] = True
         firsts = np.unique(head, return_index=True)[1]
         if len(firsts) < k:
             mask = np.ones(k, dtype=bool)
             mask[firsts] = False
             bad |= np.maximum.accumulate(mask)
-        total = np.cumsum(costs)
-        if self._cost_limit is not None:
-            bad |= spent + total > self._cost_limit
-        if self._time_limit is not None:
-            bad |= now + total > self._time_limit
-        if budget.total_epochs is not None:
-            bad |= trained_epochs + top * np.arange(1, k + 1) > budget.total_epochs
         if bad.any():
             k = int(bad.argmax())
+        k = min(k, self.ledger.admit_run(costs[:k], top, now))
         return k, costs[:k], values[:k]
 
     def _run(self, command: Any, drain: bool = False) -> Any:
@@ -229,10 +212,14 @@ class Simulation:
 
         With ``drain``, only let everything in flight finish. At one instant every completion
         comes before every start, completions in worker order; a start takes the lowest free worker.
+        What is free, charged, refused and told is the ledger's (:mod:`nares_nas.simulation.ledger`).
         """
         send = self._gen.send
-        known, trained, free, busy = self._known, self._trained, self._free, self._busy
-        log, inbox = self.log, self._inbox
+        ledger = self.ledger
+        admit, tell = ledger.admit, ledger.tell
+        known, furthest, stride = ledger.known, ledger.furthest, ledger.stride
+        known_get, furthest_get, archs_limit = known.get, furthest.get, ledger.archs
+        free, busy, log = self._free, self._busy, self.log
         values = log.value
         log_arch, log_from, log_to, log_worker, log_start, log_end, log_cost, log_value = (
             log.arch_id.append, log.epoch_from.append, log.epoch_to.append, log.worker.append, log.start.append,
@@ -240,16 +227,16 @@ class Simulation:
         table, sign = self.table, self.sign
         rows, epoch_ticks = self._lookups
         top = int(self.table.max_epochs)
-        stride = top + 1
         from_scratch = bool(self.table.from_scratch)
-        budget = self.budget
-        archs_limit, epochs_limit = budget.archs, budget.total_epochs
-        cost_limit, time_limit = self._cost_limit, self._time_limit
-        limited = cost_limit is not None or time_limit is not None or epochs_limit is not None
-        now, spent, trained_epochs = self.now, self._spent, self._epochs
-        push, pop, new, in_flight, nan = heapq.heappush, heapq.heappop, tuple.__new__, _IN_FLIGHT, _NAN
+        limited = ledger.limited
+        # the clock's own copies of the ledger's inbox (the same list) and charges, written back before the
+        # ledger reads them (admit, admit_run) and at the end
+        now, spent, charged, inbox = self.now, ledger.spent, ledger.epochs, ledger.inbox
+        push, pop, new, in_flight, in_history, nan = (heapq.heappush, heapq.heappop, tuple.__new__, IN_FLIGHT,
+                                                      IN_HISTORY, _NAN)
         one_worker = self.workers == 1 and self._arrays is not None
         batch = None  # the proposals of a batch not started yet
+        arch_id = epochs = cost = 0  # the proposal a budget may refuse
         try:
             while True:
                 if drain:
@@ -268,71 +255,73 @@ class Simulation:
                         epochs = check_int(epochs, "epochs", 1, top)
                     if type(arch_id) is not int or not 0 < arch_id <= N_ARCHS:
                         arch_id = check_arch_id(arch_id)
-                    key = arch_id * stride + epochs
-                    score = known.get(key)
+                    # Ledger.answer inline here, Ledger.start and finish inline below: on this per-evaluation path
+                    # the calls cost 6-25 % (docs/benchmarks.md, "One set of event rules");
+                    # tests/live/test_event_rules.py holds the clock and the live driver, which calls them, alike
+                    score, done = known_get(arch_id * stride + epochs), None
+                    if score is None:
+                        done = furthest_get(arch_id)
+                        if done is None:
+                            if archs_limit is not None and len(furthest) >= archs_limit:
+                                raise Refused("archs")
+                        elif done >= epochs:
+                            score = in_history
                     wait = False
-                    if score is not in_flight:
-                        furthest = trained.get(arch_id)
-                        if score is None and furthest is not None and furthest >= epochs:  # in its history
-                            score = known[key] = sign * (rows[arch_id][epochs - 1] if rows is not None
-                                                         else table.value(arch_id, epochs))
-                        if score is not None:
+                    if score is in_history:
+                        tell(arch_id, epochs, sign * (rows[arch_id][epochs - 1] if rows is not None
+                                                      else table.value(arch_id, epochs)))
+                    elif score is None:
+                        epoch_from = 0 if from_scratch or done is None else done
+                        if epoch_ticks is None or epoch_ticks[arch_id] < 0:
+                            cost = table.cost_ticks(arch_id, epochs, epoch_from)  # or its error
+                        else:
+                            cost = epoch_ticks[arch_id] * (epochs - epoch_from)
+                        end = now + cost
+                        if limited:
+                            ledger.spent, ledger.epochs = spent, charged
+                            admit(epochs - epoch_from, cost, end)
+                        value = rows[arch_id][epochs - 1] if one_worker and not busy else nan
+                        if value == value:  # one worker, a known value: it starts and finishes at once
+                            log_arch(arch_id)
+                            log_from(epoch_from)
+                            log_to(epochs)
+                            log_worker(0)
+                            log_start(now)
+                            log_end(end)
+                            log_cost(cost)
+                            log_value(value)
+                            now = end
+                            # Ledger.start and finish inline (see above): a new training on one worker ends at once
+                            score = known[arch_id * stride + epochs] = sign * value
+                            furthest[arch_id] = epochs  # not in its history: below epochs before
+                            charged += epochs - epoch_from
+                            spent += cost
                             inbox.append(new(Result, (arch_id, epochs, score)))
                         else:
-                            if furthest is None:
-                                if archs_limit is not None and len(trained) >= archs_limit:
-                                    raise _Stop
-                                furthest = 0
-                            epoch_from = 0 if from_scratch else furthest
-                            if epoch_ticks is None or epoch_ticks[arch_id] < 0:
-                                cost = table.cost_ticks(arch_id, epochs, epoch_from)  # or its error
-                            else:
-                                cost = epoch_ticks[arch_id] * (epochs - epoch_from)
-                            end = now + cost
-                            if limited:
-                                if cost_limit is not None and spent + cost > cost_limit:
-                                    self._stop("cost", arch_id, epochs, cost)
-                                if epochs_limit is not None and trained_epochs + epochs - epoch_from > epochs_limit:
-                                    self._stop("epochs", arch_id, epochs, cost)
-                                if time_limit is not None and end > time_limit:
-                                    self._stop("time", arch_id, epochs, cost)
-                            value = rows[arch_id][epochs - 1] if one_worker and not busy else nan
-                            if value == value:  # one worker, a known value: it starts and finishes at once
-                                log_arch(arch_id)
-                                log_from(epoch_from)
-                                log_to(epochs)
-                                log_worker(0)
-                                log_start(now)
-                                log_end(end)
-                                log_cost(cost)
-                                log_value(value)
-                                now = end
-                                spent += cost
-                                trained_epochs += epochs - epoch_from
-                                trained[arch_id] = epochs
-                                score = known[key] = sign * value
-                                inbox.append(new(Result, (arch_id, epochs, score)))
-                            else:
-                                worker = pop(free)
-                                push(busy, (end, worker, len(values), arch_id, epochs))
-                                log_arch(arch_id)
-                                log_from(epoch_from)
-                                log_to(epochs)
-                                log_worker(worker)
-                                log_start(now)
-                                log_end(end)
-                                log_cost(cost)
-                                log_value(nan)
-                                spent += cost
-                                trained_epochs += epochs - epoch_from
-                                trained[arch_id] = furthest
-                                known[key] = in_flight
-                                wait = not free
+                            worker = pop(free)
+                            push(busy, (end, worker, len(values), arch_id, epochs))
+                            log_arch(arch_id)
+                            log_from(epoch_from)
+                            log_to(epochs)
+                            log_worker(worker)
+                            log_start(now)
+                            log_end(end)
+                            log_cost(cost)
+                            log_value(nan)
+                            known[arch_id * stride + epochs] = in_flight  # Ledger.start inline (see above)
+                            if done is None:
+                                furthest[arch_id] = 0
+                            charged += epochs - epoch_from
+                            spent += cost
+                            wait = not free
+                    elif score is not in_flight:  # a repeat: told again at once (one in flight: when it ends)
+                        inbox.append(new(Result, (arch_id, epochs, score)))
                 else:
                     if one_worker and type(command) is np.ndarray and not busy:
                         # a batch's leading new architectures start and finish back to back
                         ids, command = command, command[0:0]
-                        k, costs, values_k = self._new_run(ids, now, spent, trained_epochs)
+                        ledger.spent, ledger.epochs = spent, charged
+                        k, costs, values_k = self._new_run(ids, now)
                         if k:
                             head = ids[:k].tolist()
                             ends = now + np.cumsum(costs)
@@ -345,12 +334,12 @@ class Simulation:
                             log.cost.extend(costs.tolist())
                             values.extend(values_k.tolist())
                             scores = (sign * values_k).tolist()
-                            known.update(zip((ids[:k] * stride + top).tolist(), scores))
-                            trained.update(zip(head, [top] * k))
+                            ledger.known.update(zip((ids[:k] * ledger.stride + top).tolist(), scores))
+                            ledger.furthest.update(zip(head, [top] * k))
                             inbox.extend(map(new, repeat(Result), zip(head, repeat(top), scores)))
-                            now = int(ends[-1])
+                            charged += top * k
                             spent += int(costs.sum())
-                            trained_epochs += top * k
+                            now = int(ends[-1])
                         command = ids[k:]  # the rest, if any, one by one
                     items = batch_items(command)
                     if items is None:
@@ -371,11 +360,11 @@ class Simulation:
                             if value != value:  # NaN: not in the table
                                 table.value(arch_id, epochs)  # raises its error
                         values[index] = value
-                        score = known[arch_id * stride + epochs] = sign * value
-                        if epochs > trained[arch_id]:
-                            trained[arch_id] = epochs
-                        push(free, worker)
+                        score = known[arch_id * stride + epochs] = sign * value  # Ledger.finish inline
+                        if epochs > furthest[arch_id]:
+                            furthest[arch_id] = epochs
                         inbox.append(new(Result, (arch_id, epochs, score)))
+                        push(free, worker)
                         if not busy or busy[0][0] != end:
                             break
                         _, worker, index, arch_id, epochs = pop(busy)
@@ -387,16 +376,20 @@ class Simulation:
                     if command is not None:
                         continue
                     batch = None
-                news, inbox = inbox, []
+                news, inbox = inbox, []  # Ledger.news inline
+                ledger.inbox = inbox
                 try:
                     command = send(news)
                 except StopIteration:
                     drain = True
-        except _Stop:
+        except Refused as refusal:
+            if refusal.kind != "archs" and not log.arch_id:  # a budget that buys not even the first evaluation
+                raise no_evaluation_error(budget_limit(self.budget, refusal.kind), arch_id, epochs, cost,
+                                          table.ticks_per_day) from None
             self.stopped = True
             return None
         finally:
-            self.now, self._spent, self._epochs, self._inbox = now, spent, trained_epochs, inbox
+            self.now, ledger.spent, ledger.epochs = now, spent, charged
 
 
 class ClockOracle(Oracle):
