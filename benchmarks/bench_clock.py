@@ -46,21 +46,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import importlib.util
 import io
 import json
 import logging
 import os
 import platform
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _revision import module_at
 
 import nares_nas
 from nares_nas._rng import as_generator
@@ -71,8 +69,6 @@ from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.clock import Simulation
 from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import SPACE
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -88,23 +84,11 @@ def calibrate() -> float:
 
 
 def load_baseline(rev: str) -> tuple[Any, Any]:
-    """The clock and evaluation modules of git revision ``rev``, as private modules of nares_nas."""
-    modules = []
-    tmp = Path(tempfile.mkdtemp(prefix="bench_clock_"))
-    try:
-        for name in ("evaluation", "clock"):
-            source = subprocess.run(["git", "show", f"{rev}:nares_nas/{name}.py"], cwd=ROOT, check=True,
-                                    capture_output=True, text=True).stdout
-            path = tmp / f"{name}.py"
-            path.write_text(source, encoding="utf-8")
-            spec = importlib.util.spec_from_file_location(f"nares_nas._baseline_{name}", path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-            modules.append(module)
-    finally:
-        shutil.rmtree(tmp)
-    return modules[1], modules[0]
+    """The clock and evaluation-model modules of git revision ``rev`` (before or after the layers)."""
+    model = module_at(rev, "nares_nas/simulation/model.py", "nares_nas/evaluation.py", name="nares_nas._baseline_model")
+    clock_module = module_at(rev, "nares_nas/simulation/clock.py", "nares_nas/clock.py",
+                             name="nares_nas._baseline_clock")
+    return clock_module, model
 
 
 def record(proposals, commands: list):
@@ -359,7 +343,7 @@ def main() -> None:
     if args.baseline:
         module, evaluation = load_baseline(args.baseline)
         baseline = (module, evaluation.EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC"))
-        print(f"baseline: nares_nas/simulation/clock.py and evaluation.py of {args.baseline}")
+        print(f"baseline: the clock and evaluation model of {args.baseline}")
     figures: dict[str, Any] = {"date": datetime.date.today().isoformat(), "cpus": os.cpu_count(),
                                "empty_loop_ns": ns, "cost_gpu_days": cost, "data": bench.source,
                                "synthetic": bench.synthetic, "args": vars(args)}

@@ -17,12 +17,9 @@ of the two clocks are checked equal.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
+
+from _revision import module_at
 
 import nares_nas
 import nares_nas.searchers as searchers
@@ -30,7 +27,6 @@ from nares_nas.simulation import clock
 from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.model import EvaluationModel
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES = {"random_search": ("RandomSearch", {}), "local_search": ("LocalSearch", {}),
          "local_search_reference": ("LocalSearch", {"reference_moves": True}),
          "regularized_evolution": ("RegularizedEvolution", {})}
@@ -38,16 +34,7 @@ CASES = {"random_search": ("RandomSearch", {}), "local_search": ("LocalSearch", 
 
 def clock_of(rev: str):
     """``nares_nas/simulation/clock.py`` of git revision ``rev`` as a module of its own."""
-    source = subprocess.run(["git", "show", f"{rev}:nares_nas/simulation/clock.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clock.py"
-        path.write_text(source, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location("bench_rules_baseline_clock", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up
-        spec.loader.exec_module(module)
-    return module
+    return module_at(rev, "nares_nas/simulation/clock.py", name="bench_rules_baseline_clock")
 
 
 def main() -> None:
