@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import zlib
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ LEVEL = 3
 """zlib level: within a few per cent of the smallest output at a tenth of level 9's time."""
 MAX_DECIMALS = 6
 _INT_TYPES = (np.int8, np.int16, np.int32, np.int64)
+_NUMBERS = (int, float, np.integer, np.floating)
 
 
 def _narrow(ints: np.ndarray) -> np.ndarray:
@@ -108,14 +110,13 @@ def is_encoded(obj: Any) -> bool:
 
 
 def _numeric(column: Sequence[Any]) -> bool:
-    """A column every entry of which is a number (or a list of numbers: a value vector)."""
+    """A column every entry of which is a number (or a list of numbers: a value vector); the entries'
+    types are collected first (a set of a few), since a log column holds thousands of entries."""
     if isinstance(column, np.ndarray):
         return column.dtype.kind in "iubf"
     first = column[0] if len(column) else 0
-    if isinstance(first, (list, tuple, np.ndarray)):
-        return all(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-                   for row in column for x in row)
-    return all(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) for x in column)
+    entries = chain.from_iterable(column) if isinstance(first, (list, tuple, np.ndarray)) else column
+    return all(issubclass(kind, _NUMBERS) and not issubclass(kind, bool) for kind in set(map(type, entries)))
 
 
 _TIMES = ("start", "end", "cost")
