@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas._atomic import WriteBehind
 from nares_nas.data.benchmark import Benchmark
 from nares_nas.oracle import Trajectory
 from nares_nas.progress import Progress, job_seconds
@@ -183,7 +184,7 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
         bar = job_progress(searcher, len(seeds), todo, budget, n_jobs=n_jobs, backend=backend, enabled=progress,
                            announce=announce)
         unsummarised = 0
-        with bar:
+        with bar, WriteBehind() as writer:  # the next runs compute while the last are encoded and fsynced
             for group in iter_groups(searcher, model, seeds=todo, budget=budget, objective=objective,
                                      maximize=maximize, workers=workers, n_jobs=n_jobs, backend=backend,
                                      scheduler=scheduler, device=config["device"]):
@@ -191,13 +192,13 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
                 for seed, run in group:
                     result = RunResult.from_clock(name, params, budget.archs, run, workers,
                                                   {**execution, "group": together})
-                    write_run(out_dir, result)
+                    writer.submit(write_run, out_dir, result)
                     done[seed] = result
                     rows[seed] = summary_row(result)
                 bar.update(len(group))
                 unsummarised += len(group)
                 if len(group) > 1 or unsummarised >= SUMMARY_EVERY:
-                    write_summary(out_dir, rows.values())
+                    writer.submit(write_summary, out_dir, list(rows.values()))
                     unsummarised = 0
     except BaseException:
         if fresh and not done:
