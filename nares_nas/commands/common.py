@@ -106,7 +106,8 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
     """``--jobs``, ``--backend`` and ``--scheduler``: how runs execute (never what they find)."""
     from nares_nas.runs.parallel import BACKENDS
 
-    parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
+    parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores; "
+                        "a search expected to take under 2 s of one core runs in this process)")
     parser.add_argument("--backend", choices=BACKENDS, default="loky",
                         help="loky: local processes; dask: the workers of --scheduler (then --jobs is unused)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
