@@ -188,6 +188,10 @@ def dispatch(task: Callable[..., T], common: Sequence[Any], items: Iterable[Any]
     :class:`Shared` token for it, which ``task`` reads through :func:`shared`; workers end with
     this process, however it ends) or Dask (``common`` is scattered to the workers once).
     """
+    if n_jobs == 1 and backend != "dask":  # in-process: not even joblib's import
+        for item in items:
+            yield task(*common, item)
+        return
     from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
     if backend == "dask":
@@ -197,9 +201,8 @@ def dispatch(task: Callable[..., T], common: Sequence[Any], items: Iterable[Any]
         return
     if n_jobs == 0:
         raise ConfigError("n_jobs must not be 0 (1 = sequential, -1 = all cores)")
-    if effective_n_jobs(n_jobs) == 1:  # in-process: skip joblib's dispatch entirely
-        for item in items:
-            yield task(*common, item)
+    if effective_n_jobs(n_jobs) == 1:  # -1 on one core
+        yield from dispatch(task, common, items)
         return
     tokens = [uuid.uuid4().hex for _ in common]
     handles = [Shared(token) for token in tokens]
