@@ -122,11 +122,11 @@ def _numeric(column: Sequence[Any]) -> bool:
 _TIMES = ("start", "end", "cost")
 
 
-def _ticks(column: Sequence[Any], ticks_per_day: int | None) -> np.ndarray | None:
-    """A time column as whole clock ticks (None unless every entry is one exactly)."""
-    if ticks_per_day is None or not _numeric(column):
+def _ticks(column: np.ndarray, ticks_per_day: int | None) -> np.ndarray | None:
+    """A numeric time column as whole clock ticks (None unless every entry is one exactly)."""
+    if ticks_per_day is None:
         return None
-    scaled = _as_scaled(np.asarray(column, dtype=np.float64), [ticks_per_day])
+    scaled = _as_scaled(column.astype(np.float64), [ticks_per_day])
     return None if scaled is None else scaled[0]
 
 
@@ -137,14 +137,15 @@ def encode_columns(columns: Mapping[str, Sequence[Any]], ticks_per_day: int | No
     differences when it never decreases, and ``end`` as ``end - start - cost`` (zero where an
     evaluation ran without a pause, as on the simulated clock) with ``"after": ["start", "cost"]``.
     """
-    ticks = {key: _ticks(columns[key], ticks_per_day) for key in _TIMES if key in columns and len(columns[key])}
+    arrays = {key: np.asarray(column) for key, column in columns.items() if len(column) and _numeric(column)}
+    ticks = {key: _ticks(arrays[key], ticks_per_day) for key in _TIMES if key in arrays}
     encoded: dict[str, Any] = {}
     for key, column in columns.items():
-        if not len(column) or not _numeric(column):
+        if key not in arrays:
             encoded[key] = list(column)
             continue
         if ticks.get(key) is None:
-            encoded[key] = encode_array(column)
+            encoded[key] = encode_array(arrays[key])
             continue
         ints = ticks[key]
         if key == "end" and ticks.get("start") is not None and ticks.get("cost") is not None:
