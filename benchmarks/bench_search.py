@@ -17,7 +17,8 @@ subprocess, in the same run, and prints the ratio.
 ``--cli`` times only the commands end to end with ``--out`` (:data:`CLI_COMMANDS`: the three
 searchers, local search with reference moves, and 400 ASHA runs on 8 simulated workers), each with
 every ``--jobs`` value, in fresh processes of this checkout and of ``--compare DIR`` taken in turn
-(medians of ``--repeat`` after one untimed run each, and the ratio to this checkout's ``--jobs 1``).
+(medians of ``--repeat`` after one untimed run each, wall and CPU seconds, and the ratio of wall
+times to this checkout's ``--jobs 1``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -185,14 +187,16 @@ CLI_COMMANDS = {  # label: arguments of `nares-nas search` besides --runs, --out
 }
 
 
-def time_cli(root: str, args: list[str]) -> float:
-    """Wall seconds of one ``nares-nas search ARGS --out NEW_DIR --quiet`` of the checkout at ``root``."""
+def time_cli(root: str, args: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, its processes') of one ``nares-nas search ARGS --out NEW_DIR
+    --quiet`` of the checkout at ``root``: on a shared machine the CPU time is the steadier figure."""
     env = dict(os.environ, PYTHONPATH=root)
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         subprocess.run([sys.executable, "-c", _CLI, "search", *args, "--out", os.path.join(tmp, "out"), "--quiet"],
                        check=True, capture_output=True, env=env, cwd=root)
-        return time.perf_counter() - t0
+        wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def cli_main(args: argparse.Namespace, names: list[str]) -> None:
@@ -201,10 +205,10 @@ def cli_main(args: argparse.Namespace, names: list[str]) -> None:
     if args.compare:
         roots["compare"] = os.path.abspath(args.compare)
     jobs = [int(j) for j in args.jobs.split(",")]
-    print(f"{'command':<24}{'jobs':>5}" + "".join(f"{name + ' s':>11}" for name in roots)
+    print(f"{'command':<24}{'jobs':>5}" + "".join(f"{name + ' s':>11}{'cpu s':>7}" for name in roots)
           + "".join(f"{name + '/this j1':>16}" for name in roots))
     for name in names:
-        times: dict[tuple[str, int], list[float]] = {}
+        times: dict[tuple[str, int], list[tuple[float, float]]] = {}
         for root in roots.values():  # untimed: fills numba's cache and the file cache
             time_cli(root, [*CLI_COMMANDS[name], "--runs", str(args.runs)])
         for _ in range(args.repeat):
@@ -212,11 +216,12 @@ def cli_main(args: argparse.Namespace, names: list[str]) -> None:
                 for label, root in roots.items():
                     command = [*CLI_COMMANDS[name], "--runs", str(args.runs), "--jobs", str(n_jobs)]
                     times.setdefault((label, n_jobs), []).append(time_cli(root, command))
-        base = median(times[("this", jobs[0])])
+        base = median(wall for wall, _ in times[("this", jobs[0])])
         for n_jobs in jobs:
-            medians = [median(times[(label, n_jobs)]) for label in roots]
-            print(f"{name:<24}{n_jobs:>5}" + "".join(f"{m:>11.2f}" for m in medians)
-                  + "".join(f"{m / base:>15.2f}x" for m in medians), flush=True)
+            walls = [median(wall for wall, _ in times[(label, n_jobs)]) for label in roots]
+            cpus = [median(cpu for _, cpu in times[(label, n_jobs)]) for label in roots]
+            print(f"{name:<24}{n_jobs:>5}" + "".join(f"{w:>11.2f}{c:>7.2f}" for w, c in zip(walls, cpus))
+                  + "".join(f"{w / base:>15.2f}x" for w in walls), flush=True)
 
 
 def main() -> None:
