@@ -6,7 +6,10 @@ import threading
 
 import pytest
 
+import nares_nas.runs.search as runner
 from nares_nas._atomic import WriteBehind, write_bytes_atomic
+from nares_nas.runs.folder import write_run
+from nares_nas.searchers import RandomSearch
 
 
 def test_writes_run_in_the_order_submitted_on_another_thread(tmp_path):
@@ -56,3 +59,19 @@ def test_writes_already_submitted_finish_when_the_caller_fails(tmp_path):
         threading.Timer(0.2, release.set).start()  # both writes are still waiting when the caller fails
         raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seed_00000.json", "seed_00001.json"]
+
+
+def test_a_job_whose_run_file_cannot_be_written_fails_and_keeps_the_runs_written(tmp_path, bench, monkeypatch):
+    written = []
+
+    def full_after_two(out_dir, result):
+        if len(written) == 2:
+            raise OSError(28, "No space left on device", str(out_dir))
+        written.append(result.seed)
+        return write_run(out_dir, result)
+
+    monkeypatch.setattr(runner, "write_run", full_after_two)
+    with pytest.raises(OSError, match="No space left"):
+        runner.run_to_dir(tmp_path / "out", RandomSearch(), bench, seeds=range(6), budget=10)
+    assert written == [0, 1]
+    assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == ["seed_00000.json", "seed_00001.json"]
