@@ -4,6 +4,7 @@ Command (documented in docs/benchmarks.md):
 
     python benchmarks/bench_search.py [--runs 400] [--budget 500] [--data synthetic] [--repeat 5]
                                       [--compare /tmp/a63] [--algos random_search,...]
+    python benchmarks/bench_search.py --cli [--jobs 1,2] [--repeat 5] [--compare /tmp/before]
 
 For each searcher it times, with the table already loaded, (a) nares-nas's ``run_search``
 in-process on one core (the median of ``--repeat``), and (b) a straightforward per-query
@@ -12,6 +13,12 @@ draw) measured in the same run as the baseline; then (c) the whole command ``nar
 --runs R`` end to end in a fresh process. ``--compare DIR`` also times ``run_search`` of another
 checkout of nares-nas (``git worktree add /tmp/a63 a63a798``: the last commit before the clock) in a
 subprocess, in the same run, and prints the ratio.
+
+``--cli`` times only the commands end to end with ``--out`` (:data:`CLI_COMMANDS`: the three
+searchers, local search with reference moves, and 400 ASHA runs on 8 simulated workers), each with
+every ``--jobs`` value, in fresh processes of this checkout and of ``--compare DIR`` taken in turn
+(medians of ``--repeat`` after one untimed run each, wall and CPU seconds, and the ratio of wall
+times to this checkout's ``--jobs 1``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -120,7 +128,7 @@ SEARCHERS = {  # label: (class in nares_nas.searchers, hyper-parameters)
 # Times run_search of the checkout on sys.path (argv: data, runs, budget, repeat, algos), one JSON line
 # of medians. The checkout's top-level searchers/ and surrogate/ are mapped to nares_nas.* by hand, as
 # its setup.cfg's package_dir does, so no installed copy of nares-nas is mixed in.
-_TIMER = """
+_MAP = """
 import importlib.util, json, os, sys, time
 from statistics import median
 root = sys.path[0]
@@ -133,6 +141,8 @@ for sub in ("searchers", "surrogate"):
     spec.loader.exec_module(module)
     setattr(nares_nas, sub, module)
 assert nares_nas.__file__.startswith(root) and nares_nas.searchers.__file__.startswith(root)
+"""
+_TIMER = _MAP + """
 try:
     from nares_nas.runs.search import run_search
 except ImportError:
@@ -163,6 +173,57 @@ def time_checkout(root: str, data: str, runs: int, budget: int, repeat: int, alg
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+# The checkout's command line, its searchers mapped as above (argv: the command's arguments).
+_CLI = _MAP + """
+from nares_nas.cli import main
+sys.argv[0] = "nares-nas"
+sys.exit(main(sys.argv[1:]))
+"""
+_ASHA = ["--algo", "asha", "--param", "min_epochs=4", "--param", "eta=3", "--workers", "8", "--max-cost", "equal"]
+CLI_COMMANDS = {  # label: arguments of `nares-nas search` besides --runs, --out, --quiet and --jobs
+    "random_search": ["--algo", "random_search"], "local_search": ["--algo", "local_search"],
+    "local_search_reference": ["--algo", "local_search", "--param", "reference_moves=true"],
+    "regularized_evolution": ["--algo", "regularized_evolution"], "asha": _ASHA,
+}
+
+
+def time_cli(root: str, args: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, its processes') of one ``nares-nas search ARGS --out NEW_DIR
+    --quiet`` of the checkout at ``root``: on a shared machine the CPU time is the steadier figure."""
+    env = dict(os.environ, PYTHONPATH=root)
+    with tempfile.TemporaryDirectory() as tmp:
+        before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        subprocess.run([sys.executable, "-c", _CLI, "search", *args, "--out", os.path.join(tmp, "out"), "--quiet"],
+                       check=True, capture_output=True, env=env, cwd=root)
+        wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def cli_main(args: argparse.Namespace, names: list[str]) -> None:
+    """``--cli``: every command of :data:`CLI_COMMANDS` with each ``--jobs``, here and in ``--compare``, in turn."""
+    roots = {"this": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    if args.compare:
+        roots["compare"] = os.path.abspath(args.compare)
+    jobs = [int(j) for j in args.jobs.split(",")]
+    print(f"{'command':<24}{'jobs':>5}" + "".join(f"{name + ' s':>11}{'cpu s':>7}" for name in roots)
+          + "".join(f"{name + '/this j1':>16}" for name in roots))
+    for name in names:
+        times: dict[tuple[str, int], list[tuple[float, float]]] = {}
+        for root in roots.values():  # untimed: fills numba's cache and the file cache
+            time_cli(root, [*CLI_COMMANDS[name], "--runs", str(args.runs)])
+        for _ in range(args.repeat):
+            for n_jobs in jobs:
+                for label, root in roots.items():
+                    command = [*CLI_COMMANDS[name], "--runs", str(args.runs), "--jobs", str(n_jobs)]
+                    times.setdefault((label, n_jobs), []).append(time_cli(root, command))
+        base = median(wall for wall, _ in times[("this", jobs[0])])
+        for n_jobs in jobs:
+            walls = [median(wall for wall, _ in times[(label, n_jobs)]) for label in roots]
+            cpus = [median(cpu for _, cpu in times[(label, n_jobs)]) for label in roots]
+            print(f"{name:<24}{n_jobs:>5}" + "".join(f"{w:>11.2f}{c:>7.2f}" for w, c in zip(walls, cpus))
+                  + "".join(f"{w / base:>15.2f}x" for w in walls), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=400)
@@ -171,10 +232,14 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=40, help="baseline runs timed (then scaled)")
     parser.add_argument("--repeat", type=int, default=5, help="timings of run_search whose median is shown")
     parser.add_argument("--compare", metavar="DIR", help="another checkout whose run_search to time beside")
-    parser.add_argument("--algos", default=",".join(SEARCHERS), help="comma-separated, of " + ", ".join(SEARCHERS))
+    parser.add_argument("--algos", help="comma-separated, of " + ", ".join(SEARCHERS) + " (--cli: also asha)")
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI timing")
+    parser.add_argument("--cli", action="store_true", help="time only the commands with --out (CLI_COMMANDS)")
+    parser.add_argument("--jobs", default="1,2", help="--cli: comma-separated --jobs values (the first is the base)")
     args = parser.parse_args()
-    algos = args.algos.split(",")
+    if args.cli:
+        return cli_main(args, (args.algos or ",".join(CLI_COMMANDS)).split(","))
+    algos = (args.algos or ",".join(SEARCHERS)).split(",")
     bench = nares_nas.load(args.data)
     values = bench.metric_by_id("VAL_PGD_ACC")
     by_arch = {tuple(int(v) for v in a): float(values[i]) for i, a in enumerate(nares_nas.SPACE.archs, 1)}

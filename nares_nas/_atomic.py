@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 
 @contextmanager
@@ -33,3 +37,39 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
         fh.flush()
         os.fsync(fh.fileno())
     return Path(path)
+
+
+class WriteBehind:
+    """Writes done in order on one background thread, while the caller computes what comes next.
+
+    Why: a run file costs its encoding and an fsync (milliseconds each on a busy disk), which a
+    job of sub-second runs would otherwise wait for run after run; zlib and fsync release the GIL.
+    Writes happen in the order submitted (a summary after the run files it covers). The first
+    failed write is raised by the next :meth:`submit` or at the end of the ``with`` block; a block
+    left by an exception still finishes the writes already submitted, so no finished run is lost.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-behind")
+        self._pending: deque[Future] = deque()
+
+    def submit(self, write: Callable[..., Any], *args: Any) -> None:
+        """Queue ``write(*args)`` (its arguments must not change until it has run); raise an earlier failure."""
+        self._settle(wait=False)
+        self._pending.append(self._pool.submit(write, *args))
+
+    def _settle(self, wait: bool) -> None:
+        """Collect finished writes (``wait``: all of them), raising the first that failed."""
+        while self._pending and (wait or self._pending[0].done()):
+            self._pending.popleft().result()
+
+    def __enter__(self) -> WriteBehind:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        try:
+            if kind is None:
+                self._settle(wait=True)
+        finally:
+            self._pool.shutdown(wait=True)  # after an error too: the runs already submitted are written

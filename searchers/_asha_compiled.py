@@ -143,7 +143,7 @@ def _bisect_right(sorted_keys, base, size, key):
     return low
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # without the GIL: run files of earlier runs are written meanwhile
 def _run(rung_values, epoch_ticks, resumes, sign, rungs, eta_num, eta_den, new_archs, workers,
          archs_limit, epochs_limit, cost_limit, time_limit, log, log_value, error):
     """One run of ASHA on the clock; the event loop of :meth:`nares_nas.simulation.clock.Simulation._run`

@@ -76,6 +76,11 @@ class Searcher:
             raise NotImplementedError(f"{type(self).__name__} implements neither propose() nor search()")
         lockstep([OracleRun(self.propose(space, budget, rng, maximize=oracle.maximize), oracle)])
 
+    seconds_per_query: ClassVar[float | None] = None
+    """Rough seconds of one CPU core per distinct architecture of a run on the table, where measured
+    (docs/benchmarks.md), for a searcher whose runs take milliseconds: a job of them small enough
+    runs in one process (:func:`nares_nas.runs.parallel.local_jobs`). None: not measured."""
+
     def expected_seconds(self, budget: int | None) -> float | None:
         """Rough seconds of one CPU core that one run takes with ``budget`` distinct architectures
         (None: a cost or time budget), so that a long job can say so before it starts

@@ -67,6 +67,8 @@ class LocalSearch(Searcher):
     """
 
     name: ClassVar[str] = "local_search"
+    # 400 runs of 500 took 0.74 s, 1.5 s with ``reference_moves`` (docs/benchmarks.md), rounded up
+    seconds_per_query: ClassVar[float | None] = 8e-6
 
     def __init__(self, num_init: int = 10, query_full_nbhd: bool = False,
                  reference_moves: bool = False) -> None:

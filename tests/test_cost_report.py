@@ -13,6 +13,7 @@ from nares_nas.reports.costs import cost_frame
 from nares_nas.reports.curves import anytime_clock, gpu_used
 from nares_nas.runs.record import RunResult
 from nares_nas.simulation.budget import Budget, budget_note, equal_cost, mean_training_days
+from nares_nas.simulation.log import epoch_counts
 
 
 def run_of(rows, maximize=True, max_epochs=4, seed=0):
@@ -88,3 +89,8 @@ def test_a_multi_fidelity_searcher_makes_table2_compare_at_equal_cost():
     assert table2_budget(bench, ["asha"], max_cost="equal", max_time=3.0) == Budget(cost=equal_cost(bench), time=3.0)
     with pytest.raises(ValueError, match="max_cost must be GPU-days or 'equal'"):
         table2_budget(bench, ["asha"], max_cost="lots")
+
+
+def test_epoch_counts_count_over_every_column_given():
+    assert epoch_counts([4, 12, 4], np.array([12, 1])) == {1: 1, 4: 2, 12: 2}
+    assert epoch_counts() == {} and epoch_counts([]) == {}

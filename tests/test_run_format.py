@@ -41,6 +41,19 @@ def test_times_as_ticks_read_back_as_the_floats_ticks_over_ticks_per_day():
     assert decode_columns(json.loads(json.dumps(stored))) == columns
 
 
+
+def test_only_columns_of_numbers_are_encoded():
+    """A column is encoded when every entry is a number (Python's or numpy's, or a vector of them); a
+    boolean, None or text anywhere keeps the whole column a plain list, as it was given."""
+    columns = {"ints": [1, np.int64(2), 3], "floats": [0.5, np.float32(1.5), 2],
+               "vectors": [[1.0, 2], [np.int8(3), 4.5]],
+               "flag": [1, True, 2], "flag_in_vector": [[1.0, 2.0], [False, 3.0]], "gap": [1.0, None]}
+    stored = encode_columns(columns)
+    assert {key for key, column in stored.items() if isinstance(column, dict)} == {"ints", "floats", "vectors"}
+    assert stored["flag"] == [1, True, 2] and stored["gap"] == [1.0, None]
+    assert stored["flag_in_vector"] == [[1.0, 2.0], [False, 3.0]]
+    assert decode_array(stored["vectors"]).tolist() == [[1.0, 2.0], [3.0, 4.5]]
+
 def _as_format_1(path):
     """Rewrite a run file as format 1 wrote it: plain lists, no ``format``, no ``ticks_per_day``."""
     obj = orjson.loads(path.read_bytes())

@@ -22,6 +22,7 @@ from nares_nas.data.synthetic import SYNTHETIC_NOTICE
 from nares_nas.errors import ConfigError, PathError
 from nares_nas.metrics import higher_is_better, objective_metric
 from nares_nas.metrics import objective_direction as direction
+from nares_nas.simulation.log import epoch_counts
 from nares_nas.suites.table2 import searcher_folder, table2_budget
 
 
@@ -106,7 +107,8 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
     """``--jobs``, ``--backend`` and ``--scheduler``: how runs execute (never what they find)."""
     from nares_nas.runs.parallel import BACKENDS
 
-    parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
+    parser.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores; "
+                        "a search expected to take under 2 s of one core runs in this process)")
     parser.add_argument("--backend", choices=BACKENDS, default="loky",
                         help="loky: local processes; dask: the workers of --scheduler (then --jobs is unused)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
@@ -270,10 +272,8 @@ def clock_line(runs: list, note: str) -> str:
 
 def fidelity_line(runs: list) -> str:
     """Evaluations per fidelity (epochs trained), mean over the runs that carry the clock's account."""
-    from nares_nas.reports.costs import evaluations_by_epochs
-
     clocks = [r.clock for r in runs if r.clock]
-    counts = evaluations_by_epochs(clocks)
+    counts = epoch_counts(*(clock["evaluations"]["epoch_to"] for clock in clocks))
     return "evaluations per run by epochs trained: " + (", ".join(
         f"{epochs}: {n / len(clocks):.1f}" for epochs, n in counts.items()) or "n/a")
 

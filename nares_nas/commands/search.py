@@ -30,6 +30,7 @@ from nares_nas.commands.common import (
 from nares_nas.commands.live_search import live_budget, live_line, live_runs, live_table
 from nares_nas.commands.pareto import cmd_mo_search
 from nares_nas.errors import ConfigError, PluginError
+from nares_nas.runs.parallel import local_jobs
 from nares_nas.runs.record import RunResult
 from nares_nas.simulation.budget import budget_note, make_budget
 from nares_nas.simulation.model import evaluation_model
@@ -137,8 +138,9 @@ def _table_runs(args: argparse.Namespace, searcher: Any, bench: Any, seeds: rang
     """Runs on the simulated clock, kept in ``--out`` when given (as :class:`~nares_nas.runs.record.RunResult`)."""
     from nares_nas.runs.search import run_to_dir, simulate_search
     from nares_nas.searchers import searcher_name
+    n_jobs = local_jobs(searcher, len(seeds), budget, args.jobs, args.backend)  # a small job runs here
     common = dict(seeds=seeds, budget=budget, objective=args.objective, maximize=maximize,
-                  workers=args.workers, n_jobs=args.jobs, backend=args.backend, scheduler=args.scheduler)
+                  workers=args.workers, n_jobs=n_jobs, backend=args.backend, scheduler=args.scheduler)
     if args.out is not None:
         return run_to_dir(args.out, searcher, bench, resume=args.resume, progress=not args.quiet,
                           from_scratch=args.from_scratch, **common)

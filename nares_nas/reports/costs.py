@@ -19,18 +19,7 @@ import pandas as pd
 from nares_nas.reports.curves import _clock
 from nares_nas.reports.results import Folder, Results, frames_by, results_of
 from nares_nas.runs.record import RunResult
-
-
-def evaluations_by_epochs(clocks: Sequence[Mapping]) -> dict[int, int]:
-    """How many evaluations of these runs' clock accounts ended at each epoch count, ascending."""
-    return epoch_counts(np.concatenate([np.asarray(c["evaluations"]["epoch_to"], dtype=np.int64) for c in clocks]
-                                       or [np.empty(0, dtype=np.int64)]))
-
-
-def epoch_counts(epoch_to: np.ndarray) -> dict[int, int]:
-    """Evaluations by the epoch count they ended at, ascending."""
-    epochs, counts = np.unique(epoch_to, return_counts=True)
-    return dict(zip(epochs.tolist(), counts.tolist()))
+from nares_nas.simulation.log import epoch_counts
 
 
 def cost_table(results: Results, by: str = "folder") -> pd.DataFrame:

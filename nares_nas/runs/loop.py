@@ -8,7 +8,8 @@ loop a *producer*, a function of the seeds left that yields groups of finished :
 folder of another configuration is refused, a finished run is never computed or written again, each
 run file is written atomically as soon as its group finishes, ``summary.csv`` is rebuilt from every
 run in the folder, and a new folder that got no run before a failure is released, so a retry is not
-refused.
+refused. Files are written behind the loop on one thread (:class:`~nares_nas._atomic.WriteBehind`), in
+order; a failed write fails the job, and the writes already queued finish first.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nares_nas._atomic import WriteBehind
 from nares_nas.progress import Progress
 from nares_nas.runs.folder import (
     SUMMARY_EVERY,
@@ -60,22 +62,29 @@ def run_into(out_dir: str | os.PathLike | None, config: Mapping[str, Any] | None
     columns = summary_columns(config or {})
     rows = {seed: summary_row(r) for seed, r in done.items()}
     todo = [s for s in seeds if s not in done]
+    kept: list[int] = []  # seeds whose run file is written (on the writer's thread)
+
+    def keep(result: RunResult) -> None:
+        write_run(out, result)
+        kept.append(result.seed)
+
     try:
-        with progress(todo) as bar:
+        # the next runs compute while the last are encoded and fsynced, in the order submitted
+        with progress(todo) as bar, WriteBehind() as writer:
             unsummarised = 0
             for group in produce(seeds=todo):
                 for result in group:
                     if out is not None:
-                        write_run(out, result)
+                        writer.submit(keep, result)
                         rows[result.seed] = summary_row(result)
-                    done[result.seed] = result  # only once it is kept
+                    done[result.seed] = result
                 bar.update(len(group))
                 unsummarised += len(group)
                 if out is not None and (len(group) > 1 or unsummarised >= summary_every):
-                    write_summary(out, rows.values(), columns)
+                    writer.submit(write_summary, out, list(rows.values()), columns)
                     unsummarised = 0
     except BaseException:
-        if fresh and not done:
+        if fresh and not kept:
             release(out, existed)  # a job that failed before its first run leaves nothing to refuse a retry
         raise
     if out is not None:

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 
 BACKENDS: tuple[str, ...] = ("loky", "dask")
+SMALL_JOB_S = 2.0
+"""Seconds of one core below which a job asked to run on local processes runs in this one instead:
+starting a worker process (an interpreter, its imports, the evaluation model it is sent) takes about a
+second of a 2-core machine, so such a job ends sooner here (docs/benchmarks.md)."""
 T = TypeVar("T")
 
 
@@ -184,6 +188,10 @@ def dispatch(task: Callable[..., T], common: Sequence[Any], items: Iterable[Any]
     :class:`Shared` token for it, which ``task`` reads through :func:`shared`; workers end with
     this process, however it ends) or Dask (``common`` is scattered to the workers once).
     """
+    if n_jobs == 1 and backend != "dask":  # in-process: not even joblib's import
+        for item in items:
+            yield task(*common, item)
+        return
     from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
     if backend == "dask":
@@ -193,9 +201,8 @@ def dispatch(task: Callable[..., T], common: Sequence[Any], items: Iterable[Any]
         return
     if n_jobs == 0:
         raise ConfigError("n_jobs must not be 0 (1 = sequential, -1 = all cores)")
-    if effective_n_jobs(n_jobs) == 1:  # in-process: skip joblib's dispatch entirely
-        for item in items:
-            yield task(*common, item)
+    if effective_n_jobs(n_jobs) == 1:  # -1 on one core
+        yield from dispatch(task, common, items)
         return
     tokens = [uuid.uuid4().hex for _ in common]
     handles = [Shared(token) for token in tokens]
@@ -203,6 +210,17 @@ def dispatch(task: Callable[..., T], common: Sequence[Any], items: Iterable[Any]
                          initargs=(os.getpid(), dict(zip(tokens, common)))):
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=batch_size)(
             delayed(task)(*handles, item) for item in items)
+
+
+def local_jobs(searcher: Searcher, runs: int, budget: Budget, n_jobs: int, backend: str = "loky") -> int:
+    """The local processes for a job of ``runs`` runs that asks for ``n_jobs``: 1 for a small job of a
+    searcher that declares its ``seconds_per_query`` (that times the distinct-architecture budget and
+    the runs under :data:`SMALL_JOB_S`), else ``n_jobs``. What ``nares-nas search --jobs`` runs on;
+    the runs are the same either way, and each run file records the processes its job used."""
+    per_query = getattr(searcher, "seconds_per_query", None)
+    if backend != "loky" or n_jobs in (0, 1) or per_query is None or budget.archs is None:
+        return n_jobs  # (0 is refused where the job starts)
+    return 1 if per_query * budget.archs * runs < SMALL_JOB_S else n_jobs
 
 
 def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],

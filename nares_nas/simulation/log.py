@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,3 +69,10 @@ class EvaluationLog:
     def finish_order(self) -> np.ndarray:
         """Indices of the evaluations in the order they finished (end time, then worker)."""
         return np.lexsort((np.asarray(self.worker), np.asarray(self.end)))
+
+
+def epoch_counts(*epoch_to: Sequence[int] | np.ndarray) -> dict[int, int]:
+    """Evaluations by the epoch count they ended at, ascending, over one or more ``epoch_to`` columns."""
+    ended = np.concatenate([np.asarray(column, dtype=np.int64) for column in epoch_to] or [np.empty(0, np.int64)])
+    epochs, counts = np.unique(ended, return_counts=True)
+    return dict(zip(epochs.tolist(), counts.tolist()))
