@@ -118,9 +118,7 @@ class Simulation:
                      else 1.0 if maximize else -1.0)
         self.now = 0
         # the event rules (what is free, in flight, charged, refused, told): ticks for cost and time
-        self.ledger = Ledger(table.max_epochs, archs=budget.archs, total_epochs=budget.total_epochs,
-                             cost=budget.ticks(budget.cost, table.ticks_per_day),
-                             time=budget.ticks(budget.time, table.ticks_per_day))
+        self.ledger = Ledger.for_budget(budget, table.max_epochs, table.ticks_per_day)
         # the table's values and per-epoch costs to read directly, or (None) its methods to ask
         lookups = getattr(table, "lookups", None)
         self._lookups = lookups() if lookups is not None else (None, None)
