@@ -36,8 +36,9 @@ Walk = Callable[[np.random.Generator, Evaluate], None]
 
 
 def applies(table: Any, workers: int, maximize: Any) -> bool:
-    """Whether a walk gives the clock's runs: one worker, one objective, a table with ``arrays()``."""
-    return workers == 1 and isinstance(maximize, (bool, np.bool_)) and hasattr(table, "arrays")
+    """Whether a walk gives the clock's runs: one worker, one objective, a table with ``lookups()`` and ``arrays()``."""
+    return (workers == 1 and isinstance(maximize, (bool, np.bool_)) and hasattr(table, "lookups")
+            and hasattr(table, "arrays"))
 
 
 def simulate_walks(walk: Walk, table: Any, rngs: Sequence[np.random.Generator], *, budget: Budget,
@@ -47,22 +48,19 @@ def simulate_walks(walk: Walk, table: Any, rngs: Sequence[np.random.Generator], 
     no evaluation)."""
     values, epoch_ticks = table.arrays()
     top = int(table.max_epochs)
-    raw = values[:, top - 1]
-    scores = ((1.0 if maximize else -1.0) * raw).tolist()  # the clock's sign * value, by arch_id
-    costs = epoch_ticks * top  # a new full training from epoch 0, by arch_id
-    cost_list = costs.tolist()
     runs = []
     for rng in rngs:
         done: list[int] = []  # the architectures evaluated, in order
-        stopped = _walk(walk, rng, done, table, scores, cost_list, budget)
-        runs.append((one_worker_log(table.ticks_per_day, top, done, costs, raw), stopped))
+        stopped = _walk(walk, rng, done, table, 1.0 if maximize else -1.0, budget)
+        runs.append((one_worker_log(table.ticks_per_day, top, done, epoch_ticks * top, values[:, top - 1]), stopped))
     return runs
 
 
-def _walk(walk: Walk, rng: np.random.Generator, done: list[int], table: Any, scores: list[float],
-          costs: list[int], budget: Budget) -> bool:
+def _walk(walk: Walk, rng: np.random.Generator, done: list[int], table: Any, sign: float, budget: Budget) -> bool:
     """Run ``walk`` once, appending to ``done`` each architecture it evaluates; whether a budget stopped it."""
     top, tpd = int(table.max_epochs), table.ticks_per_day
+    rows, epoch_ticks = table.lookups()  # what the clock reads: no per-run copy of the table
+    column = top - 1
     ledger = Ledger.for_budget(budget, top, tpd)
     archs_limit = N_ARCHS if ledger.archs is None else ledger.archs  # every architecture at most: no limit
     limited = ledger.limited
@@ -71,10 +69,10 @@ def _walk(walk: Walk, rng: np.random.Generator, done: list[int], table: Any, sco
         """The clock's one-worker path for a new architecture's full training (see Simulation._run)."""
         if len(done) >= archs_limit:
             raise Refused("archs")
-        cost = costs[arch_id]
-        if cost < 0:
-            table.cost_ticks(arch_id, top)  # raises its error
-        if limited:
+        if limited or epoch_ticks[arch_id] < 0:
+            cost = epoch_ticks[arch_id] * top
+            if cost < 0:
+                table.cost_ticks(arch_id, top)  # raises its error
             try:
                 ledger.admit(top, cost, ledger.spent + cost)  # one worker: it starts at the cost so far
             except Refused as refusal:
@@ -83,11 +81,11 @@ def _walk(walk: Walk, rng: np.random.Generator, done: list[int], table: Any, sco
                 raise
             ledger.spent += cost
             ledger.epochs += top
-        score = scores[arch_id]
-        if score != score:  # NaN: not in the table
+        value = rows[arch_id][column]
+        if value != value:  # NaN: not in the table
             table.value(arch_id, top)  # raises its error
         done.append(arch_id)
-        return score
+        return sign * value
 
     try:
         walk(rng, evaluate)
