@@ -490,7 +490,8 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     that can simulate itself faster offers ``simulate_runs(table, rngs, *, search_budget, budget,
     workers, maximize) -> [(EvaluationLog, stopped), ...]`` (None where it cannot: the clock then
     runs its generator); :class:`~nares_nas.searchers.Asha` does, as a compiled twin of its
-    generator that gives the same logs. ``compiled=False`` always runs the generator.
+    generator that gives the same logs, and local search and regularized evolution do on one worker,
+    as plain loops of their generators' decisions. ``compiled=False`` always runs the generator.
     ``maximize`` None is the objective's own direction (:func:`~nares_nas.metrics.objective_direction`).
     """
     maximize = objective_direction(objective, maximize)
