@@ -14,7 +14,7 @@ from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace
 
 from ._base import Searcher
 from ._local import CHUNK, neighbour_lists
-from ._one_worker import applies, simulate_walks
+from ._one_worker import walk_runs
 
 Chunk = Iterator[tuple[list, int, bool]]
 """Tournaments of :func:`breeding`, each ``(draw, slot, mutate)``: the population indices drawn, the
@@ -34,7 +34,8 @@ class RegularizedEvolution(Searcher):
     On N workers it runs asynchronously, as Real et al. (2019) ran it: the tournaments start
     once the whole initial population is in; then a free worker gets the child of a
     tournament over the population as it stands, and a child joins (and the oldest member
-    dies) when its result comes back. On one worker that is exactly the sequential loop.
+    dies) when its result comes back. On one worker that is exactly the sequential loop, which
+    :meth:`walk` runs without the generator where the values are in a table.
 
     The oldest member is the one replaced longest ago, first index among the initial ones, so
     replacement walks the population in index order; a ring position tracks it.
@@ -75,11 +76,9 @@ class RegularizedEvolution(Searcher):
                       budget: Any, workers: int, maximize: Any) -> list[tuple[Any, bool]] | None:
         """The clock's runs of this searcher as :meth:`walk` (the same logs, without a generator round trip per
         proposal), or None where a walk does not give them: a subclass, several workers or objectives, a
-        table without ``arrays()`` (the clock then runs :meth:`propose`)."""
-        if type(self) is not RegularizedEvolution or not applies(table, workers, maximize):
-            return None
-        return simulate_walks(functools.partial(self.walk, search_budget), table, rngs, budget=budget,
-                              maximize=maximize)
+        table without ``lookups()`` and ``arrays()`` (the clock then runs :meth:`propose`)."""
+        return walk_runs(self, RegularizedEvolution, table, rngs, search_budget=search_budget, budget=budget,
+                         workers=workers, maximize=maximize)
 
     def walk(self, budget: int | None, rng: np.random.Generator, evaluate: Callable[[int], float]) -> None:
         """The run on one worker with every result told at once, as a plain loop: :meth:`propose`'s draws and

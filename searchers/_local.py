@@ -14,7 +14,7 @@ from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace, neighbour_table
 
 from ._base import Searcher
-from ._one_worker import applies, simulate_walks
+from ._one_worker import walk_runs
 
 CHUNK = 64
 """Random numbers are drawn this many at a time (same distribution, far less overhead)."""
@@ -90,7 +90,7 @@ class LocalSearch(Searcher):
     workers in order; a restart starts from the best of its archs once all are in (the first
     of equals, as in order), and a scan moves as soon as a result of this scan beats the
     current arch (results of an abandoned scan are still recorded). On one worker that is
-    exactly the sequential walk.
+    exactly the sequential walk, which :meth:`walk` runs as a plain loop where the values are in a table.
     """
 
     name: ClassVar[str] = "local_search"
@@ -116,11 +116,9 @@ class LocalSearch(Searcher):
                       budget: Any, workers: int, maximize: Any) -> list[tuple[Any, bool]] | None:
         """The clock's runs of this searcher as :meth:`walk` (the same logs, without a generator round trip per
         proposal), or None where a walk does not give them: a subclass, several workers or objectives, a
-        table without ``arrays()`` (the clock then runs :meth:`propose`)."""
-        if type(self) is not LocalSearch or not applies(table, workers, maximize):
-            return None
-        return simulate_walks(functools.partial(self.walk, search_budget), table, rngs, budget=budget,
-                              maximize=maximize)
+        table without ``lookups()`` and ``arrays()`` (the clock then runs :meth:`propose`)."""
+        return walk_runs(self, LocalSearch, table, rngs, search_budget=search_budget, budget=budget, workers=workers,
+                         maximize=maximize)
 
     def walk(self, budget: int | None, rng: np.random.Generator, evaluate: Callable[[int], float]) -> None:
         """The run on one worker with every result told at once, as a plain loop: :meth:`propose`'s draws and

@@ -6,8 +6,8 @@ drives the searcher's generator through it, a round trip per proposal that costs
 the rest of the run (docs/benchmarks.md). A searcher whose run can also be written as a *walk*, a
 plain function ``walk(rng, evaluate)`` that makes the same draws and decisions as its generator and
 calls ``evaluate(arch_id) -> score`` for each new architecture where the generator would yield it,
-offers :func:`simulate_walks` through its class's ``simulate_runs`` (as ASHA offers its compiled
-twin). What a proposal is charged and when a budget refuses it stay the
+offers it through its class's ``simulate_runs``, which calls :func:`walk_runs` (as ASHA offers its
+compiled twin). What a proposal is charged and when a budget refuses it stay the
 :class:`~nares_nas.simulation.ledger.Ledger`'s; the log is the clock's one-worker log: worker 0,
 each evaluation starting where the one before ended. tests/searchers/test_one_worker.py holds both
 paths log for log.
@@ -19,6 +19,7 @@ clock tells each result before the generator's next proposal.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,10 +36,16 @@ Evaluate = Callable[[int], float]
 Walk = Callable[[np.random.Generator, Evaluate], None]
 
 
-def applies(table: Any, workers: int, maximize: Any) -> bool:
-    """Whether a walk gives the clock's runs: one worker, one objective, a table with ``lookups()`` and ``arrays()``."""
-    return (workers == 1 and isinstance(maximize, (bool, np.bool_)) and hasattr(table, "lookups")
-            and hasattr(table, "arrays"))
+def walk_runs(searcher: Any, cls: type, table: Any, rngs: Sequence[np.random.Generator], *, search_budget: int | None,
+              budget: Budget, workers: int, maximize: Any) -> list[tuple[EvaluationLog, bool]] | None:
+    """``simulate_runs`` of a searcher whose ``walk(search_budget, rng, evaluate)`` is its generator's run on one
+    worker: :func:`simulate_walks`, or None where a walk does not give the clock's runs (a subclass of ``cls``,
+    which may change the run; several workers or objectives; a table without ``lookups()`` and ``arrays()``)."""
+    if (type(searcher) is not cls or workers != 1 or not isinstance(maximize, (bool, np.bool_))
+            or not hasattr(table, "lookups") or not hasattr(table, "arrays")):
+        return None
+    return simulate_walks(functools.partial(searcher.walk, search_budget), table, rngs, budget=budget,
+                          maximize=bool(maximize))
 
 
 def simulate_walks(walk: Walk, table: Any, rngs: Sequence[np.random.Generator], *, budget: Budget,
