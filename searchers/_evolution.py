@@ -139,8 +139,6 @@ class RegularizedEvolution(Searcher):
         yield from breed(draws, winner, population, waiting, proposed, budget, hear)
 
 
-
-
 def breeding(draw_chunk: Callable[[], list], slot_rng: np.random.Generator, coin_rng: np.random.Generator,
              rate: float) -> Iterator[Chunk]:
     """Ageing evolution's random numbers, shared by its one- and multi-objective forms: chunks of tournaments.
