@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,6 +14,11 @@ from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace
 
 from ._base import Searcher
 from ._local import CHUNK, neighbour_lists
+from ._one_worker import walk_runs
+
+Chunk = Iterator[tuple[list, int, bool]]
+"""Tournaments of :func:`breeding`, each ``(draw, slot, mutate)``: the population indices drawn, the
+neighbour slot of the parent's child, and whether the child is made."""
 
 
 class RegularizedEvolution(Searcher):
@@ -29,7 +34,8 @@ class RegularizedEvolution(Searcher):
     On N workers it runs asynchronously, as Real et al. (2019) ran it: the tournaments start
     once the whole initial population is in; then a free worker gets the child of a
     tournament over the population as it stands, and a child joins (and the oldest member
-    dies) when its result comes back. On one worker that is exactly the sequential loop.
+    dies) when its result comes back. On one worker that is exactly the sequential loop, which
+    :meth:`walk` runs without the generator where the values are in a table.
 
     The oldest member is the one replaced longest ago, first index among the initial ones, so
     replacement walks the population in index order; a ring position tracks it.
@@ -54,13 +60,59 @@ class RegularizedEvolution(Searcher):
         check_real(self.mutation_rate, "RegularizedEvolution mutation_rate", 0, 1, low_open=True)
         return sizes
 
-    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
-                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+    def _start(self, budget: int | None, rng: np.random.Generator) -> tuple[int, list[int], Iterator[Chunk]]:
+        """``(budget, population, breeding)`` of a run: the initial population drawn, the tournaments'
+        draws to come (:func:`breeding`) as the generator and the walk take them."""
         population_size, tournament_size = self._validate()
         budget = N_ARCHS if budget is None else min(budget, N_ARCHS)
         size = min(population_size, budget)  # as the reference shrinks it
         init_rng, tournament_rng, coin_rng, slot_rng = rng.spawn(4)
         population = init_rng.integers(1, N_ARCHS + 1, size=size).tolist()
+        shape = (CHUNK, tournament_size)
+        return budget, population, breeding(lambda: tournament_rng.integers(0, size, size=shape).tolist(), slot_rng,
+                                            coin_rng, float(self.mutation_rate))
+
+    def simulate_runs(self, table: Any, rngs: list[np.random.Generator], *, search_budget: int | None,
+                      budget: Any, workers: int, maximize: Any) -> list[tuple[Any, bool]] | None:
+        """The clock's runs of this searcher as :meth:`walk` (the same logs, without a generator round trip per
+        proposal), or None where a walk does not give them: a subclass, several workers or objectives, a
+        table without ``lookups()`` and ``arrays()`` (the clock then runs :meth:`propose`)."""
+        return walk_runs(self, RegularizedEvolution, table, rngs, search_budget=search_budget, budget=budget,
+                         workers=workers, maximize=maximize)
+
+    def walk(self, budget: int | None, rng: np.random.Generator, evaluate: Callable[[int], float]) -> None:
+        """The run on one worker with every result told at once, as a plain loop: :meth:`propose`'s draws and
+        decisions, ``evaluate(arch_id)`` giving each new architecture's score where it yields a proposal
+        (a repeat is free: its score is the one known)."""
+        budget, population, draws = self._start(budget, rng)
+        known: dict[int, float] = {}  # every arch proposed -> its score
+        for arch_id in population:
+            if arch_id not in known:
+                known[arch_id] = evaluate(arch_id)
+        scores = [known[arch_id] for arch_id in population]
+        if len(known) >= budget:
+            return
+        neighbours = neighbour_lists()
+        size, oldest, known_get = len(population), 0, known.get
+        winner = functools.partial(max, key=scores.__getitem__)  # the first drawn among equals, as in propose
+        for chunk in draws:
+            for draw, slot, mutate in chunk:
+                parent = winner(draw)
+                if not mutate:
+                    continue
+                child = neighbours[population[parent]][slot]
+                score = known_get(child)
+                if score is None:
+                    score = known[child] = evaluate(child)
+                population[oldest], scores[oldest] = child, score  # the child joins, the oldest member dies
+                oldest = oldest + 1 if oldest + 1 < size else 0
+                if len(known) >= budget:
+                    return
+
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        budget, population, draws = self._start(budget, rng)
+        size = len(population)
         scores: list[float | None] = [None] * size
         waiting: dict[int, list[int | None]] = {}  # arch -> what its result fills: a slot, or None (a child)
         oldest = 0
@@ -82,31 +134,41 @@ class RegularizedEvolution(Searcher):
         while None in scores:  # the tournaments start on the whole initial population
             hear((yield None))
 
-        shape = (CHUNK, tournament_size)
         # the parent: the best of the tournament, the first drawn among equals (max keeps the first)
         winner = functools.partial(max, key=scores.__getitem__)
-        yield from breed(lambda: tournament_rng.integers(0, size, size=shape).tolist(), winner, slot_rng, coin_rng,
-                         float(self.mutation_rate), population, waiting, proposed, budget, hear)
+        yield from breed(draws, winner, population, waiting, proposed, budget, hear)
 
 
-def breed(draw_chunk: Callable[[], list], winner: Callable[[Any], int], slot_rng: np.random.Generator,
-          coin_rng: np.random.Generator, rate: float, population: list[int], waiting: dict[int, list[int | None]],
-          proposed: set[int], budget: int, hear: Callable[[list[Result]], None]) -> Proposals:
-    """Ageing evolution's breeding, shared by its one- and multi-objective forms.
+def breeding(draw_chunk: Callable[[], list], slot_rng: np.random.Generator, coin_rng: np.random.Generator,
+             rate: float) -> Iterator[Chunk]:
+    """Ageing evolution's random numbers, shared by its one- and multi-objective forms: chunks of tournaments.
 
     Chunk by chunk: :data:`~._local.CHUNK` tournament draws (``draw_chunk()``), then as many
     neighbour slots from ``slot_rng`` and (``rate < 1``) mutation coins from ``coin_rng``, in that
-    order (the reference's random numbers). Each draw's ``winner`` over the population as it
-    stands is the parent; unless its coin says no, its child (the slot's one-step neighbour) is
-    proposed and marked in ``waiting`` as a child, until ``budget`` architectures are proposed.
+    order (the reference's random numbers); a chunk is drawn when its first tournament is needed.
     """
-    neighbours = neighbour_lists()
-    new = tuple.__new__  # a Proposal without its Python-level constructor: this runs once per proposal
-    while len(proposed) < budget:
+    while True:
         draws = draw_chunk()
         slots = slot_rng.integers(0, N_NEIGHBOURS, size=CHUNK).tolist()
         coins = [True] * CHUNK if rate == 1.0 else (coin_rng.random(CHUNK) < rate).tolist()
-        for draw, slot, mutate in zip(draws, slots, coins):
+        yield zip(draws, slots, coins)
+
+
+def breed(draws: Iterator[Chunk], winner: Callable[[Any], int], population: list[int],
+          waiting: dict[int, list[int | None]], proposed: set[int], budget: int,
+          hear: Callable[[list[Result]], None]) -> Proposals:
+    """Ageing evolution's breeding, shared by its one- and multi-objective forms.
+
+    Each tournament of ``draws`` (:func:`breeding`): its ``winner`` over the population as it stands
+    is the parent; unless its coin says no, its child (the slot's one-step neighbour) is proposed and
+    marked in ``waiting`` as a child, until ``budget`` architectures are proposed.
+    """
+    if len(proposed) >= budget:
+        return
+    neighbours = neighbour_lists()
+    new = tuple.__new__  # a Proposal without its Python-level constructor: this runs once per proposal
+    for chunk in draws:
+        for draw, slot, mutate in chunk:
             parent = winner(draw)
             if not mutate:
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.space import N_ARCHS, N_NEIGHBOURS, SearchSpace, neighbour_table
 
 from ._base import Searcher
+from ._one_worker import walk_runs
 
 CHUNK = 64
 """Random numbers are drawn this many at a time (same distribution, far less overhead)."""
@@ -42,6 +43,32 @@ def shuffle_stream(rng: np.random.Generator) -> Iterator[list[int]]:
     return _stream(lambda: rng.permuted(base, axis=1).tolist())
 
 
+def draw_starts(archs: Iterator[int], proposed: set[int], num_init: int, limit: int) -> list[int]:
+    """A restart's random archs: up to ``num_init`` not proposed before (marked proposed now), drawn while
+    fewer than ``limit`` are proposed."""
+    starts: list[int] = []
+    while len(starts) < num_init and len(proposed) < limit:
+        arch_id = next(archs)
+        if arch_id not in proposed:
+            starts.append(arch_id)
+            proposed.add(arch_id)
+    return starts
+
+
+def first_best(starts: list[int], scores: list[float]) -> tuple[int, float]:
+    """Where a restart climbs from: the first of the best of its archs (``scores`` theirs), in proposal order."""
+    current, current_score = starts[0], scores[0]
+    for arch_id, score in zip(starts[1:], scores[1:]):
+        if score > current_score:
+            current, current_score = arch_id, score
+    return current, current_score
+
+
+def improves(score: float, current_score: float, reference: bool) -> bool:
+    """Whether a neighbour scoring ``score`` is a move: strictly better, or (reference moves) any other value."""
+    return score != current_score if reference else score > current_score
+
+
 class LocalSearch(Searcher):
     """Hill climbing with random restarts, at an exact budget by default.
 
@@ -63,7 +90,7 @@ class LocalSearch(Searcher):
     workers in order; a restart starts from the best of its archs once all are in (the first
     of equals, as in order), and a scan moves as soon as a result of this scan beats the
     current arch (results of an abandoned scan are still recorded). On one worker that is
-    exactly the sequential walk.
+    exactly the sequential walk, which :meth:`walk` runs as a plain loop where the values are in a table.
     """
 
     name: ClassVar[str] = "local_search"
@@ -79,15 +106,57 @@ class LocalSearch(Searcher):
     def query_cap(self, budget: int) -> int | None:
         return None if check_bool(self.reference_moves, "LocalSearch reference_moves") else budget
 
-    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
-                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
-        num_init = check_int(self.num_init, "LocalSearch num_init")
-        budget = N_ARCHS if budget is None else budget
+    def _settings(self, budget: int | None) -> tuple[int, bool, bool, int]:
+        """``(num_init, query_full_nbhd, reference_moves, budget)`` checked; raises ConfigError for a bad one."""
+        return (check_int(self.num_init, "LocalSearch num_init"),
+                check_bool(self.query_full_nbhd, "LocalSearch query_full_nbhd"),
+                check_bool(self.reference_moves, "LocalSearch reference_moves"), N_ARCHS if budget is None else budget)
+
+    def simulate_runs(self, table: Any, rngs: list[np.random.Generator], *, search_budget: int | None,
+                      budget: Any, workers: int, maximize: Any) -> list[tuple[Any, bool]] | None:
+        """The clock's runs of this searcher as :meth:`walk` (the same logs, without a generator round trip per
+        proposal), or None where a walk does not give them: a subclass, several workers or objectives, a
+        table without ``lookups()`` and ``arrays()`` (the clock then runs :meth:`propose`)."""
+        return walk_runs(self, LocalSearch, table, rngs, search_budget=search_budget, budget=budget, workers=workers,
+                         maximize=maximize)
+
+    def walk(self, budget: int | None, rng: np.random.Generator, evaluate: Callable[[int], float]) -> None:
+        """The run on one worker with every result told at once, as a plain loop: :meth:`propose`'s draws and
+        decisions, ``evaluate(arch_id)`` giving each new architecture's score where it yields a proposal."""
+        num_init, full, reference, budget = self._settings(budget)
         arch_rng, shuffle_rng = rng.spawn(2)
         archs, orders = arch_stream(arch_rng), shuffle_stream(shuffle_rng)
         neighbours = neighbour_lists()
-        full = check_bool(self.query_full_nbhd, "LocalSearch query_full_nbhd")
-        reference = check_bool(self.reference_moves, "LocalSearch reference_moves")
+        proposed: set[int] = set()
+        while len(proposed) < budget:
+            starts = draw_starts(archs, proposed, num_init, min(budget, N_ARCHS))
+            scores = [evaluate(arch_id) for arch_id in starts]
+            if len(starts) < num_init or len(proposed) >= budget:
+                return
+            current, current_score = first_best(starts, scores)
+            moved = True
+            while moved:
+                moved = False
+                for arch_id in map(neighbours[current].__getitem__, next(orders)):
+                    if arch_id in proposed:
+                        continue
+                    proposed.add(arch_id)
+                    score = evaluate(arch_id)
+                    if improves(score, current_score, reference):
+                        current, current_score, moved = arch_id, score, True
+                        if not full:
+                            if not reference and len(proposed) >= budget:
+                                return
+                            break
+                    if len(proposed) >= budget:
+                        return
+
+    def propose(self, space: SearchSpace, budget: int | None, rng: np.random.Generator,
+                *, maximize: bool = True, max_epochs: int | None = None) -> Proposals:
+        num_init, full, reference, budget = self._settings(budget)
+        arch_rng, shuffle_rng = rng.spawn(2)
+        archs, orders = arch_stream(arch_rng), shuffle_stream(shuffle_rng)
+        neighbours = neighbour_lists()
         proposed: set[int] = set()  # every arch proposed (in flight or finished)
         scores: dict[int, float] = {}
         new = tuple.__new__  # a Proposal without its Python-level constructor: this runs once per proposal
@@ -102,13 +171,8 @@ class LocalSearch(Searcher):
                     arrived.append(arch_id)
 
         while len(proposed) < budget:
-            starts: list[int] = []  # a restart's random archs, proposed as one batch
+            starts = draw_starts(archs, proposed, num_init, min(budget, N_ARCHS))  # proposed as one batch
             watched.clear()
-            while len(starts) < num_init and len(proposed) < min(budget, N_ARCHS):
-                arch_id = next(archs)
-                if arch_id not in proposed:
-                    starts.append(arch_id)
-                    proposed.add(arch_id)
             watched.extend(starts)
             if starts:
                 hear((yield [Proposal(arch_id) for arch_id in starts]))
@@ -117,10 +181,7 @@ class LocalSearch(Searcher):
             while watched:
                 hear((yield None))
             arrived.clear()
-            current, current_score = starts[0], scores[starts[0]]
-            for arch_id in starts[1:]:  # the first of the best, in proposal order
-                if scores[arch_id] > current_score:
-                    current, current_score = arch_id, scores[arch_id]
+            current, current_score = first_best(starts, [scores[arch_id] for arch_id in starts])
 
             moved = True
             while moved:
@@ -132,7 +193,7 @@ class LocalSearch(Searcher):
                     while arrived:
                         arch_id = arrived.popleft()
                         score = scores[arch_id]
-                        if score != current_score if reference else score > current_score:
+                        if improves(score, current_score, reference):
                             current, current_score, moved = arch_id, score, True
                             if not full:
                                 # the reference breaks out here without checking the budget

@@ -25,7 +25,7 @@ from nares_nas.asktell import Proposal, Proposals, Result
 from nares_nas.space import N_ARCHS, SearchSpace
 
 from ._base import Searcher
-from ._evolution import breed
+from ._evolution import breed, breeding
 from ._local import CHUNK, arch_stream, neighbour_lists, shuffle_stream
 from ._random import RandomSearch
 
@@ -289,8 +289,8 @@ class MORegularizedEvolution(Searcher):
         while missing:  # the tournaments start on the whole initial population
             hear((yield None))
 
-        yield from breed(lambda: tournament_rng.random((CHUNK, tournament_size)).tolist(), sampler.winner, slot_rng,
-                         coin_rng, rate, population, waiting, proposed, budget, hear)
+        draws = breeding(lambda: tournament_rng.random((CHUNK, tournament_size)).tolist(), slot_rng, coin_rng, rate)
+        yield from breed(draws, sampler.winner, population, waiting, proposed, budget, hear)
 
 
 class _Tournament:

@@ -118,9 +118,7 @@ class Simulation:
                      else 1.0 if maximize else -1.0)
         self.now = 0
         # the event rules (what is free, in flight, charged, refused, told): ticks for cost and time
-        self.ledger = Ledger(table.max_epochs, archs=budget.archs, total_epochs=budget.total_epochs,
-                             cost=budget.ticks(budget.cost, table.ticks_per_day),
-                             time=budget.ticks(budget.time, table.ticks_per_day))
+        self.ledger = Ledger.for_budget(budget, table.max_epochs, table.ticks_per_day)
         # the table's values and per-epoch costs to read directly, or (None) its methods to ask
         lookups = getattr(table, "lookups", None)
         self._lookups = lookups() if lookups is not None else (None, None)
@@ -492,7 +490,8 @@ def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *
     that can simulate itself faster offers ``simulate_runs(table, rngs, *, search_budget, budget,
     workers, maximize) -> [(EvaluationLog, stopped), ...]`` (None where it cannot: the clock then
     runs its generator); :class:`~nares_nas.searchers.Asha` does, as a compiled twin of its
-    generator that gives the same logs. ``compiled=False`` always runs the generator.
+    generator that gives the same logs, and local search and regularized evolution do on one worker,
+    as plain loops of their generators' decisions. ``compiled=False`` always runs the generator.
     ``maximize`` None is the objective's own direction (:func:`~nares_nas.metrics.objective_direction`).
     """
     maximize = objective_direction(objective, maximize)

@@ -63,6 +63,12 @@ class Ledger:
         self.epochs = 0  # epochs charged (sent to train)
         self.spent: Any = 0  # cost charged
 
+    @classmethod
+    def for_budget(cls, budget: Any, max_epochs: int, ticks_per_day: int) -> Ledger:
+        """The simulated clock's ledger of a :class:`~nares_nas.simulation.budget.Budget`: cost and time in ticks."""
+        return cls(max_epochs, archs=budget.archs, total_epochs=budget.total_epochs,
+                   cost=budget.ticks(budget.cost, ticks_per_day), time=budget.ticks(budget.time, ticks_per_day))
+
     @property
     def n_archs(self) -> int:
         """Distinct architectures counted."""
