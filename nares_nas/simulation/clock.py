@@ -50,7 +50,7 @@ from nares_nas.metrics import objective_direction
 from nares_nas.oracle import Oracle, Trajectory
 from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.ledger import IN_FLIGHT, IN_HISTORY, Ledger, Refused
-from nares_nas.simulation.log import EvaluationLog
+from nares_nas.simulation.log import EvaluationLog, epoch_counts
 from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
 
@@ -464,19 +464,16 @@ class ClockRun:
     @property
     def cost_days(self) -> float:
         """GPU-days spent."""
-        return sum(self.log.cost) / self.log.ticks_per_day
+        return self.log.total_cost() / self.log.ticks_per_day
 
     @property
     def time_days(self) -> float:
         """Simulated days until the last evaluation finished."""
-        return max(self.log.end, default=0) / self.log.ticks_per_day
+        return self.log.last_end() / self.log.ticks_per_day
 
     def evaluations_per_fidelity(self) -> dict[int, int]:
         """How many evaluations ended at each epoch count."""
-        counts: dict[int, int] = {}
-        for epochs in self.log.epoch_to:
-            counts[epochs] = counts.get(epochs, 0) + 1
-        return dict(sorted(counts.items()))
+        return epoch_counts(self.log.epoch_to)
 
 
 def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *, budget: Budget,
