@@ -87,3 +87,13 @@ def test_a_record_of_a_log_of_arrays_reads_back_equal(model):
     assert read.clock == records[0].clock == records[1].clock
     assert read.clock["evaluations"] == by_hand(generator.log)
     assert summary_row(read) == summary_row(records[0]) == summary_row(records[1])
+
+
+def test_the_finish_order_of_one_fidelity_keeps_the_order_of_all():
+    # worker 0: arch 1 over [0, 3], arch 3 over [3, 5], arch 5 free at 5; worker 1: arch 2 over [0, 5], arch 4 [5, 9]
+    log = EvaluationLog(1, [1, 2, 3, 4, 5], [0] * 5, [4, 100, 100, 4, 100], [0, 1, 0, 1, 0], [0, 0, 3, 5, 5],
+                        [3, 5, 5, 9, 5], [3, 5, 2, 4, 0], [1.0] * 5)
+    for held in (log, as_arrays(log)):  # by end, then worker, then the order logged
+        assert held.finish_order().tolist() == [0, 2, 4, 1, 3]
+        assert held.finish_order(100).tolist() == [2, 4, 1] and held.finish_order(4).tolist() == [0, 3]
+        assert held.finish_order(12).tolist() == []

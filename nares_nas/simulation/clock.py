@@ -439,8 +439,7 @@ class ClockRun:
     def trajectory(self) -> Trajectory:
         """Full-fidelity evaluations in the order they finished (on one worker: today's trajectory)."""
         log = self.log
-        order = log.finish_order()
-        order = order[np.asarray(log.epoch_to)[order] == self.max_epochs]
+        order = log.finish_order(self.max_epochs)
         return Trajectory(np.asarray(log.arch_id, dtype=np.int64)[order],
                           np.asarray(log.value, dtype=np.float64)[order], self.objective, self.maximize)
 
@@ -453,9 +452,7 @@ class ClockRun:
         the incumbent at time t is the best value among them finished by t.
         """
         log = self.log
-        order = log.finish_order()
-        if not any_fidelity:
-            order = order[np.asarray(log.epoch_to)[order] == self.max_epochs]
+        order = log.finish_order(None if any_fidelity else self.max_epochs)
         values = np.asarray(log.value, dtype=np.float64)[order]
         sign = 1.0 if self.maximize else -1.0
         best = sign * np.maximum.accumulate(sign * values) if len(values) else values

@@ -78,9 +78,14 @@ class EvaluationLog:
         columns = self.columns()
         return [dict(zip(columns, row)) for row in zip(*columns.values())]
 
-    def finish_order(self) -> np.ndarray:
-        """Indices of the evaluations in the order they finished (end time, then worker)."""
-        return np.lexsort((np.asarray(self.worker), np.asarray(self.end)))
+    def finish_order(self, epochs: int | None = None) -> np.ndarray:
+        """Indices of the evaluations (those that ended at ``epochs`` epochs, if given) in the order they
+        finished (end time, then worker; the sort is stable, so filtering first gives the same order)."""
+        end, worker = np.asarray(self.end), np.asarray(self.worker)
+        if epochs is None:
+            return np.lexsort((worker, end))
+        kept = np.flatnonzero(np.asarray(self.epoch_to) == epochs)
+        return kept[np.lexsort((worker[kept], end[kept]))]
 
 
 def _plain(column: Sequence[Any] | None) -> list | None:
@@ -136,6 +141,12 @@ class LogColumns(Mapping[str, list]):
         if self.log.ticks_per_day is None:
             return None
         return np.asarray(getattr(self.log, key), dtype=np.int64)
+
+
+def logged(columns: Mapping[str, Sequence[Any]], key: str) -> Sequence[Any]:
+    """Column ``key`` of a run's evaluation columns as held: a :class:`LogColumns` hands over its array
+    (no list made), any other mapping (a run file read back) its entry."""
+    return columns.array(key) if isinstance(columns, LogColumns) else columns[key]
 
 
 def epoch_counts(*epoch_to: Sequence[int] | np.ndarray) -> dict[int, int]:
