@@ -139,12 +139,13 @@ def encode_columns(columns: Mapping[str, Sequence[Any]], ticks_per_day: int | No
     A log's :class:`~nares_nas.simulation.log.LogColumns` hands over its arrays and its ticks as
     they are (the same encoding, no list made and no day computed).
     """
-    log = columns if isinstance(columns, LogColumns) and ticks_per_day == columns.ticks_per_day else None
-    logged = {key: log.ticks(key) for key in TIME_COLUMNS} if log is not None and log.ticks_per_day else {}
-    raw = {key: logged[key] if key in logged else log.array(key) if log is not None else columns[key]
-           for key in columns}
+    if isinstance(columns, LogColumns) and ticks_per_day == columns.ticks_per_day:
+        held_ticks = {key: columns.ticks(key) for key in TIME_COLUMNS} if ticks_per_day else {}
+        raw = {key: held_ticks[key] if key in held_ticks else columns.held(key) for key in columns}
+    else:
+        held_ticks, raw = {}, dict(columns)
     arrays = {key: np.asarray(column) for key, column in raw.items() if len(column) and _numeric(column)}
-    ticks = {key: logged.get(key) if logged else _ticks(arrays[key], ticks_per_day)
+    ticks = {key: held_ticks[key] if held_ticks else _ticks(arrays[key], ticks_per_day)
              for key in TIME_COLUMNS if key in arrays}
     encoded: dict[str, Any] = {}
     for key, column in raw.items():

@@ -96,7 +96,7 @@ def _plain(column: Sequence[Any] | None) -> list | None:
 class LogColumns(Mapping[str, list]):
     """A log's run-file columns as a read-only mapping of plain lists, each made when first read.
 
-    Why a view and not a dict: a run file needs none of the lists. Its codec takes :meth:`array` and,
+    Why a view and not a dict: a run file needs none of the lists. Its codec takes :meth:`held` and,
     on the clock, the times as the ticks the log holds (:meth:`ticks`), so a compiled log goes from
     its arrays to the file without days being computed only to be turned back into ticks.
     """
@@ -108,7 +108,7 @@ class LogColumns(Mapping[str, list]):
 
     def __getitem__(self, key: str) -> list:
         if key not in self._lists:
-            column = self.array(key)
+            column = self.held(key)
             self._lists[key] = column.tolist() if isinstance(column, np.ndarray) else list(column)
         return self._lists[key]
 
@@ -125,7 +125,7 @@ class LogColumns(Mapping[str, list]):
     def ticks_per_day(self) -> int | None:
         return self.log.ticks_per_day
 
-    def array(self, key: str) -> Sequence[Any]:
+    def held(self, key: str) -> Sequence[Any]:
         """Column ``key`` as the log holds it (a list or an array), times and costs in days."""
         if key not in self._keys:
             raise KeyError(key)
@@ -146,7 +146,7 @@ class LogColumns(Mapping[str, list]):
 def logged(columns: Mapping[str, Sequence[Any]], key: str) -> Sequence[Any]:
     """Column ``key`` of a run's evaluation columns as held: a :class:`LogColumns` hands over its array
     (no list made), any other mapping (a run file read back) its entry."""
-    return columns.array(key) if isinstance(columns, LogColumns) else columns[key]
+    return columns.held(key) if isinstance(columns, LogColumns) else columns[key]
 
 
 def epoch_counts(*epoch_to: Sequence[int] | np.ndarray) -> dict[int, int]:

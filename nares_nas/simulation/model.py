@@ -74,8 +74,13 @@ def _value_lookup(values: np.ndarray) -> tuple[tuple[float, ...], ...]:
 
 
 def _lookups(values: np.ndarray, seconds: np.ndarray) -> tuple[tuple, tuple]:
-    """The value lookup (:func:`_value_lookup`) and a tuple of the ints of ``seconds``."""
-    return _value_lookup(values), tuple(seconds.tolist())
+    """The value lookup (:func:`_value_lookup`) and the seconds' (:func:`_seconds_lookup`)."""
+    return _value_lookup(values), _seconds_lookup(seconds)
+
+
+def _seconds_lookup(seconds: np.ndarray) -> tuple[int, ...]:
+    """A tuple of Python ints, the cost of an epoch by arch_id."""
+    return tuple(seconds.tolist())
 
 
 _UNPICKLED: dict[str, tuple[tuple, tuple]] = {}  # model token -> lookups, built in this process
@@ -121,7 +126,7 @@ class EvaluationModel:
 
     @cached_property
     def _seconds(self) -> tuple[int, ...]:
-        return tuple(self._seconds_array.tolist())
+        return _seconds_lookup(self._seconds_array)
 
     # A pickle (a joblib or Dask task) carries the arrays, which joblib memory-maps, not the
     # lookups; a process rebuilds those once per model and reuses them for the next task.
