@@ -45,18 +45,30 @@ class WriteBehind:
     Why: a run file costs its encoding and an fsync (milliseconds each on a busy disk), which a
     job of sub-second runs would otherwise wait for run after run; zlib and fsync release the GIL.
     Writes happen in the order submitted (a summary after the run files it covers). The first
-    failed write is raised by the next :meth:`submit` or at the end of the ``with`` block; a block
-    left by an exception still finishes the writes already submitted, so no finished run is lost.
+    failed write is raised by the next :meth:`submit` or at the end of the ``with`` block, and the
+    writes queued after it are skipped, so what is on disk is what a writer in the caller's thread
+    would have left (never a summary naming a run whose file failed); a block left by an exception
+    of the caller's still finishes the writes already submitted, so no finished run is lost.
     """
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-behind")
         self._pending: deque[Future] = deque()
+        self._failed = False  # set on the writer's thread by the first failed write
 
     def submit(self, write: Callable[..., Any], *args: Any) -> None:
         """Queue ``write(*args)`` (its arguments must not change until it has run); raise an earlier failure."""
         self._settle(wait=False)
-        self._pending.append(self._pool.submit(write, *args))
+        self._pending.append(self._pool.submit(self._write, write, args))
+
+    def _write(self, write: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self._failed:
+            return  # an earlier write failed: the caller stops there, so everything after it stays undone
+        try:
+            write(*args)
+        except BaseException:
+            self._failed = True
+            raise
 
     def _settle(self, wait: bool) -> None:
         """Collect finished writes (``wait``: all of them), raising the first that failed."""

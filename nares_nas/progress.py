@@ -155,7 +155,8 @@ def announce(parts: Iterable[tuple[str, int, float | None]], processes: int | No
         where = "of CPU time, shared by the Dask cluster's workers"
     else:
         where = "in one process" if processes == 1 else f"in {processes} processes"
-    detail = ", ".join(f"{name}: {runs} runs, about {duration(seconds)}" for name, runs, seconds in parts)
+    detail = ", ".join(f"{name}: {runs} runs, about {duration(seconds)}" for name, runs, seconds in parts
+                       if seconds >= 1)  # the slow parts: a part of milliseconds is not worth a word
     (sys.stderr if stream is None else stream).write(
         f"this job is expected to take about {duration(total)} {where} ({detail}; a rough estimate from the "
         "CPU timings in docs/benchmarks.md, which also says how to go faster)\n")

@@ -78,14 +78,17 @@ class Searcher:
 
     seconds_per_query: ClassVar[float | None] = None
     """Rough seconds of one CPU core per distinct architecture of a run on the table, where measured
-    (docs/benchmarks.md), for a searcher whose runs take milliseconds: a job of them small enough
-    runs in one process (:func:`nares_nas.runs.parallel.local_jobs`). None: not measured."""
+    (docs/benchmarks.md); :meth:`expected_seconds` of a budget of distinct architectures. None: not measured."""
 
     def expected_seconds(self, budget: int | None) -> float | None:
         """Rough seconds of one CPU core that one run takes with ``budget`` distinct architectures
         (None: a cost or time budget), so that a long job can say so before it starts
-        (:mod:`nares_nas.progress`); None where a run takes a few seconds at most, or nobody measured it."""
-        return None
+        (:mod:`nares_nas.progress`) and a small one runs in one process
+        (:func:`nares_nas.runs.parallel.local_jobs`); None where nobody measured it. By default
+        :attr:`seconds_per_query` times ``budget``."""
+        if self.seconds_per_query is None or budget is None:
+            return None
+        return self.seconds_per_query * budget
 
     def query_cap(self, budget: int) -> int | None:
         """Distinct queries the oracle may allow: ``budget`` unless a reference option overshoots."""

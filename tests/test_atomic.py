@@ -47,6 +47,22 @@ def test_a_failed_write_stops_the_next_submit(tmp_path):
     assert not (tmp_path / "never").exists()
 
 
+def test_the_writes_queued_after_a_failed_one_are_skipped(tmp_path):
+    release = threading.Event()
+
+    def fail():
+        release.wait()  # the later writes are queued before this one fails
+        raise OSError(28, "No space left on device", str(tmp_path))
+
+    with pytest.raises(OSError, match="No space left"), WriteBehind() as writer:
+        writer.submit(write_bytes_atomic, tmp_path / "seed_00000.json", b"run")
+        writer.submit(fail)
+        writer.submit(write_bytes_atomic, tmp_path / "seed_00002.json", b"run")
+        writer.submit(write_bytes_atomic, tmp_path / "summary.csv", b"seed\n0\n1\n2\n")
+        release.set()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed_00000.json"]
+
+
 def test_writes_already_submitted_finish_when_the_caller_fails(tmp_path):
     release = threading.Event()
 

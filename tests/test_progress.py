@@ -94,9 +94,10 @@ def test_bananas_expects_minutes_per_run_and_random_search_nothing():
     assert Bananas(epochs=150).expected_seconds(500) == pytest.approx(BANANAS_RUN_S * 0.3)
     assert Bananas().expected_seconds(250) == pytest.approx(BANANAS_RUN_S / 4)  # each fit sees half the archs
     assert Bananas(device="cuda").expected_seconds(500) is None  # not measured
-    assert RandomSearch().expected_seconds(500) is None
+    assert RandomSearch().expected_seconds(500) == pytest.approx(RandomSearch.seconds_per_query * 500)
+    assert RandomSearch().expected_seconds(None) is None  # a cost budget: not estimated
     assert job_seconds(Bananas(), 400, 500, 2) == pytest.approx(400 * BANANAS_RUN_S / 2)
-    assert job_seconds(RandomSearch(), 400, 500, 2) is None
+    assert job_seconds(RandomSearch(), 400, 500, 2) == pytest.approx(400 * 500 * RandomSearch.seconds_per_query / 2)
 
 
 def test_announce_only_a_long_job():

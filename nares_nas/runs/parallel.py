@@ -214,13 +214,14 @@ def dispatch(task: Callable[..., T], common: Sequence[Any], items: Iterable[Any]
 
 def local_jobs(searcher: Searcher, runs: int, budget: Budget, n_jobs: int, backend: str = "loky") -> int:
     """The local processes for a job of ``runs`` runs that asks for ``n_jobs``: 1 for a small job of a
-    searcher that declares its ``seconds_per_query`` (that times the distinct-architecture budget and
-    the runs under :data:`SMALL_JOB_S`), else ``n_jobs``. What ``nares-nas search --jobs`` runs on;
-    the runs are the same either way, and each run file records the processes its job used."""
-    per_query = getattr(searcher, "seconds_per_query", None)
-    if backend != "loky" or n_jobs in (0, 1) or per_query is None or budget.archs is None:
+    searcher whose runs take milliseconds (it declares ``seconds_per_query``; its
+    :meth:`~nares_nas.searchers.Searcher.expected_seconds` of a distinct-architecture budget, times the
+    runs, under :data:`SMALL_JOB_S`), else ``n_jobs``. What ``nares-nas search --jobs`` runs on;
+    the runs are the same either way, and each run file records the processes its job used. A searcher
+    whose estimate has another shape (BANANAS: model fits) keeps the processes asked for."""
+    if backend != "loky" or n_jobs in (0, 1) or budget.archs is None or searcher.seconds_per_query is None:
         return n_jobs  # (0 is refused where the job starts)
-    return 1 if per_query * budget.archs * runs < SMALL_JOB_S else n_jobs
+    return 1 if searcher.expected_seconds(budget.archs) * runs < SMALL_JOB_S else n_jobs
 
 
 def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationModel, *, seeds: Iterable[int],
