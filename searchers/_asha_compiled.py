@@ -322,5 +322,5 @@ def run_asha(searcher: Any, table: Any, rngs: Sequence[np.random.Generator], *, 
             raise no_evaluation_error(budget_limit(budget, kind), arch_id, epochs, cost, tpd)
         if status not in (STATUS_DONE, STATUS_STOPPED):
             raise RuntimeError(f"the compiled ASHA ended with status {status} and the table raised nothing")
-        runs.append((EvaluationLog(tpd, *log[:, :n].tolist(), log_value[:n].tolist()), status == STATUS_STOPPED))
+        runs.append((EvaluationLog(tpd, *log[:, :n].copy(), log_value[:n].copy()), status == STATUS_STOPPED))
     return runs

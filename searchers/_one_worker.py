@@ -106,8 +106,8 @@ def one_worker_log(ticks_per_day: int, max_epochs: int, archs: list[int], costs:
     """The clock's log of full trainings of ``archs`` back to back on worker 0 from time 0, ``costs`` and
     ``values`` indexed by arch_id."""
     ids = np.asarray(archs, dtype=np.int64)
-    cost = costs[ids]
+    cost = costs[ids].astype(np.int64)
     end = np.cumsum(cost)
-    n = len(archs)
-    return EvaluationLog(ticks_per_day, list(archs), [0] * n, [max_epochs] * n, [0] * n, (end - cost).tolist(),
-                         end.tolist(), cost.tolist(), values[ids].tolist())
+    zeros = np.zeros(len(ids), dtype=np.int64)
+    return EvaluationLog(ticks_per_day, ids, zeros, np.full(len(ids), max_epochs, dtype=np.int64), zeros.copy(),
+                         end - cost, end, cost, values[ids].astype(np.float64))  # arrays, as the codec takes them

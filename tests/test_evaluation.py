@@ -155,3 +155,15 @@ def test_a_pickled_model_carries_its_arrays_and_answers_the_same(bench):
                 assert copy.cost_ticks(arch_id, e, e - 1) == model.cost_ticks(arch_id, e, e - 1)
     with pytest.raises(UnknownArchError, match="arch_id 5"):
         first.value(5, 3)
+
+
+def test_the_lookups_are_made_only_when_a_value_or_cost_is_read(bench):
+    import pickle
+
+    model = EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC")
+    values, seconds = model.arrays()  # what compiled code reads
+    assert values[4].tolist()[:3] == [30, 31, 2] and seconds[2] == round(0.07 * 86_400)
+    assert "_values" not in vars(model) and "_seconds" not in vars(model)
+    copy = pickle.loads(pickle.dumps(model))  # a model whose lookups were never made pickles too
+    assert model.value(4, 2) == copy.value(4, 2) == 31 and "_values" in vars(model)
+    assert model.cost_ticks(2, 3) == 3 * 6_048 and "_seconds" in vars(model)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from nares_nas.simulation.log import TIME_COLUMNS, LogColumns
+
 LEVEL = 1
 """zlib level: 400 ASHA runs' columns compress 4 % larger than at level 3 in 60 % of its time, and
 10 % larger than at level 6 in a quarter of its time (docs/benchmarks.md)."""
@@ -120,9 +122,6 @@ def _numeric(column: Sequence[Any]) -> bool:
     return all(issubclass(kind, _NUMBERS) and not issubclass(kind, bool) for kind in set(map(type, entries)))
 
 
-_TIMES = ("start", "end", "cost")
-
-
 def _ticks(column: np.ndarray, ticks_per_day: int | None) -> np.ndarray | None:
     """A numeric time column as whole clock ticks (None unless every entry is one exactly)."""
     if ticks_per_day is None:
@@ -137,11 +136,19 @@ def encode_columns(columns: Mapping[str, Sequence[Any]], ticks_per_day: int | No
     Times that are whole clock ticks (``ticks_per_day`` given) are stored as ticks: ``start`` as
     differences when it never decreases, and ``end`` as ``end - start - cost`` (zero where an
     evaluation ran without a pause, as on the simulated clock) with ``"after": ["start", "cost"]``.
+    A log's :class:`~nares_nas.simulation.log.LogColumns` hands over its arrays and its ticks as
+    they are (the same encoding, no list made and no day computed).
     """
-    arrays = {key: np.asarray(column) for key, column in columns.items() if len(column) and _numeric(column)}
-    ticks = {key: _ticks(arrays[key], ticks_per_day) for key in _TIMES if key in arrays}
+    if isinstance(columns, LogColumns) and ticks_per_day == columns.ticks_per_day:
+        held_ticks = {key: columns.ticks(key) for key in TIME_COLUMNS} if ticks_per_day else {}
+        raw = {key: held_ticks[key] if key in held_ticks else columns.held(key) for key in columns}
+    else:
+        held_ticks, raw = {}, dict(columns)
+    arrays = {key: np.asarray(column) for key, column in raw.items() if len(column) and _numeric(column)}
+    ticks = {key: held_ticks[key] if held_ticks else _ticks(arrays[key], ticks_per_day)
+             for key in TIME_COLUMNS if key in arrays}
     encoded: dict[str, Any] = {}
-    for key, column in columns.items():
+    for key, column in raw.items():
         if key not in arrays:
             encoded[key] = list(column)
             continue

@@ -28,6 +28,7 @@ from nares_nas.runs.parallel import _lockstep, device_kind, kind_of
 from nares_nas.runs.record import FORMAT, RunResult
 from nares_nas.searchers import Searcher, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
+from nares_nas.simulation.log import logged
 from nares_nas.space import KEYS, archs_by_id
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ def summary_row(result: RunResult) -> dict[str, Any]:
     row = {"searcher": result.searcher, "seed": result.seed,
            "gpu_days": repr(clock["gpu_days"]) if clock else "",
            "sim_days": repr(clock["sim_days"]) if clock else "",
-           "evaluations": len(evaluations["arch_id"]) if evaluations else ""}
+           "evaluations": len(logged(evaluations, "arch_id")) if evaluations else ""}
     if result.scores is not None:
         scores = result.scores
         regret, igd, size = scores.final()

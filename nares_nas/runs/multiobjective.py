@@ -240,8 +240,8 @@ def scored_record(searcher: str, params: Mapping[str, Any], budget: int | None, 
     if "value" in columns:
         columns["value"] = [np.asarray(v, dtype=np.float64).tolist() for v in columns["value"]]
     clock = {"workers": workers, "ticks_per_day": run.log.ticks_per_day,
-             "gpu_days": sum(run.log.cost) / run.log.ticks_per_day,
-             "sim_days": max(run.log.end, default=0) / run.log.ticks_per_day, "stopped_by_budget": run.stopped,
+             "gpu_days": run.log.total_cost() / run.log.ticks_per_day,
+             "sim_days": run.log.last_end() / run.log.ticks_per_day, "stopped_by_budget": run.stopped,
              "evaluations": columns}
     scores = FrontScores(tuple(map(str, problem.constraints)), problem.feasible[arch_ids], anytime.hv_regret,
                          anytime.igd_plus, anytime.front_size, problem.found_front(arch_ids),

@@ -15,6 +15,7 @@ from nares_nas.errors import DataFormatError
 from nares_nas.oracle import Trajectory
 from nares_nas.runs.codec import decode_array, decode_columns, encode_array, encode_columns, is_encoded
 from nares_nas.simulation.clock import ClockRun
+from nares_nas.simulation.log import logged
 
 FORMAT = 2
 """The run-file format this version writes: 2 stores the trajectory and the evaluation log as compact
@@ -156,7 +157,8 @@ class RunResult:
         evaluations = (self.clock or {}).get("evaluations")
         if evaluations is None:
             return len(set(self.arch_ids.tolist()))
-        return len(set(evaluations["arch_id"]))
+        ids = np.sort(np.asarray(logged(evaluations, "arch_id"), dtype=np.int64))  # np.unique hashes: slower
+        return int(ids.size and 1 + np.count_nonzero(ids[1:] != ids[:-1]))
 
     @property
     def best_arch_id(self) -> int | None:

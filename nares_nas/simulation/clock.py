@@ -50,7 +50,7 @@ from nares_nas.metrics import objective_direction
 from nares_nas.oracle import Oracle, Trajectory
 from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.ledger import IN_FLIGHT, IN_HISTORY, Ledger, Refused
-from nares_nas.simulation.log import EvaluationLog
+from nares_nas.simulation.log import EvaluationLog, epoch_counts
 from nares_nas.space import N_ARCHS, SPACE, check_arch_id
 
 
@@ -437,8 +437,7 @@ class ClockRun:
     def trajectory(self) -> Trajectory:
         """Full-fidelity evaluations in the order they finished (on one worker: today's trajectory)."""
         log = self.log
-        order = log.finish_order()
-        order = order[np.asarray(log.epoch_to)[order] == self.max_epochs]
+        order = log.finish_order(self.max_epochs)
         return Trajectory(np.asarray(log.arch_id, dtype=np.int64)[order],
                           np.asarray(log.value, dtype=np.float64)[order], self.objective, self.maximize)
 
@@ -451,9 +450,7 @@ class ClockRun:
         the incumbent at time t is the best value among them finished by t.
         """
         log = self.log
-        order = log.finish_order()
-        if not any_fidelity:
-            order = order[np.asarray(log.epoch_to)[order] == self.max_epochs]
+        order = log.finish_order(None if any_fidelity else self.max_epochs)
         values = np.asarray(log.value, dtype=np.float64)[order]
         sign = 1.0 if self.maximize else -1.0
         best = sign * np.maximum.accumulate(sign * values) if len(values) else values
@@ -462,19 +459,16 @@ class ClockRun:
     @property
     def cost_days(self) -> float:
         """GPU-days spent."""
-        return sum(self.log.cost) / self.log.ticks_per_day
+        return self.log.total_cost() / self.log.ticks_per_day
 
     @property
     def time_days(self) -> float:
         """Simulated days until the last evaluation finished."""
-        return max(self.log.end, default=0) / self.log.ticks_per_day
+        return self.log.last_end() / self.log.ticks_per_day
 
     def evaluations_per_fidelity(self) -> dict[int, int]:
         """How many evaluations ended at each epoch count."""
-        counts: dict[int, int] = {}
-        for epochs in self.log.epoch_to:
-            counts[epochs] = counts.get(epochs, 0) + 1
-        return dict(sorted(counts.items()))
+        return epoch_counts(self.log.epoch_to)
 
 
 def simulate(searcher: Searcher, table: EvaluationTable, seeds: Sequence[int], *, budget: Budget,

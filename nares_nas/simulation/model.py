@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -66,11 +67,20 @@ class Evaluation:
         return asdict(self)
 
 
+def _value_lookup(values: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    """Nested tuples of Python floats: the fastest scalar lookup, and, holding no containers,
+    untracked by the cyclic garbage collector, so a table adds nothing to its passes."""
+    return tuple(map(tuple, values.tolist()))
+
+
 def _lookups(values: np.ndarray, seconds: np.ndarray) -> tuple[tuple, tuple]:
-    """Nested tuples of Python floats (and a tuple of ints): the fastest scalar lookup, and,
-    holding no containers, untracked by the cyclic garbage collector, so a table adds nothing
-    to its passes."""
-    return tuple(map(tuple, values.tolist())), tuple(seconds.tolist())
+    """The value lookup (:func:`_value_lookup`) and the seconds' (:func:`_seconds_lookup`)."""
+    return _value_lookup(values), _seconds_lookup(seconds)
+
+
+def _seconds_lookup(seconds: np.ndarray) -> tuple[int, ...]:
+    """A tuple of Python ints, the cost of an epoch by arch_id."""
+    return tuple(seconds.tolist())
 
 
 _UNPICKLED: dict[str, tuple[tuple, tuple]] = {}  # model token -> lookups, built in this process
@@ -107,13 +117,23 @@ class EvaluationModel:
         self._seconds_array = training_seconds(times)
         self._array.flags.writeable = self._seconds_array.flags.writeable = False
         self._token = uuid.uuid4().hex  # names this model's lookups in worker processes
-        self._values, self._seconds = _lookups(self._array, self._seconds_array)
+
+    # The lookups are made on first use (0.1-0.2 s for a full table): compiled code reads arrays()
+    # and never needs them.
+    @cached_property
+    def _values(self) -> tuple[tuple[float, ...], ...]:
+        return _value_lookup(self._array)
+
+    @cached_property
+    def _seconds(self) -> tuple[int, ...]:
+        return _seconds_lookup(self._seconds_array)
 
     # A pickle (a joblib or Dask task) carries the arrays, which joblib memory-maps, not the
     # lookups; a process rebuilds those once per model and reuses them for the next task.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_values"], state["_seconds"]
+        for lookup in ("_values", "_seconds"):  # absent where never used
+            state.pop(lookup, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
