@@ -40,7 +40,7 @@ def both(searcher, table, seeds, **options):
     assert len(fast) == len(slow) == len(seeds)
     for f, s in zip(fast, slow):
         for column in CORE_COLUMNS:
-            assert getattr(f.log, column) == getattr(s.log, column), column
+            assert np.asarray(getattr(f.log, column)).tolist() == list(getattr(s.log, column)), column
         # the values' float64 bits, NaN and -0.0 included
         assert np.asarray(f.log.value, dtype=np.float64).tobytes() == np.asarray(s.log.value).tobytes()
         assert f.log == s.log
