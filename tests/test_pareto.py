@@ -9,7 +9,7 @@ import pytest
 
 from nares_nas.errors import ConfigError, MetricError
 from nares_nas.pareto import geometry
-from nares_nas.pareto.geometry import _first_dominators, attainment, hypervolume
+from nares_nas.pareto.geometry import attainment, first_dominators, hypervolume
 from nares_nas.pareto.problem import Constraint, Objective, Problem, pareto_front, parse_constraint, parse_objectives
 from nares_nas.space import N_ARCHS
 
@@ -260,7 +260,7 @@ def test_anytime_scores_equal_the_straightforward_recomputation(seed):
 def test_first_dominators_blocks_agree_with_brute_force(monkeypatch):
     monkeypatch.setattr(geometry, "_BLOCK", 7)  # several blocks
     points = np.random.default_rng(5).integers(0, 4, (30, 2)).astype(float)
-    strict, weak = _first_dominators(points)
+    strict, weak = first_dominators(points)
     for j, p in enumerate(points):
         s = [i for i, q in enumerate(points) if (q <= p).all() and (q < p).any()]
         w = [i for i, q in enumerate(points) if i != j and (q <= p).all()]

@@ -14,7 +14,8 @@ REFERENCE = 1.1
 
 
 # --------------------------------------------------------------------------- the geometry (moocore)
-def _points(points: Any, k: int | None = None) -> np.ndarray:
+def as_points(points: Any, k: int | None = None) -> np.ndarray:
+    """``points`` as a float ``(n, k)`` array (``k`` objectives where given), or a one-line error."""
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or (k is not None and points.shape[1] != k):
         raise ConfigError(f"expected an (n, objectives) array of points, got shape {points.shape}")
@@ -25,7 +26,7 @@ def nondominated(points: Any, maximise: bool | Sequence[bool] = False) -> np.nda
     """Boolean mask of the non-dominated rows of ``points``; equal rows are all kept (``keep_weakly``)."""
     import moocore
 
-    points = _points(points)
+    points = as_points(points)
     if not len(points):
         return np.zeros(0, dtype=bool)
     return np.asarray(moocore.is_nondominated(points, maximise=maximise, keep_weakly=True), dtype=bool)
@@ -38,7 +39,7 @@ def pareto_ranks(points: Any, maximise: bool | Sequence[bool] = False) -> np.nda
     """
     import moocore
 
-    points = _points(points)
+    points = as_points(points)
     if len(points) == 0:
         raise ConfigError(f"expected a non-empty (n, objectives) array of points, got shape {points.shape}")
     return moocore.pareto_rank(points, maximise=maximise).astype(np.int64) + 1
@@ -48,7 +49,7 @@ def hypervolume(points: Any, reference: float | Sequence[float] = REFERENCE) -> 
     """Hypervolume of minimised ``points`` up to ``reference`` (0 for no points)."""
     import moocore
 
-    points = _points(points)
+    points = as_points(points)
     return float(moocore.hypervolume(points, ref=reference)) if len(points) else 0.0
 
 
@@ -56,7 +57,7 @@ def igd_plus(points: Any, reference_set: Any) -> float:
     """IGD+ of minimised ``points`` against ``reference_set`` (moocore)."""
     import moocore
 
-    return float(moocore.igd_plus(_points(points), ref=_points(reference_set)))
+    return float(moocore.igd_plus(as_points(points), ref=as_points(reference_set)))
 
 
 def attainment(points: Any, sets: Any, percentiles: Sequence[float] = (0, 50, 100)) -> np.ndarray:
@@ -67,13 +68,13 @@ def attainment(points: Any, sets: Any, percentiles: Sequence[float] = (0, 50, 10
     """
     import moocore
 
-    return np.asarray(moocore.eaf(_points(points), np.asarray(sets), percentiles=list(percentiles)))
+    return np.asarray(moocore.eaf(as_points(points), np.asarray(sets), percentiles=list(percentiles)))
 
 
 _BLOCK = 256
 
 
-def _first_dominators(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def first_dominators(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each row ``j`` of minimised ``points``: the first row that strictly dominates it, and the
     first *other* row that weakly dominates it (is <= everywhere, equal included); ``len(points)``
     where there is none. Computed in blocks of rows, so memory stays ~``256 × n × k``."""

@@ -33,8 +33,8 @@ from nares_nas.errors import ConfigError, MetricError
 from nares_nas.metrics import METRICS, MetricSpec, higher_is_better, resolve_metric
 from nares_nas.pareto.geometry import (
     REFERENCE,
-    _first_dominators,
-    _points,
+    as_points,
+    first_dominators,
     hypervolume,
     igd_plus,
     nondominated,
@@ -278,7 +278,7 @@ class Problem:
 
     def normalise(self, values: Any) -> np.ndarray:
         """Raw objective vectors ``(n, k)`` in the scoring space: 0 the table's best, 1 its worst."""
-        values = _points(values, self.k)
+        values = as_points(values, self.k)
         span = self.high - self.low
         span = np.where(span > 0, span, 1.0)
         flip = np.asarray(self.maximize)
@@ -367,7 +367,7 @@ class Problem:
         first[np.unique(ids, return_index=True)[1]] = True
         counted = np.flatnonzero(first & self.feasible[ids])  # the queries that can be on a found front
         points = self.normalise(self.values[ids[counted]])
-        strict, weak = _first_dominators(points)
+        strict, weak = first_dominators(points)
         m = len(points)
         # the front after counted query t: the points j <= t not yet strictly dominated (t < strict[j])
         ever = strict > np.arange(m)  # a point dominated by an earlier one is never on the front

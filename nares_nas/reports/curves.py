@@ -220,7 +220,8 @@ def anytime_regret(runs: Sequence[RunResult], band: str = "sem"
     return np.arange(1, curves.shape[1] + 1), mean, low, high
 
 
-def _figure(figsize: tuple[float, float], ncols: int = 1, nrows: int = 1):
+def new_figure(figsize: tuple[float, float], ncols: int = 1, nrows: int = 1):
+    """A matplotlib figure drawn off-screen (Agg, no pyplot state) and its ``(nrows, ncols)`` axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -232,7 +233,7 @@ def _figure(figsize: tuple[float, float], ncols: int = 1, nrows: int = 1):
 def plot_anytime_regret(results: Mapping[str, Sequence[Any]], path: str | Path, *, data_label: str,
                         note: str, band: str = "sem", log_x: bool = False) -> Path:
     """Mean hypervolume regret against queries, a line per searcher with its 95% band (log scale)."""
-    fig, axes = _figure((7, 4.5))
+    fig, axes = new_figure((7, 4.5))
     ax = axes[0, 0]
     for name, runs in results.items():
         x, mean, low, high = anytime_regret(runs, band)

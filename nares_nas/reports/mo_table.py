@@ -26,7 +26,7 @@ from nares_nas.errors import ConfigError
 from nares_nas.metrics import round_derived
 from nares_nas.pareto.geometry import REFERENCE, attainment
 from nares_nas.pareto.problem import TEST_COUNTERPART, Problem
-from nares_nas.reports.curves import _figure, plot_anytime_regret
+from nares_nas.reports.curves import new_figure, plot_anytime_regret
 from nares_nas.reports.labels import label
 from nares_nas.reports.render import Cell, Number, Rendered, labelled, mean_std, to_json, write_table_csv
 
@@ -241,7 +241,7 @@ def plot_attainment(problem: Problem, results: Mapping[str, Sequence[Any]], path
     names = list(results)
     ncols = min(len(names), 2)
     nrows = math.ceil(len(names) / ncols)
-    fig, axes = _figure((5.2 * ncols, 4.2 * nrows), ncols, nrows)
+    fig, axes = new_figure((5.2 * ncols, 4.2 * nrows), ncols, nrows)
     exact = problem.values[problem.exact_front()]
     header = ["searcher", "level", *(o.name for o in problem.objectives)]
     rows = []

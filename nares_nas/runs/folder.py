@@ -24,7 +24,7 @@ from nares_nas.data.synthetic import data_label
 from nares_nas.errors import ConfigError, DataFormatError
 from nares_nas.metrics import objective_direction, objective_metric
 from nares_nas.runs.codec import decode_run
-from nares_nas.runs.parallel import _lockstep, device_kind, kind_of
+from nares_nas.runs.parallel import device_kind, kind_of, lockstep_size
 from nares_nas.runs.record import FORMAT, RunResult
 from nares_nas.searchers import Searcher, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
@@ -75,7 +75,7 @@ def run_config(searcher: Searcher, bench: Benchmark | None, *, budget: Budget | 
         "searcher": searcher_name(searcher),
         "class": f"{type(searcher).__module__}:{type(searcher).__qualname__}",
         "params": split_params(searcher)[0],
-        "lockstep_runs": _lockstep(searcher),
+        "lockstep_runs": lockstep_size(searcher),
         "device": device_kind(searcher),
         "budget": budget.archs,
         "max_cost": budget.cost,

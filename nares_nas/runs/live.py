@@ -30,7 +30,7 @@ from nares_nas.live.oracle import is_nares_profile, make_live_oracle
 from nares_nas.live.profiles import load_profile, resolve_profile
 from nares_nas.runs.folder import run_config
 from nares_nas.runs.loop import run_into
-from nares_nas.runs.parallel import _as_searcher, _check_seeds, kind_of, run_direction
+from nares_nas.runs.parallel import as_searcher, check_seeds, kind_of, run_direction
 from nares_nas.runs.record import RunResult
 from nares_nas.searchers import Searcher, searcher_name, split_params
 from nares_nas.simulation.budget import Budget, make_budget
@@ -55,8 +55,8 @@ def run_live_to_dir(out_dir: str | os.PathLike | None, searcher: Searcher | str,
     on this process alone. A folder belongs to one configuration; reusing it needs ``resume=True``.
     Returns the runs of ``seeds`` (resumed ones included) in that order.
     """
-    searcher = _as_searcher(searcher)
-    seeds = _check_seeds(seeds)
+    searcher = as_searcher(searcher)
+    seeds = check_seeds(seeds)
     out = None if out_dir is None else Path(out_dir)
     profile = load_profile(os.fspath(profile)) if isinstance(profile, (str, os.PathLike)) else resolve_profile(profile)
     maximize = run_direction(objective, maximize)

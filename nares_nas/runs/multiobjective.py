@@ -42,7 +42,7 @@ from nares_nas.fidelity import check_epochs
 from nares_nas.pareto.problem import Constraint, Objective, Problem
 from nares_nas.runs.folder import arrays_sha1, run_config
 from nares_nas.runs.loop import run_into
-from nares_nas.runs.parallel import Shared, _as_searcher, _check_seeds, _lockstep, dispatch, lockstep_groups, shared
+from nares_nas.runs.parallel import Shared, as_searcher, check_seeds, dispatch, lockstep_groups, lockstep_size, shared
 from nares_nas.runs.record import FrontScores, RunResult
 from nares_nas.runs.search import job_progress
 from nares_nas.searchers import Searcher, available, resolve, searcher_name, split_params
@@ -279,17 +279,17 @@ def iter_mo_runs(searcher: Searcher | str, bench, objectives: str | Sequence[str
                  backend: str = "loky", scheduler: str | None = None, problem: Problem | None = None
                  ) -> Iterable[list[RunResult]]:
     """Yield each lockstep group's scored runs as it finishes (in no fixed order); see :func:`run_mo_search`."""
-    searcher = _as_searcher(searcher)
+    searcher = as_searcher(searcher)
     check_multi_objective(searcher)
     problem = problem or Problem.from_benchmark(bench, objectives, constraints, search=True)
     table = ObjectiveTable.from_benchmark(bench, problem)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     params, execution_params = split_params(searcher)
     execution = {"params": execution_params, "backend": backend, "n_jobs": n_jobs if backend == "loky" else None,
                  "scheduler": scheduler}
     setup = _MOSetup(budget, workers, prefilter, searcher_name(searcher), params, execution)
-    yield from dispatch(_mo_group, (searcher, problem, table, setup), lockstep_groups(seeds, _lockstep(searcher)),
+    yield from dispatch(_mo_group, (searcher, problem, table, setup), lockstep_groups(seeds, lockstep_size(searcher)),
                         n_jobs=n_jobs, backend=backend, scheduler=scheduler)
 
 
@@ -306,8 +306,8 @@ def run_mo_search(searcher: Searcher | str, bench, objectives: str | Sequence[st
     docstring); ``n_jobs``/``backend``/``scheduler`` as :func:`nares_nas.runs.search.run_search`;
     ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
-    searcher = _as_searcher(searcher)
-    seeds = _check_seeds(seeds)
+    searcher = as_searcher(searcher)
+    seeds = check_seeds(seeds)
     return run_into(None, None, seeds, partial(iter_mo_runs, searcher, bench, objectives, constraints, budget=budget,
                                                workers=workers, prefilter=prefilter, n_jobs=n_jobs, backend=backend,
                                                scheduler=scheduler),
@@ -340,9 +340,9 @@ def run_mo_to_dir(out_dir: str | Path, searcher: Searcher | str, bench, objectiv
     ``DIR/runs/seed_NNNNN.json`` holds a run (values as an n×k list, scores after every query);
     ``DIR/summary.csv`` a row per run (:data:`~nares_nas.runs.folder.MO_SUMMARY_COLUMNS`).
     """
-    searcher = _as_searcher(searcher)
+    searcher = as_searcher(searcher)
     check_multi_objective(searcher)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     problem = Problem.from_benchmark(bench, objectives, constraints, search=True)
     config = mo_run_config(searcher, bench, problem, budget=budget, workers=workers, prefilter=prefilter)

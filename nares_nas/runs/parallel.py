@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- running
-def _as_searcher(searcher: Searcher | type[Searcher] | str) -> Searcher:
+def as_searcher(searcher: Searcher | type[Searcher] | str) -> Searcher:
     """The searcher a run starts with, its hyper-parameters checked against their declared types
     (:func:`~nares_nas._params.check_params`: ``reference_moves="False"`` is refused, not truthy)."""
     if isinstance(searcher, Searcher):
@@ -91,7 +91,8 @@ def _run_group(searcher: Searcher | Shared, model: EvaluationModel | Shared, set
     return list(zip(seeds, runs))
 
 
-def _lockstep(searcher: Searcher) -> int:
+def lockstep_size(searcher: Searcher) -> int:
+    """G, the runs a searcher makes together (``lockstep_runs``), checked."""
     return check_int(searcher.lockstep_runs, f"{type(searcher).__name__} lockstep_runs")
 
 
@@ -107,7 +108,8 @@ def lockstep_groups(seeds: Iterable[int], size: int) -> list[list[int]]:
     return list(blocks.values())
 
 
-def _check_seeds(seeds: Iterable[int]) -> list[int]:
+def check_seeds(seeds: Iterable[int]) -> list[int]:
+    """``seeds`` as a list of checked, distinct seeds (refused otherwise, in one line)."""
     seeds = [check_seed(seed) for seed in seeds]
     if len(set(seeds)) != len(seeds):
         raise ConfigError("seeds must be distinct")
@@ -127,8 +129,9 @@ def run_direction(objective: str, maximize: bool | None) -> bool:
     return objective_direction(objective, maximize)
 
 
-def _check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, backend: str,
+def check_run_args(evaluator: np.ndarray | EvaluationModel, objective: str, backend: str,
                     scheduler: str | None) -> EvaluationModel:
+    """The evaluation model of ``evaluator``, with the objective, backend and scheduler checked together."""
     objective_metric(objective)
     model = as_model(evaluator, objective)
     check_choice(backend, "backend", BACKENDS)
@@ -234,15 +237,15 @@ def iter_groups(searcher: Searcher | str, evaluator: np.ndarray | EvaluationMode
     (joblib may batch quick single-run tasks). ``device`` is the device kind every worker must
     compute on (default: :func:`device_kind` here). See :func:`run_search` for the rest.
     """
-    searcher = _as_searcher(searcher)
-    model = _check_run_args(evaluator, objective, backend, scheduler)
+    searcher = as_searcher(searcher)
+    model = check_run_args(evaluator, objective, backend, scheduler)
     maximize = run_direction(objective, maximize)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     workers = check_int(workers, "workers")
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     if not seeds:
         return
-    size = _lockstep(searcher)
+    size = lockstep_size(searcher)
     device = device_kind(searcher) if device is None else device
     setup = _GroupSetup(budget, workers, objective, maximize, device)
     # a group of several runs is slow by design: never hold a finished one back in a batch

@@ -46,12 +46,12 @@ from nares_nas.progress import announce as say
 from nares_nas.runs.folder import run_config
 from nares_nas.runs.loop import run_into
 from nares_nas.runs.parallel import (
-    _as_searcher,
-    _check_run_args,
-    _check_seeds,
-    _lockstep,
+    as_searcher,
+    check_run_args,
+    check_seeds,
     iter_groups,
     lockstep_groups,
+    lockstep_size,
     run_direction,
 )
 from nares_nas.runs.record import RunResult
@@ -75,7 +75,7 @@ def expected_job(searcher: Searcher, seeds: Sequence[int], budget: Budget | int 
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     processes = None
     if backend != "dask":
-        groups = len(lockstep_groups(seeds, _lockstep(searcher)))
+        groups = len(lockstep_groups(seeds, lockstep_size(searcher)))
         processes = max(1, min(effective_n_jobs(n_jobs) if n_jobs else 1, groups))
     return job_seconds(searcher, len(seeds), budget.archs, processes), processes
 
@@ -97,8 +97,8 @@ def simulate_search(searcher: Searcher | str, evaluator: np.ndarray | Evaluation
 
     ``progress`` writes progress lines to stderr (:mod:`nares_nas.progress`).
     """
-    searcher = _as_searcher(searcher)
-    seeds = _check_seeds(seeds)
+    searcher = as_searcher(searcher)
+    seeds = check_seeds(seeds)
     found: dict[int, ClockRun] = {}
     with job_progress(searcher, len(seeds), seeds, options.get("budget"), n_jobs=options.get("n_jobs", 1),
                       backend=options.get("backend", "loky"), enabled=progress) as bar:
@@ -154,13 +154,13 @@ def run_to_dir(out_dir: str | os.PathLike, searcher: Searcher | str, bench: Benc
     saying whether the runs left are expected to take long (unless ``announce`` is False: a
     caller that said so for a larger job).
     """
-    searcher = _as_searcher(searcher)
-    seeds = _check_seeds(seeds)
+    searcher = as_searcher(searcher)
+    seeds = check_seeds(seeds)
     maximize = run_direction(objective, maximize)
     budget = budget if isinstance(budget, Budget) else make_budget(budget)
     config = run_config(searcher, bench, budget=budget, objective=objective, maximize=maximize, workers=workers,
                         from_scratch=from_scratch)
-    model = _check_run_args(evaluation_model(bench, objective, from_scratch=from_scratch), objective, backend,
+    model = check_run_args(evaluation_model(bench, objective, from_scratch=from_scratch), objective, backend,
                             scheduler)
     name, params = config["searcher"], config["params"]
     execution = {"params": split_params(searcher)[1], "backend": backend,
