@@ -178,7 +178,7 @@ def _wants_gpu(client: Any, device: str) -> bool:
     return device == "cuda" or (device == "auto" and has_gpu)
 
 
-def _task_resources(client: Any, device: str, resources: Mapping[str, float] | None) -> dict[str, float]:
+def training_resources(client: Any, device: str, resources: Mapping[str, float] | None) -> dict[str, float]:
     """Per-task worker resources (``{"GPU": 1}`` on GPUs unless ``resources`` says otherwise), checked so
     that every worker able to run a training runs only one at a time."""
     if resources is None:
@@ -272,7 +272,7 @@ def train_many(
         with dask_logs(silence_logs):
             dask_client, cluster, owned = _client(client, device, num_threads, silence_logs)
             try:
-                task_resources = _task_resources(dask_client, device, resources)
+                task_resources = training_resources(dask_client, device, resources)
                 dask_client.register_plugin(TorchNumerics(device, num_threads), name=NUMERICS_PLUGIN)
                 futures = {
                     dask_client.submit(

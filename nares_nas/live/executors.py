@@ -98,7 +98,7 @@ def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
     if client is None and workers == 1:
         yield InProcessExecutor()
         return
-    from nares_nas.live.distributed import NUMERICS_PLUGIN, TorchNumerics, _task_resources, dask_logs, local_cluster
+    from nares_nas.live.distributed import NUMERICS_PLUGIN, TorchNumerics, dask_logs, local_cluster, training_resources
 
     try:
         from distributed import Client
@@ -114,7 +114,7 @@ def open_executor(workers: int = 1, *, client: Any = None, device: str = "auto",
             own.wait_for_workers(workers, timeout=600)
         elif isinstance(client, str):
             client = own = connect_scheduler(client)
-        resources = _task_resources(client, device, None)
+        resources = training_resources(client, device, None)
         client.register_plugin(TorchNumerics(device, num_threads), name=NUMERICS_PLUGIN)
         yield DaskExecutor(client, workers, resources)
     finally:

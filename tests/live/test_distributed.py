@@ -12,11 +12,11 @@ from nares_nas.live import distributed as live_distributed
 from nares_nas.live.cache import RecordCache
 from nares_nas.live.distributed import (
     GPU_RESOURCES,
-    _task_resources,
     _wants_gpu,
     local_worker_specs,
     train_key,
     train_many,
+    training_resources,
 )
 from nares_nas.live.pipeline import RECORD_FILE, run_dir
 from nares_nas.live.profiles import DIGITS
@@ -130,13 +130,13 @@ def test_workers_that_could_run_two_trainings_at_once_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"would run 4 trainings at once .*--nthreads 1"):
         train_many([1], DIGITS, seed=0, data_dir=None, client=crowded, cache=RecordCache(tmp_path / "c.sqlite"),
                    runs_dir=tmp_path / "runs", device="cpu", fn=_refuse)
-    assert _task_resources(_FakeClient([0, 0], nthreads=1), "cpu", None) == {}
-    assert _task_resources(_FakeClient([1, 1], nthreads=4), "auto", None) == {"GPU": 1}  # one GPU: one at a time
+    assert training_resources(_FakeClient([0, 0], nthreads=1), "cpu", None) == {}
+    assert training_resources(_FakeClient([1, 1], nthreads=4), "auto", None) == {"GPU": 1}  # one GPU: one at a time
     with pytest.raises(ConfigError, match="2 trainings at once"):
-        _task_resources(_FakeClient([2], nthreads=4), "auto", None)
-    assert _task_resources(_FakeClient([0], nthreads=8, train=1), "cpu", {"train": 1}) == {"train": 1}
+        training_resources(_FakeClient([2], nthreads=4), "auto", None)
+    assert training_resources(_FakeClient([0], nthreads=8, train=1), "cpu", {"train": 1}) == {"train": 1}
     with pytest.raises(ConfigError, match="none of the cluster.s 1 workers offers"):
-        _task_resources(_FakeClient([0], nthreads=1), "cpu", {"train": 1})
+        training_resources(_FakeClient([0], nthreads=1), "cpu", {"train": 1})
 
 
 def test_local_worker_specs_give_each_gpu_its_own_single_thread_worker():
