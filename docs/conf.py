@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-sys.path.insert(0, str(DOCS))  # the tutorials' helper module
+sys.path.insert(0, str(DOCS))  # the helper modules: _cli (the CLI page), _gallery (around each tutorial)
 # The tutorials run on the synthetic stand-in in a data home of their own, never the reader's imported data.
 os.environ.setdefault("NARES_NAS_HOME", tempfile.mkdtemp(prefix="nares-nas-docs-"))
 os.environ["NARES_NAS_DATA"] = "synthetic"
@@ -59,6 +59,7 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "within_subsection_order": "FileNameSortKey",
     "plot_gallery": "True",
+    "reset_modules": ("matplotlib", "_gallery.quiet_logs"),
 }
 
 html_theme = "furo"
