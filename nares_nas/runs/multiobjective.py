@@ -235,9 +235,8 @@ def scored_record(searcher: str, params: Mapping[str, Any], budget: int | None, 
     vectors, its clock account and its scores against ``problem``'s exact front after every query."""
     arch_ids = run.arch_ids
     anytime = problem.anytime(arch_ids)
-    rows = run.log.rows()
-    columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
-    if "value" in columns:
+    columns = {key: list(column) for key, column in run.log.columns().items()} if len(run.log) else {}
+    if "value" in columns:  # objective vectors as lists of floats
         columns["value"] = [np.asarray(v, dtype=np.float64).tolist() for v in columns["value"]]
     clock = {"workers": workers, "ticks_per_day": run.log.ticks_per_day,
              "gpu_days": run.log.total_cost() / run.log.ticks_per_day,
