@@ -135,3 +135,16 @@ def test_a_folder_of_the_other_kind_of_run_is_refused(bench, tmp_path):
     (mo / "runs" / "seed_00001.json").write_bytes((single / "runs" / "seed_00001.json").read_bytes())
     with pytest.raises(DataFormatError, match="seed_00001.json: a single-objective run in a multi-objective folder"):
         run_mo_to_dir(mo, "mo_random_search", bench, OBJECTIVES, seeds=[0, 2], budget=10, resume=True)
+
+
+@pytest.mark.torch
+def test_a_live_runs_log_stays_until_its_run_file_is_written(tmp_path, monkeypatch):
+    """Run files are written behind the loop: a live run's log may go only once its run file is there."""
+    out = tmp_path / "out"
+    _fail_at_write(monkeypatch, 2)  # the second run's file is never written
+    with pytest.raises(KeyboardInterrupt):
+        _live_cached(tmp_path)(out, SEEDS)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["seed_00003.json"]
+    logs = sorted(p.name for p in (out / "live").iterdir())
+    assert "seed_00003.json" not in logs  # its run file holds it
+    assert "seed_00004.json" in logs  # its run file failed: the log is what a resume replays

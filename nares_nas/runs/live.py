@@ -80,17 +80,21 @@ def run_live_to_dir(out_dir: str | os.PathLike | None, searcher: Searcher | str,
                        silence_logs=silence_logs, **options) if proposes
                else partial(_blocking_runs, searcher, budget.archs, **options))
     return run_into(out, config, seeds, produce, resume=resume,
-                    execution_params=getattr(searcher, "execution_params", ()), summary_every=1)
+                    execution_params=getattr(searcher, "execution_params", ()), summary_every=1,
+                    kept=None if out is None else partial(_drop_live_log, out))
+
+
+def _drop_live_log(out: Path, result: RunResult) -> None:
+    """Remove the log a proposing run kept in ``out/live/`` while it ran: its run file holds it now."""
+    (out / "live" / f"seed_{result.seed:05d}.json").unlink(missing_ok=True)
 
 
 def _proposing_runs(searcher: Searcher, out: Path | None, budget: Budget, *, seeds: list[int], bench: Any,
                     profile: Any, objective: str, maximize: bool, cache: Any, data_dir: Any, train_seed: int,
                     device: str, progress: bool, workers: int, scheduler: str | None, resume: bool,
                     silence_logs: int | None) -> Iterator[list[RunResult]]:
-    """The runs of ``seeds`` through the live driver, each yielded as it finishes (none: no executor starts).
-
-    A run's log in ``out/live/`` is removed once the run file holds it: when the loop asks for the next
-    run, it has written this one."""
+    """The runs of ``seeds`` through the live driver, each yielded as it finishes (none: no executor starts);
+    each keeps its log in ``out/live/`` until its run file is written (:func:`_drop_live_log`)."""
     if not seeds:
         return
     params, execution_params = split_params(searcher)
@@ -106,8 +110,6 @@ def _proposing_runs(searcher: Searcher, out: Path | None, budget: Budget, *, see
             run = driver.run()
             yield [RunResult.of_trajectory(searcher_name(searcher), seed, params, budget.archs, run.trajectory(),
                                            {**execution, "cache": str(driver.cache.path)}, run.clock())]
-            if log_path is not None:
-                log_path.unlink(missing_ok=True)
 
 
 def _blocking_runs(searcher: Searcher, budget: int, *, seeds: list[int], bench: Any, profile: Any, objective: str,

@@ -42,16 +42,17 @@ def _silent(todo: list[int]) -> Progress:
 
 def run_into(out_dir: str | os.PathLike | None, config: Mapping[str, Any] | None, seeds: Sequence[int],
              produce: Producer, *, resume: bool = False, execution_params: Collection[str] = (),
-             progress: Callable[[list[int]], Progress] = _silent, summary_every: int = SUMMARY_EVERY
-             ) -> list[RunResult]:
+             progress: Callable[[list[int]], Progress] = _silent, summary_every: int = SUMMARY_EVERY,
+             kept: Callable[[RunResult], None] | None = None) -> list[RunResult]:
     """The runs of ``seeds`` (resumed ones included), in that order; each new one kept in ``out_dir``.
 
     ``config`` is what the folder pins (:func:`~nares_nas.runs.folder.run_config`), checked by
     :func:`~nares_nas.runs.folder.open_run_dir` with ``resume`` and ``execution_params``; the seeds
     already in the folder are skipped and ``produce`` is called once with the others (``seeds=``);
     ``progress`` makes the progress report of those seeds. ``summary.csv`` is rewritten after every
-    group of several runs, every ``summary_every`` runs of one, and at the end. ``out_dir`` None keeps nothing: the runs
-    are only returned (``config`` may then be None).
+    group of several runs, every ``summary_every`` runs of one, and at the end. ``kept(run)`` is called
+    once a run's file is written (a live run's log in progress may go then, not before). ``out_dir``
+    None keeps nothing: the runs are only returned (``config`` may then be None).
     """
     out = None if out_dir is None else Path(out_dir)
     done: dict[int, RunResult] = {}
@@ -62,11 +63,13 @@ def run_into(out_dir: str | os.PathLike | None, config: Mapping[str, Any] | None
     columns = summary_columns(config or {})
     rows = {seed: summary_row(r) for seed, r in done.items()}
     todo = [s for s in seeds if s not in done]
-    kept: list[int] = []  # seeds whose run file is written (on the writer's thread)
+    written: list[int] = []  # seeds whose run file is written (on the writer's thread)
 
     def keep(result: RunResult) -> None:
         write_run(out, result)
-        kept.append(result.seed)
+        written.append(result.seed)
+        if kept is not None:
+            kept(result)
 
     try:
         # the next runs compute while the last are encoded and fsynced, in the order submitted
@@ -84,7 +87,7 @@ def run_into(out_dir: str | os.PathLike | None, config: Mapping[str, Any] | None
                     writer.submit(write_summary, out, list(rows.values()), columns)
                     unsummarised = 0
     except BaseException:
-        if fresh and not kept:
+        if fresh and not written:
             release(out, existed)  # a job that failed before its first run leaves nothing to refuse a retry
         raise
     if out is not None:
