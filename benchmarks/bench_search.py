@@ -164,17 +164,20 @@ print(json.dumps(out))
 """
 
 
-def time_run_search(values: np.ndarray, name: str, runs: int, budget: int, repeat: int) -> tuple[float, list]:
-    """Median seconds of this checkout's ``run_search`` of :data:`SEARCHERS` ``name`` over seeds
-    0..runs-1 in this process (the table already loaded), and the trajectories of its last repeat."""
+def time_run_search(values: np.ndarray, name: str, runs: int, budget: int,
+                    repeat: int) -> tuple[float, float, list]:
+    """Median wall and CPU seconds of this checkout's ``run_search`` of :data:`SEARCHERS` ``name`` over
+    seeds 0..runs-1 in this process (the table already loaded), and the trajectories of its last repeat.
+    On a shared machine the CPU time is the steadier figure."""
     cls, params = SEARCHERS[name]
     searcher = getattr(nares_nas.searchers, cls)(**params)
-    times = []
+    walls, cpus = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         trajectories = run_search(searcher, values, seeds=range(runs), budget=budget)
-        times.append(time.perf_counter() - t0)
-    return median(times), trajectories
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return median(walls), median(cpus), trajectories
 
 
 def time_checkout(root: str, data: str, runs: int, budget: int, repeat: int, algos: list[str]) -> dict[str, float]:
@@ -263,7 +266,7 @@ def main() -> None:
           f"{'CLI s':>9}{'mean best':>11}")
     for name in algos:
         params = SEARCHERS[name][1]
-        ours, trajectories = time_run_search(values, name, args.runs, args.budget, args.repeat)
+        ours, _, trajectories = time_run_search(values, name, args.runs, args.budget, args.repeat)
         mean_best = np.mean([t.best_value for t in trajectories])
         base = math.nan
         if name in BASELINES:  # no straightforward twin of the reference moves
