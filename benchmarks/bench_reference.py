@@ -28,8 +28,9 @@ shared machine), wall and CPU seconds, medians over the rounds:
 Both read one ``cifar10.jsonl`` in the official schema: ``--jsonl PATH``, else the synthetic stand-in
 written by ``write_jsonl`` (what ``nares-nas data synth`` writes) into a temporary folder. Before
 timing, the two must agree on arch 441's VAL_PGD_ACC. The reference's local search overshoots its
-budget (docs/protocol.md §5.4, §6.18): its mean number of distinct queries is printed beside the time,
-with each side's mean best VAL_PGD_ACC (different random streams, so close but not equal).
+budget (docs/protocol.md §5.4, §6.18), and so does nares-nas's with ``reference_moves=true``: each
+side's mean number of distinct queries per run is printed beside the times, with each side's mean best
+VAL_PGD_ACC (different random streams, so close but not equal).
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def compare(args: argparse.Namespace, jsonl: Path) -> None:
     print(f"{args.runs} runs x {args.budget} queries, medians of {args.repeat} rounds (each: the reference once, "
           "then nares-nas once)")
     print(f"{'searcher':<23}{'reference s':>12}{'cpu s':>7}{'nares-nas s':>12}{'cpu s':>7}{'ratio':>8}"
-          f"{'cpu ratio':>10}{'ref queries':>12}{'ref best':>10}{'our best':>10}")
+          f"{'cpu ratio':>10}{'ref queries':>12}{'our queries':>12}{'ref best':>10}{'our best':>10}")
     for algo in args.algos.split(","):
         rounds = []
         for _ in range(args.repeat):
@@ -164,6 +165,7 @@ def compare(args: argparse.Namespace, jsonl: Path) -> None:
         print(f"{algo:<23}{ref_wall:>12.3f}{ref_cpu:>7.2f}{median(r[1] for r in rounds):>12.3f}"
               f"{median(r[2] for r in rounds):>7.3f}{median(r[0]['s'] / r[1] for r in rounds):>7.1f}x"
               f"{median(r[0]['cpu'] / r[2] for r in rounds):>9.1f}x{np.mean(theirs['queries']):>12.1f}"
+              f"{np.mean([len(t) for t in trajectories]):>12.1f}"
               f"{np.mean(theirs['best']):>10.3f}{np.mean([t.best_value for t in trajectories]):>10.3f}", flush=True)
     reference.close()
     print(f"load average after: {os.getloadavg()[0]:.2f}")
