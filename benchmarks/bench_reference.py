@@ -142,7 +142,8 @@ def compare(args: argparse.Namespace, jsonl: Path) -> None:
     print one row per searcher: medians over the rounds, and the median of the rounds' ratios."""
     root = Path(args.reference).resolve()
     print(f"{datetime.datetime.now():%Y-%m-%d %H:%M}; {cpu_name()}, {os.cpu_count()} cores; "
-          f"reference {root} at {reference_commit(root)}; load average {os.getloadavg()[0]:.2f}")
+          f"Python {platform.python_version()}, numpy {np.__version__}; reference {root} at "
+          f"{reference_commit(root)}; load average {os.getloadavg()[0]:.2f}")
     reference = Reference(root, jsonl, args.runs, args.budget)
     bench = nares_nas.load(jsonl, cache=False)
     values = bench.metric_by_id("VAL_PGD_ACC")
