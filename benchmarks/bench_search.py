@@ -164,6 +164,22 @@ print(json.dumps(out))
 """
 
 
+def time_run_search(values: np.ndarray, name: str, runs: int, budget: int,
+                    repeat: int) -> tuple[float, float, list]:
+    """Median wall and CPU seconds of this checkout's ``run_search`` of :data:`SEARCHERS` ``name`` over
+    seeds 0..runs-1 in this process (the table already loaded), and the trajectories of its last repeat.
+    On a shared machine the CPU time is the steadier figure."""
+    cls, params = SEARCHERS[name]
+    searcher = getattr(nares_nas.searchers, cls)(**params)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        trajectories = run_search(searcher, values, seeds=range(runs), budget=budget)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return median(walls), median(cpus), trajectories
+
+
 def time_checkout(root: str, data: str, runs: int, budget: int, repeat: int, algos: list[str]) -> dict[str, float]:
     """Median seconds of ``run_search`` per searcher in the checkout at ``root``, timed in a subprocess."""
     env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS="1")
@@ -249,14 +265,8 @@ def main() -> None:
     print(f"{'searcher':<24}{'nares-nas s':>12}{'compare s':>10}{'ratio':>7}{'baseline s':>12}{'speed-up':>10}"
           f"{'CLI s':>9}{'mean best':>11}")
     for name in algos:
-        cls, params = SEARCHERS[name]
-        searcher = getattr(nares_nas.searchers, cls)(**params)
-        times = []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            trajectories = run_search(searcher, values, seeds=range(args.runs), budget=args.budget)
-            times.append(time.perf_counter() - t0)
-        ours = median(times)
+        params = SEARCHERS[name][1]
+        ours, _, trajectories = time_run_search(values, name, args.runs, args.budget, args.repeat)
         mean_best = np.mean([t.best_value for t in trajectories])
         base = math.nan
         if name in BASELINES:  # no straightforward twin of the reference moves
