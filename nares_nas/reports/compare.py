@@ -31,10 +31,8 @@ from nares_nas.reports.render import (
     labelled,
     markdown_grid,
     mean_std,
-    to_json,
-    to_latex,
     to_markdown,
-    write_table_csv,
+    write_table_files,
 )
 from nares_nas.reports.results import Results
 
@@ -211,12 +209,10 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *, band: str =
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"md": out / "report.md", "tex": out / "summary.tex", "json": out / "report.json"}
-    paths["md"].write_text(report_markdown(comparison), encoding="utf-8")
-    paths["csv"] = write_table_csv(comparison, out / "summary.csv")
-    paths["tex"].write_text(to_latex(comparison), encoding="utf-8")
     payload = {**comparison.to_dict(), "anytime_band": BANDS[band], "x_axis": "log" if log_x else "linear"}
-    paths["json"].write_text(to_json(payload), encoding="utf-8")
+    paths = write_table_files(comparison, {"md": out / "report.md", "tex": out / "summary.tex",
+                                           "json": out / "report.json", "csv": out / "summary.csv"},
+                              markdown=report_markdown(comparison), payload=payload)
     costs = comparison.costs.assign(name=comparison.summary["name"])
     paths["costs"] = write_frame_csv(out / "costs.csv", costs.reset_index(), data=comparison.row_data(),
                                      synthetic=comparison.synthetic,

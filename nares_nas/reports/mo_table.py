@@ -28,7 +28,7 @@ from nares_nas.pareto.geometry import REFERENCE, attainment
 from nares_nas.pareto.problem import TEST_COUNTERPART, Problem
 from nares_nas.reports.curves import new_figure, plot_anytime_regret
 from nares_nas.reports.labels import label
-from nares_nas.reports.render import Cell, Number, Rendered, labelled, mean_std, to_json, write_table_csv
+from nares_nas.reports.render import Cell, Number, Rendered, labelled, mean_std, write_table_files
 
 CHECKPOINTS: tuple[int, ...] = (100, 250, 500)
 DEPLOYED_METRICS: tuple[str, ...] = ("TEST_PGD_ACC", "TEST_AA_ACC")
@@ -278,12 +278,8 @@ def write_mo_report(table: MOTable, problem: Problem, results: Mapping[str, Sequ
     """Write mo_table.{md,csv,tex,json}, anytime_hv_regret.png and (two objectives) attainment.png/.csv."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    texts = {"md": table.to_markdown(), "tex": table.to_latex(), "json": to_json(table.to_dict())}
-    paths = {}
-    for ext, text in texts.items():
-        paths[ext] = out / f"mo_table.{ext}"
-        paths[ext].write_text(text, encoding="utf-8")
-    paths["csv"] = write_table_csv(table, out / "mo_table.csv")
+    paths = write_table_files(table, {ext: out / f"mo_table.{ext}" for ext in ("md", "tex", "json", "csv")},
+                              markdown=table.to_markdown(), payload=table.to_dict())
     data_label = f"Data: {table.data_line}"
     note = (f"Normalised by the table's min/max of each objective before constraints, 0 best; reference point "
             f"{problem.reference_point[0]:g} in every normalised objective.")

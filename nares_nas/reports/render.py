@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from nares_nas._atomic import write_bytes_atomic
 from nares_nas._outputs import csv_text, write_csv
 from nares_nas.data.synthetic import SYNTHETIC_LABEL
 
@@ -86,6 +87,17 @@ def write_table_csv(table: Shown, path: str | os.PathLike) -> Path:
     """Write :func:`to_csv` to ``path``, the notes (the synthetic label first on the stand-in) in its sidecar."""
     return write_csv(path, *table.csv_rows(), data=table.row_data(), synthetic=table.synthetic,
                      notes=labelled(table.synthetic, table.notes()))
+
+
+def write_table_files(table: Shown, paths: Mapping[str, Path], *, markdown: str, payload: Any) -> dict[str, Path]:
+    """A table's files, each written atomically: ``paths["md"]`` (``markdown``, the table and what the report
+    adds to it), ``paths["tex"]`` (:func:`to_latex`), ``paths["json"]`` (``payload``, :func:`to_json`) and
+    ``paths["csv"]`` (:func:`write_table_csv`). Table 2, the multi-objective table and a comparison of folders
+    write theirs through it."""
+    for kind, text in (("md", markdown), ("tex", to_latex(table)), ("json", to_json(payload))):
+        write_bytes_atomic(paths[kind], text.encode("utf-8"))
+    write_table_csv(table, paths["csv"])
+    return dict(paths)
 
 
 def to_latex(table: Shown) -> str:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pandas is imported where a table is built: the CLI starts f
 from nares_nas.data.synthetic import data_label
 from nares_nas.reports.curves import BANDS, plot_anytime, trajectories_of
 from nares_nas.reports.labels import label
-from nares_nas.reports.render import Cell, Number, Rendered, labelled, mean_std, to_json, write_table_csv
+from nares_nas.reports.render import Cell, Number, Rendered, labelled, mean_std, write_table_files
 
 log = logging.getLogger(__name__)
 
@@ -340,12 +340,8 @@ def write_report(table: Table2, results: Mapping[str, Sequence[Any]], out_dir: s
         payload["costs"] = json.loads(costs.reset_index().to_json(orient="records"))
     if reference:
         markdown += "\n---\n\n" + published_table2().to_markdown()
-    texts = {"md": markdown, "tex": table.to_latex(), "json": to_json(payload)}
-    paths = {}
-    for ext, text in texts.items():
-        paths[ext] = out / f"table2.{ext}"
-        paths[ext].write_text(text, encoding="utf-8")
-    paths["csv"] = write_table_csv(table, out / "table2.csv")
+    paths = write_table_files(table, {ext: out / f"table2.{ext}" for ext in ("md", "tex", "json", "csv")},
+                              markdown=markdown, payload=payload)
     data_label = f"Data: {table.data_line}; preset: {table.preset or 'n/a'}"
     paths["png"] = plot_anytime(results, out / "anytime.png", band=band, budget=table.budget, data_label=data_label)
     if costs is not None:
