@@ -68,8 +68,9 @@ class RegularizedEvolution(Searcher):
         size = min(population_size, budget)  # as the reference shrinks it
         init_rng, tournament_rng, coin_rng, slot_rng = rng.spawn(4)
         population = init_rng.integers(1, N_ARCHS + 1, size=size).tolist()
-        shape = (CHUNK, tournament_size)
-        return budget, population, breeding(lambda: tournament_rng.integers(0, size, size=shape).tolist(), slot_rng,
+        count = CHUNK * tournament_size  # drawn flat and reshaped: the same numbers, without numpy's shape handling
+        return budget, population, breeding(lambda: tournament_rng.integers(0, size, size=count)
+                                            .reshape(CHUNK, tournament_size).tolist(), slot_rng,
                                             coin_rng, float(self.mutation_rate))
 
     def simulate_runs(self, table: Any, rngs: list[np.random.Generator], *, search_budget: int | None,
@@ -93,11 +94,10 @@ class RegularizedEvolution(Searcher):
         if len(known) >= budget:
             return
         neighbours = neighbour_lists()
-        size, oldest, known_get = len(population), 0, known.get
-        winner = functools.partial(max, key=scores.__getitem__)  # the first drawn among equals, as in propose
+        size, oldest, known_get, score_of = len(population), 0, known.get, scores.__getitem__
         for chunk in draws:
             for draw, slot, mutate in chunk:
-                parent = winner(draw)
+                parent = max(draw, key=score_of)  # the first drawn among equals, as in propose
                 if not mutate:
                     continue
                 child = neighbours[population[parent]][slot]
