@@ -154,3 +154,10 @@ def model(bench):
 
     return EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC")
 
+
+@pytest.fixture(scope="session")
+def full_cost(bench) -> float:
+    """GPU-days of one full training at the stand-in's mean training_time."""
+    import numpy as np
+
+    return float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fast_paths import same_runs
 
 from nares_nas.errors import ConfigError, UnknownArchError
 from nares_nas.searchers import Asha
@@ -13,24 +14,6 @@ from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.clock import simulate
 from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import N_ARCHS
-
-
-@pytest.fixture(scope="module")
-def full_cost(bench):
-    """GPU-days of one full training at the stand-in's mean training_time."""
-    return float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
-
-
-def both(searcher, table, seeds, **options):
-    """The compiled runs, checked equal to the generator's, evaluation by evaluation."""
-    fast = simulate(searcher, table, seeds, **options)
-    slow = simulate(searcher, table, seeds, compiled=False, **options)
-    assert len(fast) == len(slow)
-    for f, s in zip(fast, slow):
-        assert f.log == s.log
-        assert f.stopped == s.stopped
-    return fast
-
 
 PARAMS = [{}, {"min_epochs": 1}, {"eta": 2}, {"min_epochs": 2, "eta": 2.5}, {"s": 1}, {"max_epochs": 50},
           {"min_epochs": 100}]
@@ -43,19 +26,19 @@ def test_the_same_runs_as_the_generator_under_every_budget(model, full_cost, par
                Budget(total_epochs=900), Budget(archs=25, cost=15 * full_cost)]
     stopped = set()
     for budget in budgets:
-        runs = both(Asha(**params), model, [0, 7], budget=budget, workers=workers)
+        runs = same_runs(Asha(**params), model, [0, 7], budget=budget, workers=workers)
         assert all(len(run.log) > 0 for run in runs)
         stopped.update(run.stopped for run in runs)
     assert stopped == {True, False}  # both ends of a run: the searcher's and a budget's
 
 
 def test_the_same_runs_minimising_from_scratch_and_for_a_free_objective(bench, model, full_cost):
-    both(Asha(), model, [1, 2], budget=Budget(cost=20 * full_cost), workers=4, maximize=False)
+    same_runs(Asha(), model, [1, 2], budget=Budget(cost=20 * full_cost), workers=4, maximize=False)
     scratch = EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC", from_scratch=True)
-    runs = both(Asha(min_epochs=1), scratch, [3], budget=Budget(cost=20 * full_cost), workers=4)
+    runs = same_runs(Asha(min_epochs=1), scratch, [3], budget=Budget(cost=20 * full_cost), workers=4)
     assert all(f == 0 for f in runs[0].log.epoch_from)  # every evaluation charged from epoch 0
     free = EvaluationModel.from_benchmark(bench, "MACS")  # costs nothing: every event at time 0
-    runs = both(Asha(), free, [4], budget=Budget(archs=60), workers=3)
+    runs = same_runs(Asha(), free, [4], budget=Budget(archs=60), workers=3)
     assert set(runs[0].log.end) == {0} and len(runs[0].log) > 60
 
 
@@ -65,7 +48,7 @@ def test_the_same_runs_where_scores_and_event_times_tie(model, full_cost):
     values, _ = model.arrays()
     tied = EvaluationModel(np.round(values / 5) * 5, np.full(N_ARCHS + 1, 0.25))
     for workers in (1, 2, 5):
-        runs = both(Asha(min_epochs=1), tied, [0, 1], budget=Budget(cost=15 * full_cost), workers=workers)
+        runs = same_runs(Asha(min_epochs=1), tied, [0, 1], budget=Budget(cost=15 * full_cost), workers=workers)
         ends = runs[0].log.end
         assert workers == 1 or len(set(ends)) < len(ends)  # ties did occur
 

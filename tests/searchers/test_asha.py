@@ -194,11 +194,6 @@ def test_eta_need_not_be_an_integer():
 
 
 # --------------------------------------------------------------------------- on the stand-in
-@pytest.fixture(scope="module")
-def full_cost(bench):
-    """GPU-days of one full training at the table's mean training_time."""
-    return float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
-
 
 def _reference_decisions(log, rungs, eta, archs):
     """Replay the paper's get_job literally (a full sort per decision) against the log's clock.

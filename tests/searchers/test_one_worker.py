@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fast_paths import same_runs
 
 from nares_nas.errors import ConfigError, UnknownArchError
 from nares_nas.searchers import LocalSearch, RegularizedEvolution
 from nares_nas.simulation.budget import Budget
 from nares_nas.simulation.clock import simulate
-from nares_nas.simulation.log import CORE_COLUMNS
 from nares_nas.simulation.model import EvaluationModel
 from nares_nas.space import N_ARCHS
 
@@ -27,27 +27,6 @@ SEARCHERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def full_cost(bench):
-    """GPU-days of one full training at the stand-in's mean training_time."""
-    return float(np.nanmean(bench.metric_by_id("TRAINING_TIME")[1:]))
-
-
-def both(searcher, table, seeds, **options):
-    """The walk's runs (the default path on one worker), checked equal to the generator's column by column."""
-    fast = simulate(searcher, table, seeds, **options)
-    slow = simulate(searcher, table, seeds, compiled=False, **options)
-    assert len(fast) == len(slow) == len(seeds)
-    for f, s in zip(fast, slow):
-        for column in CORE_COLUMNS:
-            assert np.asarray(getattr(f.log, column)).tolist() == list(getattr(s.log, column)), column
-        # the values' float64 bits, NaN and -0.0 included
-        assert np.asarray(f.log.value, dtype=np.float64).tobytes() == np.asarray(s.log.value).tobytes()
-        assert f.log == s.log
-        assert f.stopped == s.stopped
-    return slow
-
-
 @pytest.mark.parametrize("name", SEARCHERS)
 def test_the_same_runs_as_the_generator_under_every_budget(model, full_cost, name):
     budgets = [Budget(archs=60), Budget(archs=300), Budget(cost=25 * full_cost), Budget(time=12 * full_cost),
@@ -55,14 +34,14 @@ def test_the_same_runs_as_the_generator_under_every_budget(model, full_cost, nam
                Budget(archs=80, total_epochs=50 * model.max_epochs)]
     stopped = set()
     for budget in budgets:
-        runs = both(SEARCHERS[name], model, SEEDS, budget=budget)
+        runs = same_runs(SEARCHERS[name], model, SEEDS, budget=budget)
         assert all(len(run.log) > 0 for run in runs)
         stopped.update(run.stopped for run in runs)
     assert stopped == {True, False}  # both ends of a run: the searcher's and a budget's
 
 
 def test_local_search_restarts_and_reference_moves_overshoot(model):
-    runs = both(LocalSearch(num_init=3), model, SEEDS, budget=Budget(archs=200))
+    runs = same_runs(LocalSearch(num_init=3), model, SEEDS, budget=Budget(archs=200))
     # a restart is a jump: an evaluation that is no one-step neighbour of any architecture evaluated before it
     from nares_nas.space import neighbour_table
 
@@ -70,7 +49,7 @@ def test_local_search_restarts_and_reference_moves_overshoot(model):
     jumps = [sum(1 for i, arch in enumerate(run.log.arch_id[3:], 3)
                  if not any(arch in table[prev] for prev in run.log.arch_id[:i])) for run in runs]
     assert min(jumps) >= 3  # the first restart's 2 more archs, then at least one further restart
-    reference = both(LocalSearch(reference_moves=True), model, SEEDS, budget=Budget(archs=100))
+    reference = same_runs(LocalSearch(reference_moves=True), model, SEEDS, budget=Budget(archs=100))
     assert max(len(run.log) for run in reference) > 100  # the reference's overshoot, unrefused
 
 
@@ -80,7 +59,7 @@ def test_the_same_runs_where_values_tie_and_repeat(model):
     values, _ = model.arrays()
     tied = EvaluationModel(np.round(values / 5) * 5, np.full(N_ARCHS + 1, 0.25))
     for searcher in SEARCHERS.values():
-        runs = both(searcher, tied, SEEDS, budget=Budget(archs=120))
+        runs = same_runs(searcher, tied, SEEDS, budget=Budget(archs=120))
         scores = [run.log.value for run in runs]
         assert any(len(set(v)) < len(v) for v in scores)  # ties did occur
     # a population of two walks among its own neighbours: children evaluated before are free repeats
@@ -111,15 +90,15 @@ class CountingEvolution(RegularizedEvolution):
 
 def test_the_same_runs_minimising_from_scratch_for_a_free_objective_and_the_whole_space(bench, model, full_cost):
     for searcher in SEARCHERS.values():
-        both(searcher, model, SEEDS[:4], budget=Budget(archs=80), maximize=False)
+        same_runs(searcher, model, SEEDS[:4], budget=Budget(archs=80), maximize=False)
     scratch = EvaluationModel.from_benchmark(bench, "VAL_PGD_ACC", from_scratch=True)
-    both(LocalSearch(), scratch, SEEDS[:4], budget=Budget(cost=20 * full_cost))
+    same_runs(LocalSearch(), scratch, SEEDS[:4], budget=Budget(cost=20 * full_cost))
     free = EvaluationModel.from_benchmark(bench, "MACS")  # costs nothing: every event at time 0
     for searcher in (LocalSearch(), RegularizedEvolution()):
-        runs = both(searcher, free, SEEDS[:4], budget=Budget(archs=60))
+        runs = same_runs(searcher, free, SEEDS[:4], budget=Budget(archs=60))
         assert set(runs[0].log.end) == {0}
     # no distinct-arch budget: the searcher is told none, and local search may walk the whole space
-    runs = both(LocalSearch(), model, [0], budget=Budget(total_epochs=N_ARCHS * model.max_epochs))
+    runs = same_runs(LocalSearch(), model, [0], budget=Budget(total_epochs=N_ARCHS * model.max_epochs))
     assert len(runs[0].log) == N_ARCHS and not runs[0].stopped
 
 
@@ -153,7 +132,7 @@ def test_the_same_errors_and_an_architecture_missing_from_the_table(bench, model
             errors.append(str(error.value))
         assert errors[0] == errors[1]
         if refused_first:
-            runs = both(searcher, table, [0], budget=ends)
+            runs = same_runs(searcher, table, [0], budget=ends)
             assert len(runs[0].log) == 40 and runs[0].stopped
         else:
             for compiled in (True, False):
